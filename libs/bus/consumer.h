@@ -1,0 +1,54 @@
+// Reading from JetStream.
+//
+// PullConsumer binds to a durable created by ensure_consumer(): replicas of a service share it, so
+// each message goes to one of them (a work queue). fetch() returns an empty batch on timeout.
+//
+// SubjectReader is an ordered, ephemeral, ack-less consumer for reading one subject from a start
+// sequence (build logs, uploaded contexts, cancel notices): every reader sees every message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bus/bus.h"
+#include "bus/message.h"
+#include "bus/topology.h"
+
+namespace kiln::bus {
+
+class PullConsumer {
+ public:
+  static Result<std::unique_ptr<PullConsumer>> bind(Bus& bus, const ConsumerSpec& spec);
+
+  // Up to `batch` messages, waiting at most `timeout_ms`; an empty vector when none arrived.
+  Result<std::vector<Message>> fetch(int batch, int timeout_ms);
+
+ private:
+  PullConsumer() = default;
+  SubscriptionHandle subscription_;
+};
+
+class SubjectReader {
+ public:
+  enum class Start { kAll, kNew, kSequence };
+  // `filter` may use wildcards. With Start::kSequence, delivery begins at `start_sequence`.
+  static Result<std::unique_ptr<SubjectReader>> open(Bus& bus, const std::string& stream,
+                                                     const std::string& filter, Start start,
+                                                     std::uint64_t start_sequence = 0);
+
+  // The next message, or nullopt after `timeout_ms` without one.
+  Result<std::optional<Message>> next(int timeout_ms);
+
+ private:
+  SubjectReader() = default;
+  SubscriptionHandle subscription_;
+};
+
+// The last sequence stored in `stream` (0 when empty), from the stream info: how far a
+// projection is behind the log.
+Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream);
+
+}  // namespace kiln::bus

@@ -1,0 +1,91 @@
+// Real servers for integration and end-to-end tests, each started on a free loopback port in a
+// fresh temporary directory and stopped (and the directory removed) by the destructor. Nothing
+// here is a mock: these are the Debian packages' nats-server, PostgreSQL and docker-registry.
+// Constructors throw std::runtime_error with the server's log tail when a server does not come up.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace kiln::testing {
+
+// A free TCP port on 127.0.0.1 (bound to port 0 and released).
+int free_port();
+// A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
+std::string make_temp_dir(const std::string& prefix);
+void remove_tree(const std::string& path);
+// Waits until something accepts TCP connections on 127.0.0.1:port; false on timeout.
+bool wait_for_port(int port, int timeout_ms);
+
+// nats-server -js on a free port with its own store directory.
+class NatsServer {
+ public:
+  NatsServer();
+  ~NatsServer();
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  std::string url() const;  // nats://127.0.0.1:<port>
+  int port() const { return port_; }
+  void kill9();             // SIGKILL, no cleanup: the store stays
+  void stop();              // SIGTERM and wait
+  void restart();           // start again on the same port and store (after kill9 or stop)
+  bool running() const { return pid_ > 0; }
+
+ private:
+  void start();
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A PostgreSQL cluster (initdb as the postgres user, since PostgreSQL refuses root) on a free
+// port, with a database "kiln" owned by the postgres user, trust authentication on 127.0.0.1.
+class PostgresServer {
+ public:
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  std::string url() const;  // postgresql://postgres@127.0.0.1:<port>/kiln
+  int port() const { return port_; }
+  void stop();              // fast shutdown (SIGINT, what pg_ctl stop -m fast sends)
+  void restart();           // start again on the same data directory
+
+ private:
+  void start();
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;  // the postmaster, a direct child (not daemonized by pg_ctl)
+};
+
+// docker-registry (distribution v2) on a free port, filesystem storage in its own directory,
+// optionally with htpasswd basic auth.
+class RegistryServer {
+ public:
+  explicit RegistryServer(const std::string& htpasswd_user = "",
+                          const std::string& htpasswd_password = "");
+  ~RegistryServer();
+  RegistryServer(const RegistryServer&) = delete;
+  RegistryServer& operator=(const RegistryServer&) = delete;
+
+  std::string host() const;  // 127.0.0.1:<port>
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Pushes kiln's busybox base image (made locally from Debian's busybox-static with buildah) to
+// `registry_host` as kiln/busybox:latest, so Dockerfiles can say FROM <host>/kiln/busybox.
+// Uses the buildah storage under `storage_root` (kiln's own, never the machine's default).
+// Throws with buildah's output on failure.
+void push_base_image(const std::string& registry_host, const std::string& storage_root);
+
+// Runs a shell command, returns its exit code; output goes to `output` when given.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+}  // namespace kiln::testing
