@@ -81,4 +81,17 @@ Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream) 
   return info->State.LastSeq;
 }
 
+Result<std::optional<Message>> last_message(Bus& bus, const std::string& stream,
+                                            const std::string& subject) {
+  natsMsg* raw = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetLastMsg(&raw, bus.js(), stream.c_str(), subject.c_str(), nullptr, &js_code);
+  if (s == NATS_NOT_FOUND || js_code == JSNoMessageFoundErr) {
+    natsMsg_Destroy(raw);
+    return std::optional<Message>{};
+  }
+  if (s != NATS_OK) return nats_error("js_GetLastMsg", s, js_code);
+  return std::optional<Message>(Message(raw));
+}
+
 }  // namespace kiln::bus

@@ -51,4 +51,9 @@ class SubjectReader {
 // projection is behind the log.
 Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream);
 
+// The last message stored on `subject` (no wildcards), or nullopt when there is none: "was a cancel
+// already requested for this build?", "which attempt was dispatched last?".
+Result<std::optional<Message>> last_message(Bus& bus, const std::string& stream,
+                                            const std::string& subject);
+
 }  // namespace kiln::bus

@@ -242,3 +242,31 @@ TEST_F(BusTest, PublishFailsFastWhenServerIsDown) {
 
 }  // namespace
 }  // namespace kiln::bus
+
+namespace kiln::bus {
+namespace {
+
+TEST_F(BusTest, LastMessageOnSubject) {
+  auto none = last_message(*bus_, kEventsStream, "kiln.build.cancel_requested.b9");
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(bus_->publish("kiln.build.cancel_requested.b9", "first", "c1").ok());
+  ASSERT_TRUE(bus_->publish("kiln.build.cancel_requested.b9", "second", "c2").ok());
+  auto last = last_message(*bus_, kEventsStream, "kiln.build.cancel_requested.b9");
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->data(), "second");
+}
+
+TEST_F(BusTest, ExpectedLastSubjectSequenceFencesASecondWriter) {
+  auto first = bus_->publish("kiln.build.built.b7", "attempt 1", "b7:built:1", 0);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  auto late = bus_->publish("kiln.build.built.b7", "attempt 2", "b7:built:2", 0);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::kFailedPrecondition) << late.error().describe();
+  auto retried = bus_->publish("kiln.build.built.b7", "attempt 1", "b7:built:1", 0);
+  ASSERT_TRUE(retried.ok()) << "a retried publish of the same fact is a duplicate, not a conflict";
+  EXPECT_TRUE(retried->duplicate);
+}
+
+}  // namespace
+}  // namespace kiln::bus

@@ -1,0 +1,81 @@
+#include "service/service.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "common/log.h"
+#include "common/shutdown.h"
+
+namespace kiln::service {
+
+void add_common_options(Config& config, int default_http_port) {
+  config.option("nats.url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
+      .option("http.host", "127.0.0.1", "Address the HTTP server binds to")
+      .option("http.port", std::to_string(default_http_port), "HTTP port (0: any free port)")
+      .option("http.threads", "32", "HTTP request threads")
+      .option("log.level", "info", "debug, info, warn or error")
+      .option("instance", "", "Instance id in logs and events (default: <service>/<host>-<pid>)");
+}
+
+std::string init_logging(const Config& config, const std::string& service) {
+  log::init(service, config.get("log.level"));
+  std::string instance = config.get("instance");
+  if (instance.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    instance = service + "/" + host + "-" + std::to_string(getpid());
+  }
+  return instance;
+}
+
+std::unique_ptr<bus::Bus> connect_bus(const Config& config, const std::string& instance) {
+  bus::BusOptions options;
+  options.url = config.get("nats.url");
+  options.name = instance;
+  bool warned = false;
+  while (!shutdown::requested()) {
+    auto connected = bus::Bus::connect(options);
+    if (connected.ok()) {
+      auto provisioned = bus::provision(**connected);
+      if (provisioned.ok()) {
+        log::info("connected to NATS", {{"url", options.url}});
+        return std::move(connected.value());
+      }
+      log::warn("provisioning streams failed; retrying",
+                {{"error", provisioned.error().describe()}});
+    } else if (!warned) {
+      log::warn("NATS not reachable yet; retrying every second",
+                {{"url", options.url}, {"error", connected.error().describe()}});
+      warned = true;
+    }
+    shutdown::wait_for(std::chrono::seconds(1));
+  }
+  return nullptr;
+}
+
+http::ServerOptions http_options(const Config& config) {
+  http::ServerOptions options;
+  options.host = config.get("http.host");
+  options.port = static_cast<int>(config.get_int("http.port"));
+  options.threads = static_cast<int>(config.get_int("http.threads"));
+  return options;
+}
+
+void add_nats_readiness(http::Server& server, bus::Bus& bus) {
+  server.add_readiness_check("nats", [&bus]() { return bus.ping_jetstream(1000); });
+}
+
+int run(int argc, char** argv, const std::function<int(int, char**)>& body) {
+  try {
+    return body(argc, argv);
+  } catch (const ConfigError& e) {
+    std::cerr << argv[0] << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace kiln::service
