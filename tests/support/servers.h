@@ -2,6 +2,9 @@
 // fresh temporary directory and stopped (and the directory removed) by the destructor. Nothing
 // here is a mock: these are the Debian packages' nats-server, PostgreSQL and docker-registry.
 // Constructors throw std::runtime_error with the server's log tail when a server does not come up.
+// Each server runs in its own process group and gets SIGKILL if the thread that started it (or
+// restarted it) exits, so a crashed test leaves nothing behind: start servers from the test's
+// own thread, not from a short-lived helper thread.
 #pragma once
 
 #include <string>

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Installs every Debian package kiln needs to build, test and run its local stack, on Debian 12
+# as root. Safe to run twice: when every package is already installed apt is not touched at all.
+#
+# The packages that ship daemons (docker-registry, nats-server, postgresql) start system-wide
+# services on install, on the very ports kiln's local stack uses (5000, 4222, 5432). kiln runs
+# its own instances (infra/stack.sh, the test fixtures), so those services are stopped and
+# disabled here. On machines without systemd (containers) there may be nothing to stop.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: infra/install.sh [--help]
+
+Installs kiln's build, test and runtime dependencies from Debian 12 packages (needs root),
+then stops and disables the system services those packages auto-start (docker-registry,
+nats-server, postgresql), which would otherwise hold the ports kiln's own stack uses.
+EOF
+}
+
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  "") ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+readonly PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # servers of the local stack and the build tools
+  nats-server postgresql docker-registry buildah skopeo busybox-static uidmap
+  # libraries
+  libnats-dev libpqxx-dev libpoco-dev libprotobuf-dev protobuf-compiler
+  libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev
+  # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth
+  curl jq ca-certificates apache2-utils netcat-openbsd
+)
+
+# Services the packages above start on install and that would collide with kiln's own.
+readonly CONFLICTING_SERVICES=(docker-registry nats-server postgresql)
+
+log() { printf 'install: %s\n' "$*" >&2; }
+
+if [[ ${EUID} -ne 0 ]]; then
+  log "must run as root (it calls apt-get); try: sudo $0"
+  exit 1
+fi
+
+# Prints the packages of PACKAGES that are not fully installed, one per line. One dpkg-query
+# for all of them; it exits non-zero when some package is unknown, which only means "missing".
+missing_packages() {
+  local -A installed=()
+  local name status
+  while read -r name status; do
+    # Status "ii": wanted installed, is installed, no error flag.
+    [[ ${status} == ii ]] && installed[${name}]=1
+  done < <(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+  for name in "${PACKAGES[@]}"; do
+    [[ -n ${installed[${name}]:-} ]] || printf '%s\n' "${name}"
+  done
+}
+
+install_missing() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} == 0)); then
+    log "all ${#PACKAGES[@]} packages already installed"
+    return
+  fi
+  log "installing ${#missing[@]} missing package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y "${PACKAGES[@]}"
+}
+
+systemd_is_running() { [[ -d /run/systemd/system ]]; }
+
+# Stops a service and keeps it from starting at boot. Never fails: a missing service or a
+# machine without an init system is fine.
+stop_and_disable() {
+  local service=$1
+  if systemd_is_running; then
+    if systemctl list-unit-files "${service}.service" 2>/dev/null | grep -q "^${service}.service"; then
+      if systemctl is-active --quiet "${service}" || systemctl is-enabled --quiet "${service}"; then
+        log "stopping and disabling systemd service ${service}"
+        systemctl disable --now "${service}" >/dev/null 2>&1 || log "could not disable ${service}"
+      fi
+    fi
+  elif [[ -x /etc/init.d/${service} ]]; then
+    if service "${service}" status >/dev/null 2>&1; then
+      log "stopping service ${service}"
+      service "${service}" stop >/dev/null 2>&1 || log "could not stop ${service}"
+    fi
+    if command -v update-rc.d >/dev/null; then
+      update-rc.d "${service}" disable >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+install_missing
+for service in "${CONFLICTING_SERVICES[@]}"; do
+  stop_and_disable "${service}"
+done
+log "done"
