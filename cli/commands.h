@@ -1,0 +1,32 @@
+// The `kiln` subcommands. Each takes its own arguments (after the subcommand name) and returns
+// the process exit code, or throws CliError.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api_client.h"
+
+namespace kiln::cli {
+
+struct Context {
+  ApiClient* api = nullptr;
+  bool json_output = false;  // --output json: machine-readable answers on stdout
+};
+
+using Argv = std::vector<std::string>;
+
+int cmd_build(Context& ctx, const Argv& argv);
+int cmd_status(Context& ctx, const Argv& argv);
+int cmd_logs(Context& ctx, const Argv& argv);
+int cmd_ls(Context& ctx, const Argv& argv);
+int cmd_cancel(Context& ctx, const Argv& argv);
+int cmd_retry(Context& ctx, const Argv& argv);
+int cmd_stats(Context& ctx, const Argv& argv);
+int cmd_project(Context& ctx, const Argv& argv);
+int cmd_push_layout(Context& ctx, const Argv& argv);
+
+// Follows a build live until it ends; returns kExitOk on success, kExitBuildFailed otherwise.
+int follow_build(Context& ctx, const std::string& build_id);
+
+}  // namespace kiln::cli

@@ -1,0 +1,153 @@
+// kiln — the command-line client of kiln's command API (webhook-ingest) and query API
+// (analytics). Global options come from flags, then the environment, then ~/.config/kiln/config.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "api_client.h"
+#include "cli_error.h"
+#include "commands.h"
+
+namespace kiln::cli {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: kiln [global options] COMMAND [args]
+
+Builds container images from Git repositories and follows them live.
+
+Commands:
+  build PROJECT [--ref REF|--commit SHA] [--build-arg K=V]... [--target T] [-t TAG]... [--no-cache] [--follow]
+  status BUILD                 a build's state, steps and result
+  logs BUILD [-f]              a build's log, or follow it
+  ls [--project P] [--status S] [--limit N]
+  cancel BUILD                 cancel a queued or running build
+  retry BUILD [-f]             build the same request again
+  stats [--project P] [--days N]
+  project apply FILE | ls | show NAME | rm NAME
+  push-layout DIR IMAGE        push an OCI image layout directory to a registry
+
+Global options (flag > environment > config file):
+  --api URL       command API (KILN_API_URL, config api-url; default http://127.0.0.1:8080)
+  --query URL     query API (KILN_QUERY_URL, config query-url; default http://127.0.0.1:8081)
+  --token TOKEN   API bearer token (KILN_TOKEN, config token)
+  --config FILE   config file (KILN_CLI_CONFIG; default ~/.config/kiln/config, `key = value` lines)
+  --output json   machine-readable output
+  -h, --help      this help; `kiln COMMAND --help` for a command's options
+
+Exit codes: 0 ok, 1 build failed or cancelled, 2 usage error, 3 request refused by the API,
+4 API unreachable or failing.
+)";
+
+std::map<std::string, std::string> read_config_file(const std::string& path, bool required) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  if (!in) {
+    if (required) throw CliError(kExitUsage, "cannot read config file " + path);
+    return out;
+  }
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    const auto eq = line.find('=');
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    if (trim(line).empty()) continue;
+    if (eq == std::string::npos) throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": expected key = value");
+    const std::string key = trim(line.substr(0, eq));
+    if (key != "api-url" && key != "query-url" && key != "token") {
+      throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": unknown key '" + key + "'");
+    }
+    out[key] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+int run(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (arg.rfind("--", 0) != 0) break;
+    std::string name = arg.substr(2), value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    }
+    if (name != "api" && name != "query" && name != "token" && name != "config" && name != "output") {
+      throw CliError(kExitUsage, "unknown global option --" + name + "\n\n" + kUsage);
+    }
+    flags[name] = value;
+  }
+  if (i >= argc) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  const char* home = std::getenv("HOME");
+  const std::string default_config = std::string(home ? home : "") + "/.config/kiln/config";
+  const bool explicit_config = flags.count("config") || std::getenv("KILN_CLI_CONFIG");
+  const auto file = read_config_file(
+      flags.count("config") ? flags["config"] : env_or("KILN_CLI_CONFIG", default_config),
+      explicit_config);
+  auto pick = [&](const std::string& flag, const char* env, const std::string& key,
+                  const std::string& fallback) {
+    if (flags.count(flag)) return flags[flag];
+    const std::string from_env = env_or(env, "");
+    if (!from_env.empty()) return from_env;
+    auto it = file.find(key);
+    return it != file.end() ? it->second : fallback;
+  };
+  Endpoints endpoints;
+  endpoints.command_url = pick("api", "KILN_API_URL", "api-url", "http://127.0.0.1:8080");
+  endpoints.query_url = pick("query", "KILN_QUERY_URL", "query-url", "http://127.0.0.1:8081");
+  endpoints.token = pick("token", "KILN_TOKEN", "token", "");
+  if (flags.count("output") && flags["output"] != "json" && flags["output"] != "text") {
+    throw CliError(kExitUsage, "--output must be json or text");
+  }
+  ApiClient api(endpoints);
+  Context ctx{&api, flags.count("output") && flags["output"] == "json"};
+
+  const std::string command = argv[i];
+  const Argv rest(argv + i + 1, argv + argc);
+  if (command == "build") return cmd_build(ctx, rest);
+  if (command == "status") return cmd_status(ctx, rest);
+  if (command == "logs") return cmd_logs(ctx, rest);
+  if (command == "ls") return cmd_ls(ctx, rest);
+  if (command == "cancel") return cmd_cancel(ctx, rest);
+  if (command == "retry") return cmd_retry(ctx, rest);
+  if (command == "stats") return cmd_stats(ctx, rest);
+  if (command == "project") return cmd_project(ctx, rest);
+  if (command == "push-layout") return cmd_push_layout(ctx, rest);
+  throw CliError(kExitUsage, "unknown command '" + command + "' (see kiln --help)");
+}
+
+}  // namespace
+}  // namespace kiln::cli
+
+int main(int argc, char** argv) {
+  try {
+    return kiln::cli::run(argc, argv);
+  } catch (const kiln::cli::CliError& e) {
+    std::cerr << "kiln: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "kiln: " << e.what() << "\n";
+    return kiln::cli::kExitUnavailable;
+  }
+}

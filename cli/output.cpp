@@ -1,0 +1,64 @@
+#include "output.h"
+
+#include <iostream>
+#include <sstream>
+
+#include "cli_error.h"
+
+namespace kiln::cli {
+
+std::string to_json(const Poco::JSON::Object::Ptr& object) {
+  std::ostringstream out;
+  object->stringify(out);
+  return out.str();
+}
+
+std::string field(const Poco::JSON::Object::Ptr& object, const std::string& name) {
+  if (!object || !object->has(name) || object->isNull(name)) return "";
+  try {
+    return object->get(name).convert<std::string>();
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(header.size());
+  for (size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  auto print_row = [&widths](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      std::cout << row[i];
+      if (i + 1 < row.size()) std::cout << std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << "\n";
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+int print_outcome(Context& ctx, const Poco::JSON::Object::Ptr& build) {
+  const std::string status = field(build, "status");
+  if (ctx.json_output) {
+    std::cout << to_json(build) << "\n";
+  } else if (status == "succeeded") {
+    std::cout << "build " << field(build, "build_id") << " succeeded\n"
+              << "image:  " << field(build, "image_url") << "\n"
+              << "digest: " << field(build, "digest") << "\n";
+  } else if (status == "failed") {
+    std::cerr << "build " << field(build, "build_id") << " failed in stage "
+              << field(build, "failure_stage") << ": " << field(build, "failure_reason") << "\n";
+  } else if (status == "cancelled") {
+    std::cerr << "build " << field(build, "build_id") << " was cancelled\n";
+  } else {
+    std::cerr << "build " << field(build, "build_id") << " is still " << status << "\n";
+  }
+  return status == "succeeded" ? kExitOk : kExitBuildFailed;
+}
+
+}  // namespace kiln::cli

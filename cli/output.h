@@ -1,0 +1,22 @@
+// Printing answers for people (aligned text) or scripts (--output json).
+#pragma once
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace kiln::cli {
+
+std::string to_json(const Poco::JSON::Object::Ptr& object);
+// A string field, or "" (numbers are formatted).
+std::string field(const Poco::JSON::Object::Ptr& object, const std::string& name);
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+// The final line(s) of a finished build; the exit code for it.
+int print_outcome(Context& ctx, const Poco::JSON::Object::Ptr& build);
+
+}  // namespace kiln::cli
