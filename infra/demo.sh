@@ -95,3 +95,4 @@ kiln is still running:
   CLI            ${KILN} --token ${KILN_TOKEN} ls
   logs           ${KILN_HOME}/logs/
 Stop everything with:  make stop
+EOF
