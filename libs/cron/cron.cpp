@@ -15,16 +15,16 @@ constexpr int64_t kLastSupported = civil_to_seconds({9999, 12, 31, 23, 59, 59});
 // one, a Feb 29 that must also be some weekday, recurs within about 40.
 constexpr int64_t kSearchHorizon = 400 * 366 * kSecondsPerDay;
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 constexpr std::array<std::string_view, 7> kWeekdayNames = {"SUN", "MON", "TUE", "WED",
                                                            "THU", "FRI", "SAT"};
 
 struct Field {
   std::string_view name;
   int low;
-  int high;                                // highest value accepted in the text
-  int star_high;                           // highest value that '*' covers
+  int high;                                 // highest value accepted in the text
+  int star_high;                            // highest value that '*' covers
   const std::string_view* names = nullptr;  // names[i] means value low + i
   size_t name_count = 0;
   bool seven_is_sunday = false;  // day-of-week: 7 is another spelling of 0
@@ -35,8 +35,8 @@ constexpr Field kHour{"hour", 0, 23, 23};
 constexpr Field kDayOfMonth{"day-of-month", 1, 31, 31};
 constexpr Field kMonth{"month", 1, 12, 12, kMonthNames.data(), kMonthNames.size()};
 // 7 is accepted as Sunday but '*' stops at 6 so that "*/2" does not add Sunday twice.
-constexpr Field kDayOfWeek{"day-of-week", 0,    7, 6, kWeekdayNames.data(), kWeekdayNames.size(),
-                           true};
+constexpr Field kDayOfWeek{"day-of-week",        0,   7, 6, kWeekdayNames.data(),
+                           kWeekdayNames.size(), true};
 
 struct Macro {
   std::string_view name;
@@ -114,8 +114,9 @@ Result<int> parse_value(const Field& field, std::string_view token) {
       if (field.names[i] == upper) return field.low + static_cast<int>(i);
     }
   }
-  if (field.names != nullptr &&
-      std::all_of(token.begin(), token.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {
+  if (field.names != nullptr && std::all_of(token.begin(), token.end(), [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c));
+      })) {
     return field_error(field, "unknown name " + quoted(token) + " (expected " +
                                   std::string(field.names[0]) + "-" +
                                   std::string(field.names[field.name_count - 1]) + ")");
@@ -136,8 +137,8 @@ Result<uint64_t> parse_element(const Field& field, std::string_view element) {
     }
     step = slash[1].size() > 4 ? max_step + 1 : std::stoi(std::string(slash[1]));
     if (step < 1 || step > max_step) {
-      return field_error(field, "step " + std::string(slash[1]) + " out of range 1-" +
-                                    std::to_string(max_step));
+      return field_error(
+          field, "step " + std::string(slash[1]) + " out of range 1-" + std::to_string(max_step));
     }
   }
 
@@ -201,7 +202,6 @@ Result<Schedule> Schedule::parse(std::string_view expression) {
   std::string_view fields_text = expression;
   if (words[0].front() == '@') {
     const std::string macro = to_lower(words[0]);
-    if (words.size() > 1) return invalid("unexpected text after " + std::string(words[0]));
     if (macro == "@reboot") return invalid("@reboot is not supported (it is not a schedule)");
     const auto found = std::find_if(kMacros.begin(), kMacros.end(),
                                     [&](const Macro& m) { return m.name == macro; });
@@ -210,6 +210,7 @@ Result<Schedule> Schedule::parse(std::string_view expression) {
                      " (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or "
                      "@hourly)");
     }
+    if (words.size() > 1) return invalid("unexpected text after " + std::string(words[0]));
     fields_text = found->expansion;
   }
   const std::vector<std::string_view> fields = split_whitespace(fields_text);
@@ -274,8 +275,8 @@ bool Schedule::matches(const CivilTime& local) const {
 std::optional<int64_t> Schedule::first_match(int64_t local_begin, int64_t local_end) const {
   // Round up to a whole minute, then skip by month, day, hour and minute: a mismatching month
   // costs one step, a mismatching day one step, so even "0 0 29 2 *" takes a few hundred steps.
-  const int64_t start = floor_div(local_begin + kSecondsPerMinute - 1, kSecondsPerMinute) *
-                        kSecondsPerMinute;
+  const int64_t start =
+      floor_div(local_begin + kSecondsPerMinute - 1, kSecondsPerMinute) * kSecondsPerMinute;
   int64_t day = floor_div(start, kSecondsPerDay);
   int hour = static_cast<int>((start - day * kSecondsPerDay) / kSecondsPerHour);
   int minute = static_cast<int>((start - day * kSecondsPerDay) % kSecondsPerHour / 60);

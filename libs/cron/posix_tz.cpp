@@ -93,7 +93,8 @@ class Cursor {
 };
 
 Error bad_spec(std::string_view spec) {
-  return make_error(ErrorCode::kInvalidArgument, "invalid POSIX TZ string \"" + std::string(spec) + "\"");
+  return make_error(ErrorCode::kInvalidArgument,
+                    "invalid POSIX TZ string \"" + std::string(spec) + "\"");
 }
 
 }  // namespace
@@ -151,8 +152,7 @@ Result<PosixTz> PosixTz::parse(std::string_view spec) {
 int32_t PosixTz::offset_at(int64_t unix_seconds) const {
   if (!has_dst) return std_offset;
   // The year by local standard time, so transitions near New Year land in the right year.
-  const int64_t year =
-      civil_from_days(floor_div(unix_seconds + std_offset, kSecondsPerDay)).year;
+  const int64_t year = civil_from_days(floor_div(unix_seconds + std_offset, kSecondsPerDay)).year;
   const int64_t start = dst_start_at(year);
   const int64_t end = dst_end_at(year);
   const bool in_dst = start < end ? (start <= unix_seconds && unix_seconds < end)

@@ -26,10 +26,10 @@ namespace kiln::cron {
 struct PosixDateRule {
   enum class Kind { kJulianNoLeap, kZeroBasedDay, kMonthWeekDay };
   Kind kind = Kind::kMonthWeekDay;
-  int day = 0;      // kJulianNoLeap: 1..365; kZeroBasedDay: 0..365
-  int month = 1;    // kMonthWeekDay
-  int week = 1;     // kMonthWeekDay: 1..5, 5 = last
-  int weekday = 0;  // kMonthWeekDay: 0 = Sunday
+  int day = 0;              // kJulianNoLeap: 1..365; kZeroBasedDay: 0..365
+  int month = 1;            // kMonthWeekDay
+  int week = 1;             // kMonthWeekDay: 1..5, 5 = last
+  int weekday = 0;          // kMonthWeekDay: 0 = Sunday
   int32_t time = 2 * 3600;  // seconds after local midnight; may be negative or exceed a day
 
   // Local seconds (see civil.h) at which the rule fires in `year`.

@@ -80,8 +80,8 @@ bool read_header(ByteReader* in, TzifHeader* header) {
     return false;
   }
   header->version = static_cast<char>(version);
-  for (int64_t* count : {&header->isutcnt, &header->isstdcnt, &header->leapcnt,
-                         &header->timecnt, &header->typecnt, &header->charcnt}) {
+  for (int64_t* count : {&header->isutcnt, &header->isstdcnt, &header->leapcnt, &header->timecnt,
+                         &header->typecnt, &header->charcnt}) {
     if (!in->read_be(4, count) || *count < 0) return false;
   }
   return true;
@@ -117,13 +117,14 @@ bool read_block(ByteReader* in, const TzifHeader& header, int time_size, TzifDat
 }
 
 bool valid_name_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '+' || c == '-' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '+' || c == '-' || c == '/';
 }
 
 Status check_zone_name(std::string_view name) {
   const auto invalid = [&](const std::string& why) {
-    return make_error(ErrorCode::kInvalidArgument, "time zone \"" + std::string(name) + "\": " + why);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "time zone \"" + std::string(name) + "\": " + why);
   };
   if (name.empty()) return invalid("empty name");
   if (name.size() > 255) return invalid("name too long");
@@ -137,9 +138,7 @@ Status check_zone_name(std::string_view name) {
 
 }  // namespace
 
-Result<TimeZone> TimeZone::load(std::string_view name) {
-  return load(name, kDefaultZoneInfoDir);
-}
+Result<TimeZone> TimeZone::load(std::string_view name) { return load(name, kDefaultZoneInfoDir); }
 
 Result<TimeZone> TimeZone::load(std::string_view name, std::string_view zoneinfo_dir) {
   if (Status status = check_zone_name(name); !status.ok()) return status.error();
@@ -148,8 +147,8 @@ Result<TimeZone> TimeZone::load(std::string_view name, std::string_view zoneinfo
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     if (name == "UTC" || name == "Etc/UTC") return utc();  // minimal images ship no tzdata
-    return make_error(ErrorCode::kNotFound, "unknown time zone \"" + std::string(name) +
-                                                "\" (no " + path.string() + ")");
+    return make_error(ErrorCode::kNotFound,
+                      "unknown time zone \"" + std::string(name) + "\" (no " + path.string() + ")");
   }
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec || size > kMaxTzifBytes) return data_error(std::string(name), "file too large");
@@ -224,17 +223,17 @@ TimeZone TimeZone::utc() {
 }
 
 int32_t TimeZone::utc_offset_at(int64_t unix_seconds) const {
-  const auto after = std::upper_bound(
-      transitions_.begin(), transitions_.end(), unix_seconds,
-      [](int64_t t, const Transition& transition) { return t < transition.at; });
+  const auto after =
+      std::upper_bound(transitions_.begin(), transitions_.end(), unix_seconds,
+                       [](int64_t t, const Transition& transition) { return t < transition.at; });
   if (after == transitions_.end() && footer_) return footer_->offset_at(unix_seconds);
   return after == transitions_.begin() ? initial_offset_ : std::prev(after)->offset;
 }
 
 OffsetSpan TimeZone::span_at(int64_t unix_seconds) const {
-  const auto after = std::upper_bound(
-      transitions_.begin(), transitions_.end(), unix_seconds,
-      [](int64_t t, const Transition& transition) { return t < transition.at; });
+  const auto after =
+      std::upper_bound(transitions_.begin(), transitions_.end(), unix_seconds,
+                       [](int64_t t, const Transition& transition) { return t < transition.at; });
   if (after == transitions_.end() && footer_) return footer_span_at(unix_seconds);
   if (after == transitions_.begin()) {
     const int64_t end = after == transitions_.end() ? kEndOfTime : after->at;
@@ -256,8 +255,8 @@ OffsetSpan TimeZone::footer_span_at(int64_t unix_seconds) const {
   if (!transitions_.empty()) {
     // The table's last transition begins the footer's reign.
     span.begin = transitions_.back().at;
-    span.previous_offset = transitions_.size() > 1 ? transitions_[transitions_.size() - 2].offset
-                                                   : initial_offset_;
+    span.previous_offset =
+        transitions_.size() > 1 ? transitions_[transitions_.size() - 2].offset : initial_offset_;
   }
   if (!rule.has_dst) return span;
 
@@ -314,8 +313,7 @@ std::string format_rfc3339(int64_t unix_seconds, int32_t utc_offset) {
   const CivilTime t = civil_from_seconds(unix_seconds + utc_offset);
   char buffer[64];
   int n = std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02dT%02d:%02d:%02d",
-                        static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute,
-                        t.second);
+                        static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second);
   if (utc_offset == 0) {
     std::snprintf(buffer + n, sizeof buffer - n, "Z");
   } else {
