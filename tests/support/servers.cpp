@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+extern char** environ;
+
 namespace kiln::testing {
 namespace {
 
@@ -199,13 +201,19 @@ void child_fail(const char* what) {
 // leaves no server behind. (PostgreSQL's children leave the group with setsid(); they exit by
 // themselves when the postmaster dies.)
 pid_t spawn_server(const std::vector<std::string>& argv, const std::string& log_path,
-                   const std::optional<UserIds>& run_as = std::nullopt) {
+                   const std::optional<UserIds>& run_as = std::nullopt,
+                   const std::vector<std::string>* environment = nullptr) {
   // Everything the child needs is prepared here: after fork() in a multi-threaded process only
   // async-signal-safe calls are allowed.
   const std::string program = find_program(argv.at(0));
   std::vector<char*> c_argv;
   for (const auto& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
   c_argv.push_back(nullptr);
+  std::vector<char*> c_env;
+  if (environment != nullptr) {
+    for (const auto& entry : *environment) c_env.push_back(const_cast<char*>(entry.c_str()));
+    c_env.push_back(nullptr);
+  }
 
   int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error(errno_text("cannot open " + log_path));
@@ -231,7 +239,11 @@ pid_t spawn_server(const std::vector<std::string>& argv, const std::string& log_
     // After setuid: changing credentials clears the parent-death signal.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
-    execv(program.c_str(), c_argv.data());
+    if (environment != nullptr) {
+      execve(program.c_str(), c_argv.data(), c_env.data());
+    } else {
+      execv(program.c_str(), c_argv.data());
+    }
     child_fail(program.c_str());
   }
   const int fork_errno = errno;
@@ -681,5 +693,83 @@ void push_base_image(const std::string& registry_host, const std::string& storag
                              output);
   }
 }
+
+// ---- kiln's own services as processes ---------------------------------------------------------
+
+ServiceProcess::ServiceProcess(std::string name, std::string binary, int http_port,
+                               std::map<std::string, std::string> environment,
+                               std::vector<std::string> args)
+    : name_(std::move(name)),
+      binary_(std::move(binary)),
+      http_port_(http_port),
+      environment_(std::move(environment)),
+      args_(std::move(args)),
+      dir_(make_temp_dir("kiln-" + name_)),
+      log_path_(dir_ + "/" + name_ + ".log") {
+  start();
+}
+
+ServiceProcess::~ServiceProcess() {
+  stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(0));
+  if (std::getenv("KILN_KEEP_TEST_LOGS") == nullptr) remove_tree(dir_);
+}
+
+void ServiceProcess::start() {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    // The test's own KILN_* settings must not leak into the service: it gets exactly ours.
+    if (eq != std::string::npos && entry.rfind("KILN_", 0) != 0) {
+      merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
+  for (const auto& [k, v] : environment_) merged[k] = v;
+  merged["KILN_HTTP_PORT"] = std::to_string(http_port_);
+  std::vector<std::string> env;
+  for (const auto& [k, v] : merged) env.push_back(k + "=" + v);
+  std::vector<std::string> argv = {binary_};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  log_offset_ = file_size_or_zero(log_path_);
+  pid_ = spawn_server(argv, log_path_, std::nullopt, &env);
+}
+
+bool ServiceProcess::wait_ready(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pid_ <= 0 || reap_if_exited(pid_)) {
+      pid_ = -1;
+      return false;
+    }
+    if (http_get_status(http_port_, "/readyz") == 200) return true;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return false;
+}
+
+int ServiceProcess::stop(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (reap_if_exited(pid_, &status)) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(2000));
+  return -1;
+}
+
+void ServiceProcess::kill9() { stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(2000)); }
+
+void ServiceProcess::restart() {
+  if (pid_ > 0) stop();
+  start();
+}
+
+std::string ServiceProcess::log() const { return log_tail(log_path_, 0, 1 << 20); }
 
 }  // namespace kiln::testing

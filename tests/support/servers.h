@@ -7,7 +7,10 @@
 // own thread, not from a short-lived helper thread.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace kiln::testing {
@@ -90,5 +93,41 @@ void push_base_image(const std::string& registry_host, const std::string& storag
 
 // Runs a shell command, returns its exit code; output goes to `output` when given.
 int run_command(const std::string& command, std::string* output = nullptr);
+
+// A kiln service binary run as a child process for end-to-end tests: its environment is the
+// test's minus any KILN_* variable, plus `environment` and KILN_HTTP_PORT; its output goes to a
+// log file (kept after the test when KILN_KEEP_TEST_LOGS is set). Started by the constructor.
+class ServiceProcess {
+ public:
+  ServiceProcess(std::string name, std::string binary, int http_port,
+                 std::map<std::string, std::string> environment,
+                 std::vector<std::string> args = {});
+  ~ServiceProcess();
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  // Polls GET /readyz until 200; false if the process exited or the time ran out.
+  bool wait_ready(int timeout_ms = 30000);
+  // SIGTERM; returns the exit code (or -1 if it had to be killed).
+  int stop(int timeout_ms = 10000);
+  void kill9();
+  void restart();
+  bool running() const { return pid_ > 0; }
+  int http_port() const { return http_port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  std::string log() const;
+
+ private:
+  void start();
+  std::string name_;
+  std::string binary_;
+  int http_port_;
+  std::map<std::string, std::string> environment_;
+  std::vector<std::string> args_;
+  std::string dir_;
+  std::string log_path_;
+  std::uintmax_t log_offset_ = 0;
+  pid_t pid_ = -1;
+};
 
 }  // namespace kiln::testing
