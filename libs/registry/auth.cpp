@@ -67,7 +67,10 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header) {
         }
         if (i < header.size()) ++i;  // closing quote
       } else {
-        value = read_token(header, i);
+        // Lenient: an unquoted value runs to the next comma or space (realms are URLs).
+        const std::size_t start = i;
+        while (i < header.size() && header[i] != ',' && header[i] != ' ' && header[i] != '\t') ++i;
+        value = std::string(header.substr(start, i - start));
       }
       challenge.params[lower(name)] = value;
       skip_spaces(header, i);

@@ -179,8 +179,9 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
   }
   const std::string local = hasher.finish();
   if (hashed != ctx.blob.size || local != ctx.blob.digest) {
-    (void)ctx.impl.send(*std::make_unique<Call>(blob_call(ctx, "DELETE", url, "drop upload")),
-                        TransferControl{});
+    Call drop = blob_call(ctx, "DELETE", url, "drop upload");
+    drop.retry = false;
+    (void)ctx.impl.send(drop, TransferControl{});
     return make_error(ErrorCode::kDataLoss, ctx.what + ": the local file " + ctx.blob.path +
                                                 " hashes to " + local +
                                                 ", not to its digest; upload abandoned");

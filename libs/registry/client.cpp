@@ -221,7 +221,11 @@ Result<BlobInfo> RegistryClient::blob_exists(const std::string& repository,
     return info;
   }
   if (response->status == 404) return BlobInfo{};
-  return impl_->error_from(*response, call.what);
+  Error e = impl_->error_from(*response, call.what);
+  // A HEAD answer has no body to carry the registry's code: name the usual one for the status.
+  if (response->status == 401) e.peer_code = "UNAUTHORIZED";
+  if (response->status == 403) e.peer_code = "DENIED";
+  return e;
 }
 
 Result<MountResult> RegistryClient::mount_blob(const std::string& repository,
