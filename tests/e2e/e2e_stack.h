@@ -1,0 +1,69 @@
+// The whole of kiln for end-to-end tests: real nats-server, PostgreSQL and docker-registry (with
+// kiln's base image), and the five services as separate processes, started once for the suite.
+// The Git host is played by the tests: they create repositories and sign webhooks themselves.
+#pragma once
+
+#include <Poco/JSON/Object.h>
+
+#include <memory>
+#include <string>
+
+#include "support/servers.h"
+
+namespace kiln::e2e {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  Poco::JSON::Object::Ptr json() const;  // the body as an object (throws if it is not one)
+};
+
+HttpReply http(const std::string& method, const std::string& url, const std::string& body = "",
+               const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+inline constexpr char kAdminToken[] = "e2e-admin-token";
+inline constexpr char kWebhookSecret[] = "e2e-webhook-secret";
+
+class Stack {
+ public:
+  Stack();
+  ~Stack();
+
+  std::string registry() const { return registry_.host(); }
+  std::string ingest_url() const { return ingest_->url(); }
+  std::string analytics_url() const { return analytics_->url(); }
+  testing::ServiceProcess& builder() { return *builder_; }
+  testing::ServiceProcess& scheduler() { return *scheduler_; }
+  testing::ServiceProcess& ingest() { return *ingest_; }
+  std::string logs() const;  // every service's log, for failure messages
+  std::string cli() const;   // path of the kiln CLI
+
+  // Creates a Git repository with `dockerfile` (and an app file) and returns its path.
+  std::string make_repo(const std::string& name, const std::string& dockerfile);
+  std::string commit(const std::string& repo, const std::string& message);  // returns the sha
+  std::string create_branch(const std::string& repo, const std::string& branch);
+
+  void apply_project(const std::string& json);
+  // Posts a signed GitHub push webhook; returns the reply (202 with build_id when accepted).
+  HttpReply push_webhook(const std::string& repo_full_name, const std::string& repo_url,
+                         const std::string& ref, const std::string& sha,
+                         const std::string& delivery_id);
+
+  // Polls GET /v1/builds/{id} until its status is terminal; returns the build.
+  Poco::JSON::Object::Ptr wait_finished(const std::string& build_id, int timeout_s = 180);
+  Poco::JSON::Object::Ptr wait_status(const std::string& build_id, const std::string& status,
+                                      int timeout_s = 120);
+  Poco::JSON::Object::Ptr build(const std::string& build_id);
+
+ private:
+  std::string dir_;
+  testing::NatsServer nats_;
+  testing::PostgresServer postgres_;
+  testing::RegistryServer registry_;
+  std::unique_ptr<testing::ServiceProcess> analytics_, scheduler_, builder_, pusher_, ingest_;
+};
+
+// The suite's one Stack (created by the test environment in e2e_main).
+Stack& stack();
+
+}  // namespace kiln::e2e

@@ -1,0 +1,248 @@
+// kiln end to end: every service a real process, every server real. The Git host is the test.
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Array.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/ids.h"
+#include "e2e_stack.h"
+
+namespace kiln::e2e {
+namespace {
+
+Stack* g_stack = nullptr;
+
+class StackEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { g_stack = new Stack(); }
+  void TearDown() override {
+    delete g_stack;
+    g_stack = nullptr;
+  }
+};
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new StackEnvironment);
+
+std::string str(const Poco::JSON::Object::Ptr& o, const std::string& key) {
+  return o && o->has(key) && !o->isNull(key) ? o->get(key).convert<std::string>() : "";
+}
+
+std::string dockerfile(const std::string& registry, const std::string& body) {
+  return "FROM " + registry + "/kiln/busybox\n" + body;
+}
+
+std::string project_json(const std::string& name, const std::string& repo,
+                         const std::string& extra = "") {
+  return R"({"name":")" + name + R"(","repository_url":"file://)" + repo +
+         R"(","repository_name":"e2e/)" + name +
+         R"(","webhook_secret_ref":"env:E2E_WEBHOOK_SECRET","image_repository":"e2e/)" + name +
+         R"(","branch_filters":["*"])" + extra + "}";
+}
+
+// Starts a build by webhook and returns its id.
+std::string webhook_build(const std::string& project, const std::string& repo,
+                          const std::string& ref, const std::string& sha) {
+  auto reply = g_stack->push_webhook("e2e/" + project, "file://" + repo, ref, sha, random_id());
+  EXPECT_EQ(reply.status, 202) << reply.body;
+  return str(reply.json(), "build_id");
+}
+
+std::string registry_manifest_digest(const std::string& repository, const std::string& reference) {
+  std::string out;
+  testing::run_command(
+      "curl -sSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "
+      "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "
+      "http://" + g_stack->registry() + "/v2/" + repository + "/manifests/" + reference +
+          " | tr -d '\\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'",
+      &out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST(EndToEnd, SignedWebhookBecomesAPushedImageTheRegistryServes) {
+  const std::string repo = g_stack->make_repo(
+      "webapp", dockerfile(g_stack->registry(),
+                           "ARG GREETING=hi\nRUN echo \"$GREETING\" > /greeting\nCOPY hello.txt /hello.txt\n"
+                           "RUN cat /greeting /hello.txt\n"));
+  g_stack->apply_project(project_json("webapp", repo, R"(,"build_args":{"GREETING":"hello e2e"})"));
+  const std::string sha = g_stack->commit(repo, "first change");
+  const std::string id = webhook_build("webapp", repo, "refs/heads/main", sha);
+  ASSERT_FALSE(id.empty());
+  auto build = g_stack->wait_finished(id);
+  ASSERT_TRUE(build) << g_stack->logs();
+  ASSERT_EQ(str(build, "status"), "succeeded") << str(build, "failure_reason") << "\n"
+                                               << g_stack->logs();
+  const std::string digest = str(build, "digest");
+  EXPECT_EQ(digest.rfind("sha256:", 0), 0u);
+  EXPECT_EQ(registry_manifest_digest("e2e/webapp", digest), digest);
+  EXPECT_EQ(registry_manifest_digest("e2e/webapp", "latest"), digest) << "tag policy: latest";
+  EXPECT_EQ(registry_manifest_digest("e2e/webapp", "sha-" + sha.substr(0, 7)), digest);
+  // The log carries the RUN output with the build argument.
+  auto logs = http("GET", g_stack->analytics_url() + "/v1/builds/" + id + "/logs?from=1", "",
+                   {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  EXPECT_NE(logs.body.find("hello e2e"), std::string::npos) << logs.body;
+}
+
+TEST(EndToEnd, RedeliveredWebhookMakesOneBuild) {
+  const std::string repo = g_stack->make_repo(
+      "redelivery", dockerfile(g_stack->registry(), "RUN echo once\n"));
+  g_stack->apply_project(project_json("redelivery", repo));
+  const std::string sha = g_stack->commit(repo, "change");
+  const std::string delivery = random_id();
+  auto first = g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha,
+                                     delivery);
+  auto second = g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha,
+                                      delivery);
+  ASSERT_EQ(first.status, 202) << first.body;
+  ASSERT_TRUE(second.status == 200 || second.status == 202) << second.body;
+  EXPECT_EQ(str(first.json(), "build_id"), str(second.json(), "build_id"));
+  auto build = g_stack->wait_finished(str(first.json(), "build_id"));
+  ASSERT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
+  auto list = http("GET", g_stack->analytics_url() + "/v1/builds?project=redelivery", "",
+                   {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.json()->getArray("builds")->size(), 1u) << list.body;
+}
+
+TEST(EndToEnd, FailingDockerfileFailsInBuildStageWithLogLines) {
+  const std::string repo = g_stack->make_repo(
+      "broken", dockerfile(g_stack->registry(),
+                           "RUN echo about to fail && exit 3\n"));
+  g_stack->apply_project(project_json("broken", repo));
+  const std::string id =
+      webhook_build("broken", repo, "refs/heads/main", g_stack->commit(repo, "break it"));
+  auto build = g_stack->wait_finished(id);
+  ASSERT_TRUE(build);
+  EXPECT_EQ(str(build, "status"), "failed");
+  EXPECT_EQ(str(build, "failure_stage"), "build") << str(build, "failure_reason");
+  auto logs = http("GET", g_stack->analytics_url() + "/v1/builds/" + id + "/logs?from=1", "",
+                   {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  EXPECT_NE(logs.body.find("about to fail"), std::string::npos) << logs.body;
+}
+
+TEST(EndToEnd, CancelWhileBuildingStopsTheBuild) {
+  const std::string repo = g_stack->make_repo(
+      "slow", dockerfile(g_stack->registry(), "RUN echo sleeping && sleep 120\n"));
+  g_stack->apply_project(project_json("slow", repo));
+  const std::string id =
+      webhook_build("slow", repo, "refs/heads/main", g_stack->commit(repo, "slow change"));
+  auto building = g_stack->wait_status(id, "building");
+  ASSERT_EQ(str(building, "status"), "building") << g_stack->logs();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // into the RUN step
+  auto cancel = http("DELETE", g_stack->ingest_url() + "/v1/builds/" + id, "",
+                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(cancel.status, 202) << cancel.body;
+  const auto asked = std::chrono::steady_clock::now();
+  auto build = g_stack->wait_finished(id, 60);
+  EXPECT_EQ(str(build, "status"), "cancelled") << g_stack->logs();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
+  std::string sleepers;
+  testing::run_command("pgrep -f 'sleep 120' || true", &sleepers);
+  EXPECT_TRUE(sleepers.empty()) << "processes left behind: " << sleepers;
+}
+
+TEST(EndToEnd, NewerPushSupersedesTheQueuedBuildOfTheSameBranch) {
+  // Concurrency 1: a slow build on another branch holds the project's slot, so the two pushes to
+  // main wait in the queue, and the newer one supersedes the older.
+  const std::string repo = g_stack->make_repo(
+      "queue", dockerfile(g_stack->registry(), "COPY change.txt /c\nRUN sleep 8\n"));
+  g_stack->apply_project(project_json("queue", repo, R"(,"concurrency":1,"supersede":true)"));
+  const std::string blocker = webhook_build("queue", repo, "refs/heads/hold",
+                                            g_stack->create_branch(repo, "hold"));
+  g_stack->wait_status(blocker, "building");
+  const std::string older =
+      webhook_build("queue", repo, "refs/heads/main", g_stack->commit(repo, "older"));
+  const std::string newer =
+      webhook_build("queue", repo, "refs/heads/main", g_stack->commit(repo, "newer"));
+  auto older_build = g_stack->wait_finished(older, 60);
+  EXPECT_EQ(str(older_build, "status"), "cancelled") << g_stack->logs();
+  auto newer_build = g_stack->wait_finished(newer, 240);
+  EXPECT_EQ(str(newer_build, "status"), "succeeded") << g_stack->logs();
+  EXPECT_EQ(str(g_stack->wait_finished(blocker, 120), "status"), "succeeded");
+}
+
+TEST(EndToEnd, BuilderKilledMidBuildStillCompletesOnce) {
+  const std::string repo = g_stack->make_repo(
+      "crash", dockerfile(g_stack->registry(), "RUN echo working && sleep 6\n"));
+  g_stack->apply_project(project_json("crash", repo));
+  const std::string id =
+      webhook_build("crash", repo, "refs/heads/main", g_stack->commit(repo, "crash change"));
+  auto building = g_stack->wait_status(id, "building");
+  ASSERT_EQ(str(building, "status"), "building") << g_stack->logs();
+  g_stack->builder().kill9();
+  g_stack->builder().restart();
+  ASSERT_TRUE(g_stack->builder().wait_ready(60000)) << g_stack->logs();
+  // Redelivered after the builder consumer's AckWait (30 s), built once, pushed once.
+  auto build = g_stack->wait_finished(id, 240);
+  ASSERT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
+  auto detail = g_stack->build(id);
+  int built = 0;
+  if (auto history = detail->getArray("history")) {
+    for (size_t i = 0; i < history->size(); ++i) {
+      auto entry = history->getObject(static_cast<unsigned>(i));
+      if (str(entry, "event") == "built" || str(entry, "to_status") == "pushing") ++built;
+    }
+  }
+  EXPECT_EQ(built, 1) << "status history: " << str(detail, "history");
+}
+
+TEST(EndToEnd, ScheduleFiresABuild) {
+  const std::string repo = g_stack->make_repo(
+      "nightly", dockerfile(g_stack->registry(), "RUN echo scheduled\n"));
+  g_stack->apply_project(project_json(
+      "nightly", repo, R"(,"schedules":[{"name":"every-minute","cron":"* * * * *","timezone":"UTC"}])"));
+  // The next minute boundary fires it; look for a build with trigger schedule.
+  std::string id;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (id.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto list = http("GET", g_stack->analytics_url() + "/v1/builds?project=nightly", "",
+                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
+    if (list.status == 200) {
+      auto builds = list.json()->getArray("builds");
+      for (size_t i = 0; builds && i < builds->size(); ++i) {
+        auto b = builds->getObject(static_cast<unsigned>(i));
+        if (str(b, "trigger") == "schedule") id = str(b, "build_id");
+      }
+    }
+    if (id.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ASSERT_FALSE(id.empty()) << "no scheduled build within 90 s\n" << g_stack->logs();
+  // Stop the schedule so it does not keep building while the suite runs on.
+  g_stack->apply_project(project_json("nightly", repo));
+  auto build = g_stack->wait_finished(id);
+  EXPECT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
+}
+
+TEST(EndToEnd, AnalyticsAndCliStatsAgreeWithWhatHappened) {
+  // Runs last (tests run in order): counts what the suite did, through the API and the CLI.
+  auto list = http("GET", g_stack->analytics_url() + "/v1/builds?limit=200", "",
+                   {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(list.status, 200);
+  int succeeded = 0, failed = 0, cancelled = 0;
+  auto builds = list.json()->getArray("builds");
+  for (size_t i = 0; builds && i < builds->size(); ++i) {
+    const std::string status = str(builds->getObject(static_cast<unsigned>(i)), "status");
+    succeeded += status == "succeeded";
+    failed += status == "failed";
+    cancelled += status == "cancelled";
+  }
+  EXPECT_GE(succeeded, 5);
+  EXPECT_GE(failed, 1);
+  EXPECT_GE(cancelled, 2);
+  std::string out;
+  const int rc = testing::run_command(
+      g_stack->cli() + " --query " + g_stack->analytics_url() + " --token " + kAdminToken +
+          " --output json stats --days 1",
+      &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto stats = HttpReply{200, out}.json();
+  EXPECT_EQ(str(stats, "succeeded"), std::to_string(succeeded)) << out;
+  EXPECT_EQ(str(stats, "failed"), std::to_string(failed)) << out;
+  EXPECT_EQ(str(stats, "cancelled"), std::to_string(cancelled)) << out;
+}
+
+}  // namespace
+}  // namespace kiln::e2e
