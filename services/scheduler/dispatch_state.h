@@ -1,0 +1,148 @@
+// The dispatcher's core: a pure state machine over the build event log (no I/O, no clock).
+//
+// apply() folds one decoded envelope into the state. It is idempotent and order-tolerant: a
+// duplicate changes nothing, an event for a build that is already terminal changes nothing, and a
+// stale event (dispatched attempt 1 after attempt 2) changes nothing.
+//
+// decide(now) returns what the dispatcher must publish next, and applies those decisions to the
+// state at once, as if they had already come back through the log. That keeps a second decide()
+// before the events return from deciding differently (and exceeding a limit); when they do come
+// back, apply() finds nothing to change. If publishing a decision fails, the caller must throw the
+// state away and rebuild it from the log (SchedulerRunner does).
+//
+// Rules (docs in services/scheduler/README.md):
+//   * running = dispatched and not terminal; never more than global_limit running, and never more
+//     than a build's project_concurrency running in its project (0 = no project limit).
+//   * order: priority (higher first), then default-branch and tag builds, then the project served
+//     least recently (round-robin across projects), then FIFO within a project.
+//   * a newer `requested` of the same project and ref supersedes an older one still queued when
+//     the older one's spec.supersede is set: cancel_requested + cancelled (stage QUEUE).
+//   * cancel_requested of a queued build: cancelled (stage QUEUE). Running builds are the
+//     builder's and pusher's to cancel.
+//   * queued longer than max_queue_seconds: failed (stage QUEUE, "timeout: ...").
+//   * running with no event for stuck_seconds: re-dispatched as attempt+1 while attempt <
+//     max_attempts, then failed (stage DISPATCH, "worker lost").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kiln/events/v1/events.pb.h"
+
+namespace kiln::scheduler {
+
+namespace v1 = ::kiln::events::v1;
+
+struct DispatchLimits {
+  int global_limit = 4;          // running builds at once across all projects (0: no limit)
+  std::int64_t stuck_seconds = 600;
+  int max_attempts = 2;          // dispatch attempts before a lost worker fails the build
+};
+
+// One thing to publish. Its envelope is made by to_envelope() (dispatch_actions.h).
+struct Action {
+  enum class Kind { kQueued, kDispatched, kCancelRequested, kCancelled, kFailed };
+  Kind kind = Kind::kQueued;
+  std::string build_id;
+  std::string project;
+  std::int32_t attempt = 0;     // kDispatched: the attempt
+  std::int32_t position = 0;    // kQueued
+  std::string held_by;          // kQueued: "global", "project" or empty
+  v1::Stage stage = v1::STAGE_UNSPECIFIED;  // kCancelled, kFailed
+  std::string reason;           // kCancelRequested, kCancelled, kFailed
+  std::string by;               // kCancelRequested
+  std::int64_t requested_ms = 0;  // when the build was requested (for latency metrics)
+};
+
+class DispatchState {
+ public:
+  enum class Phase { kUnknown, kQueued, kRunning, kTerminal };
+
+  explicit DispatchState(DispatchLimits limits) : limits_(limits) {}
+
+  // Folds one event into the state; returns false when it changed nothing.
+  bool apply(const v1::Envelope& envelope);
+
+  // The decisions due at `now_ms` (Unix ms), already applied to the state (see above).
+  std::vector<Action> decide(std::int64_t now_ms);
+
+  Phase phase(const std::string& build_id) const;
+  std::int32_t attempt(const std::string& build_id) const;
+  std::size_t queued_count() const { return queued_; }
+  std::size_t running_count() const { return running_total_; }
+  std::size_t running_in_project(const std::string& project) const;
+  const DispatchLimits& limits() const { return limits_; }
+
+ private:
+  struct Build {
+    Phase phase = Phase::kUnknown;
+    bool requested = false;
+    std::string project;
+    std::string ref;
+    std::int32_t priority = 0;
+    bool preferred = false;        // default branch or tag
+    bool supersede = false;
+    std::int32_t project_limit = 0;
+    std::int32_t max_queue_seconds = 0;
+    std::int64_t requested_ms = 0;
+    std::uint64_t order = 0;       // position of its `requested` in the log
+    bool queued_announced = false; // a `queued` event exists
+    bool cancel_requested = false;
+    std::string cancel_reason;
+    std::string superseded_by;
+    std::int32_t attempt = 0;
+    std::int64_t last_activity_ms = 0;
+  };
+
+  // Key of a queued build within its project: priority desc, preferred first, FIFO.
+  struct QueueKey {
+    std::int32_t priority;
+    bool preferred;
+    std::uint64_t order;
+    bool operator<(const QueueKey& o) const {
+      if (priority != o.priority) return priority > o.priority;
+      if (preferred != o.preferred) return preferred;
+      return order < o.order;
+    }
+  };
+  struct ProjectQueue {
+    std::map<QueueKey, std::string> waiting;  // build ids
+    std::size_t running = 0;
+    std::uint64_t last_served = 0;            // dispatch counter when last served; 0: never
+  };
+
+  void on_requested(Build& build, const std::string& id, const v1::Envelope& envelope);
+  bool on_dispatched(Build& build, std::int32_t attempt, std::int64_t at_ms);
+  bool on_terminal(Build& build, const std::string& id);
+  void enqueue(Build& build, const std::string& id);
+  void dequeue(Build& build, const std::string& id);
+  static QueueKey key_of(const Build& build) {
+    return QueueKey{build.priority, build.preferred, build.order};
+  }
+
+  void decide_cancels(std::int64_t now_ms, std::vector<Action>& out);
+  void decide_timeouts(std::int64_t now_ms, std::vector<Action>& out);
+  void decide_stuck(std::int64_t now_ms, std::vector<Action>& out);
+  void decide_dispatch(std::int64_t now_ms, std::vector<Action>& out);
+  bool project_full(const ProjectQueue& queue, const Build& build) const;
+  Action make(Action::Kind kind, const std::string& id, const Build& build) const;
+
+  DispatchLimits limits_;
+  std::unordered_map<std::string, Build> builds_;
+  std::map<std::string, ProjectQueue> projects_;
+  std::set<std::string> waiting_projects_;  // projects with at least one queued build
+  // Queued builds in log order, for the timeout, cancel and announcement scans.
+  std::map<std::uint64_t, std::string> queued_by_order_;
+  std::set<std::string> running_ids_;
+  std::map<std::pair<std::string, std::string>, std::set<std::uint64_t>> queued_by_ref_;
+  std::size_t queued_ = 0;
+  std::size_t running_total_ = 0;
+  std::uint64_t next_order_ = 1;
+  std::uint64_t serve_counter_ = 0;
+};
+
+}  // namespace kiln::scheduler
