@@ -1,0 +1,50 @@
+// Gitea's and Forgejo's push payload (GitHub's shape, plus total_commits and pusher.login):
+// https://docs.gitea.com/usage/webhooks
+#include "commit_list.h"
+#include "payload_json.h"
+#include "push_event.h"
+
+namespace kiln::webhook {
+
+Result<PushEvent> parse_gitea_push(std::string_view body) {
+  try {
+    const json::Node root(json::parse_object(body), "");
+    PushEvent event;
+    event.ref = root.required_string("ref");
+    event.before = root.string("before");
+    event.after = root.required_string("after");
+    event.deleted = is_null_sha(event.after);
+
+    const json::Node repository = root.required_object("repository");
+    event.repository_full_name = repository.string("full_name");
+    for (const char* key : {"clone_url", "html_url", "ssh_url"}) {
+      std::string url = repository.string(key);
+      if (!url.empty()) event.repository_urls.push_back(std::move(url));
+    }
+    if (event.repository_full_name.empty() && event.repository_urls.empty()) {
+      throw json::missing_field("repository.full_name");
+    }
+
+    const json::Node pusher = root.object("pusher");
+    event.actor = pusher.string("login");
+    if (event.actor.empty()) event.actor = pusher.string("username");
+    if (event.actor.empty()) event.actor = root.object("sender").string("login");
+
+    read_head_commit(root.object("head_commit"), event);
+    read_commits(root.objects("commits"), event);
+    // Gitea sends at most a configured number of commits and the real count beside them.
+    const long long total = root.integer("total_commits", -1);
+    if (total > static_cast<long long>(event.commit_count)) {
+      event.commit_count = static_cast<std::size_t>(total);
+      event.paths_complete = false;
+    }
+    return event;
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::exception& e) {
+    // A value the JSON library could not convert; never let a payload crash the process.
+    return json::malformed_json(e.what());
+  }
+}
+
+}  // namespace kiln::webhook

@@ -1,0 +1,76 @@
+#include "upload_routes.h"
+
+#include <istream>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "tar_validator.h"
+#include "upload_store.h"
+
+namespace kiln::webhook {
+
+void UploadRoutes::add_to(http::Server& server) {
+  http::RouteOptions route;
+  route.stream_body = true;
+  route.max_body_bytes = options_.upload_max_bytes;
+  server.raw_route(
+      "POST", "/v1/uploads",
+      [this](http::Request& r, Poco::Net::HTTPServerResponse& out) { upload(r, out); }, route);
+}
+
+void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse& response) {
+  // Whatever goes wrong below leaves body bytes unread: the connection cannot be reused.
+  response.setKeepAlive(false);
+  const http::Principal principal = auth_.require(request, http::Role::kBuild);
+  const std::size_t limit = options_.upload_max_bytes;
+  const auto declared = request.raw->getContentLength64();
+  if (declared != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
+      static_cast<std::uint64_t>(declared) > limit) {
+    throw http::HttpError(413, "payload_too_large",
+                          "context of " + std::to_string(declared) +
+                              " bytes exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
+  }
+  UploadWriter writer(bus_, random_id(), 10000);
+  TarValidator tar;
+  std::istream& in = request.raw->stream();
+  std::string buf(64 * 1024, '\0');
+  std::uint64_t total = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    total += n;
+    if (total > limit) {
+      throw http::HttpError(413, "payload_too_large",
+                            "context exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
+    }
+    const std::string_view bytes(buf.data(), n);
+    if (Status s = tar.feed(bytes); !s.ok()) {
+      throw http::HttpError(422, "invalid_context", s.error().message);
+    }
+    if (Status s = writer.write(bytes); !s.ok()) {
+      throw http::HttpError(503, "unavailable", "storing the context: " + s.error().describe());
+    }
+  }
+  if (declared > 0 && total < static_cast<std::uint64_t>(declared)) {
+    throw http::HttpError(408, "body_timeout", "the context ended early or arrived too slowly");
+  }
+  if (Status s = tar.finish(); !s.ok()) {
+    throw http::HttpError(422, "invalid_context", s.error().message);
+  }
+  if (Status s = writer.finish(); !s.ok()) {
+    throw http::HttpError(503, "unavailable", "storing the context: " + s.error().describe());
+  }
+  log::info("context uploaded", {{"upload_id", writer.upload_id()},
+                                 {"size", static_cast<std::int64_t>(writer.size())},
+                                 {"format", tar.format()},
+                                 {"by", principal.name}});
+  response.setKeepAlive(true);
+  http::write_response(
+      response, http::json_response(
+                    201, "{\"upload_id\":\"" + writer.upload_id() + "\",\"sha256\":\"" +
+                             writer.sha256() + "\",\"size\":" + std::to_string(writer.size()) +
+                             ",\"format\":\"" + tar.format() + "\"}"));
+}
+
+}  // namespace kiln::webhook

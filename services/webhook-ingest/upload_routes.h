@@ -1,0 +1,27 @@
+// POST /v1/uploads: a build context (tar or tar.gz) streamed from the request body into
+// KILN_UPLOADS while its tar headers are checked; answered {"upload_id","sha256","size","format"}.
+#pragma once
+
+#include "bus/bus.h"
+#include "http/auth.h"
+#include "http/server.h"
+#include "ingest_options.h"
+
+namespace kiln::webhook {
+
+class UploadRoutes {
+ public:
+  UploadRoutes(bus::Bus& bus, const http::TokenAuth& auth, const IngestOptions& options)
+      : bus_(bus), auth_(auth), options_(options) {}
+
+  void add_to(http::Server& server);
+
+ private:
+  void upload(http::Request& request, Poco::Net::HTTPServerResponse& response);
+
+  bus::Bus& bus_;
+  const http::TokenAuth& auth_;
+  const IngestOptions& options_;
+};
+
+}  // namespace kiln::webhook

@@ -1,0 +1,57 @@
+// Build contexts in stream KILN_UPLOADS: written as chunks of at most 512 KiB on
+// kiln.upload.<upload_id> (Nats-Msg-Id <upload_id>:<index>), the last chunk carrying the sha256
+// and size of the whole, so a reader knows the upload is complete and intact.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "bus/bus.h"
+
+namespace kiln::webhook {
+
+inline constexpr std::size_t kUploadChunkBytes = 512 * 1024;
+
+class UploadWriter {
+ public:
+  UploadWriter(bus::Bus& bus, std::string upload_id, int timeout_ms);
+  ~UploadWriter();
+  UploadWriter(const UploadWriter&) = delete;
+  UploadWriter& operator=(const UploadWriter&) = delete;
+
+  // Buffers and publishes every full chunk (waiting for each ack).
+  Status write(std::string_view bytes);
+  // Publishes the last chunk with the digest: only now is the upload usable.
+  Status finish();
+
+  const std::string& upload_id() const { return upload_id_; }
+  const std::string& sha256() const { return sha256_; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  Status publish(bool last);
+
+  bus::Bus& bus_;
+  std::string upload_id_;
+  int timeout_ms_;
+  EVP_MD_CTX* digest_ = nullptr;
+  std::string buffer_;
+  std::int64_t index_ = 0;
+  std::uint64_t size_ = 0;
+  std::string sha256_;
+};
+
+struct StoredUpload {
+  std::string sha256;
+  std::int64_t size = 0;
+  std::string format;  // tar | tar.gz
+};
+
+// A complete upload's digest, size and format; kNotFound when it does not exist or never finished.
+Result<StoredUpload> find_upload(bus::Bus& bus, const std::string& upload_id);
+
+}  // namespace kiln::webhook

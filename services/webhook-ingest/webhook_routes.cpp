@@ -1,0 +1,245 @@
+#include "webhook_routes.h"
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "events/subjects.h"
+#include "push_decision.h"
+#include "signature.h"
+
+namespace kiln::webhook {
+namespace {
+
+constexpr std::size_t kMaxDeliveryIdSize = 200;
+
+std::string quote(std::string_view text) { return "\"" + log::json_escape(text) + "\""; }
+
+struct Headers {
+  const char* signature;
+  const char* event;
+  std::vector<const char*> delivery;
+};
+
+Headers headers_of(Provider provider) {
+  switch (provider) {
+    case Provider::kGithub:
+      return {"X-Hub-Signature-256", "X-GitHub-Event", {"X-GitHub-Delivery"}};
+    case Provider::kGitlab:
+      return {"X-Gitlab-Token", "X-Gitlab-Event", {"X-Gitlab-Event-UUID", "Idempotency-Key"}};
+    case Provider::kGitea:
+      return {"X-Gitea-Signature", "X-Gitea-Event", {"X-Gitea-Delivery", "X-Forgejo-Delivery"}};
+  }
+  return {"", "", {}};
+}
+
+bool verify(Provider provider, const std::string& secret, const std::string& header,
+            const std::string& body) {
+  switch (provider) {
+    case Provider::kGithub: return verify_github_signature(secret, header, body);
+    case Provider::kGitlab: return verify_gitlab_token(secret, header);
+    case Provider::kGitea: return verify_gitea_signature(secret, header, body);
+  }
+  return false;
+}
+
+bool is_push(Provider provider, const std::string& event) {
+  switch (provider) {
+    case Provider::kGithub: return event == "push";
+    case Provider::kGitlab: return event == "Push Hook" || event == "Tag Push Hook";
+    case Provider::kGitea: return event == "push";
+  }
+  return false;
+}
+
+Result<PushEvent> parse_push(Provider provider, std::string_view body) {
+  switch (provider) {
+    case Provider::kGithub: return parse_github_push(body);
+    case Provider::kGitlab: return parse_gitlab_push(body);
+    case Provider::kGitea: return parse_gitea_push(body);
+  }
+  return make_error(ErrorCode::kInternal, "unknown provider");
+}
+
+std::string outcome_for_status(int status) {
+  switch (status) {
+    case 400: return "malformed";
+    case 401: return "unauthorized";
+    case 404: return "unknown_repository";
+    case 413: return "too_large";
+    case 422: return "invalid";
+    case 503: return "unavailable";
+    default: return "error";
+  }
+}
+
+}  // namespace
+
+void WebhookRoutes::add_to(http::Server& server) {
+  http::RouteOptions route;
+  route.max_body_bytes = options_.hook_max_body_bytes;
+  for (Provider provider : {Provider::kGithub, Provider::kGitlab, Provider::kGitea}) {
+    server.route("POST", "/hooks/" + std::string(provider_name(provider)),
+                 [this, provider](http::Request& r) { return handle(provider, r); }, route);
+  }
+}
+
+http::Response WebhookRoutes::handle(Provider provider, http::Request& request) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string outcome = "error";
+  try {
+    http::Response response = process(provider, request, outcome);
+    record(provider, outcome, started);
+    return response;
+  } catch (const http::HttpError& e) {
+    record(provider, outcome_for_status(e.status()), started);
+    throw;
+  } catch (...) {
+    record(provider, "error", started);
+    throw;
+  }
+}
+
+void WebhookRoutes::record(Provider provider, const std::string& outcome,
+                           std::chrono::steady_clock::time_point started) {
+  const std::string name(provider_name(provider));
+  metrics_.counter_add("kiln_webhook_requests_total", "Webhook requests by provider and outcome",
+                       {{"provider", name}, {"outcome", outcome}});
+  metrics_.observe(
+      "kiln_webhook_request_duration_seconds", "Webhook latency, including the JetStream ack",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+      {{"provider", name}});
+}
+
+std::vector<project::Project> WebhookRoutes::authenticated(
+    Provider provider, const http::Request& request,
+    const std::vector<project::Project>& projects) {
+  const Headers headers = headers_of(provider);
+  const std::string given = request.header(headers.signature);
+  if (given.empty()) {
+    if (provider == Provider::kGithub && !request.header("X-Hub-Signature").empty()) {
+      throw http::HttpError(401, "unauthenticated",
+                            "only X-Hub-Signature (HMAC-SHA1) was sent; kiln accepts "
+                            "X-Hub-Signature-256 only (set a secret on the webhook)");
+    }
+    throw http::HttpError(401, "unauthenticated",
+                          std::string("missing ") + headers.signature + " header");
+  }
+  std::vector<project::Project> out;
+  for (const auto& p : projects) {
+    if (p.webhook_secret_ref.empty()) continue;
+    auto secret = project::resolve_secret(p.webhook_secret_ref);
+    if (!secret.ok()) {
+      log::warn("webhook secret of project unavailable",
+                {{"project", p.name}, {"error", secret.error().describe()}});
+      continue;
+    }
+    if (verify(provider, *secret, given, request.body)) out.push_back(p);
+  }
+  if (out.empty()) {
+    throw http::HttpError(401, "unauthenticated",
+                          std::string(headers.signature) +
+                              " does not match the webhook secret of any project");
+  }
+  return out;
+}
+
+http::Response WebhookRoutes::process(Provider provider, http::Request& request,
+                                      std::string& outcome) {
+  const std::string provider_str(provider_name(provider));
+  const Headers headers = headers_of(provider);
+  const auto all_projects = projects_.snapshot();
+  // Authenticity first, on the raw bytes: nothing unauthenticated reaches the JSON parser.
+  const auto verified = authenticated(provider, request, all_projects);
+
+  std::string event = request.header(headers.event);
+  if (event.empty() && provider == Provider::kGitea) event = request.header("X-Forgejo-Event");
+  if (event.empty()) {
+    throw http::HttpError(422, "missing_field",
+                          std::string(headers.event) + ": header is required");
+  }
+  std::string delivery;
+  for (const char* name : headers.delivery) {
+    delivery = request.header(name);
+    if (!delivery.empty()) break;
+  }
+  // Without a delivery id, a redelivery is recognised by its identical body.
+  if (delivery.empty()) delivery = "sha256-" + sha256_hex(request.body);
+  if (delivery.size() > kMaxDeliveryIdSize) {
+    throw http::HttpError(422, "invalid_field", std::string(headers.delivery.front()) +
+                                                    ": longer than 200 characters");
+  }
+
+  if (provider == Provider::kGithub && event == "ping") {
+    outcome = "ping";
+    return http::json_response(200, "{\"status\":\"pong\",\"delivery_id\":" + quote(delivery) + "}");
+  }
+  if (!is_push(provider, event)) {
+    outcome = "ignored";
+    return http::json_response(
+        202, "{\"status\":\"ignored\",\"reason\":" +
+                 quote("event '" + event + "' does not start builds") + "}");
+  }
+
+  auto push = parse_push(provider, request.body);
+  if (!push.ok()) {
+    const int status = push.error().peer_code == "malformed_json" ? 400 : 422;
+    throw http::HttpError(status, push.error().peer_code, push.error().message);
+  }
+
+  const auto matching =
+      projects_for_repository(all_projects, push->repository_urls, push->repository_full_name);
+  if (matching.empty()) {
+    const std::string repo = !push->repository_full_name.empty() ? push->repository_full_name
+                                                                 : push->repository_urls.front();
+    throw http::HttpError(404, "unknown_repository",
+                          "no project is configured for repository " + repo +
+                              " (set repository_url or repository_name with PUT /v1/projects/{name})");
+  }
+  const project::Project* chosen = nullptr;
+  for (const auto& m : matching) {
+    for (const auto& v : verified) {
+      if (v.name == m.name) {
+        chosen = &m;
+        break;
+      }
+    }
+    if (chosen != nullptr) break;
+  }
+  if (chosen == nullptr) {
+    throw http::HttpError(401, "unauthenticated",
+                          std::string(headers.signature) +
+                              " does not match the webhook secret of project " +
+                              matching.front().name);
+  }
+  const project::Project& project = *chosen;
+
+  if (auto reason = ignore_reason(project, *push)) {
+    outcome = "ignored";
+    log::info("webhook ignored", {{"provider", provider_str},
+                                  {"delivery_id", delivery},
+                                  {"project", project.name},
+                                  {"reason", *reason}});
+    return http::json_response(202, "{\"status\":\"ignored\",\"reason\":" + quote(*reason) +
+                                        ",\"project\":" + quote(project.name) + "}");
+  }
+
+  const std::string build_id = stable_id("webhook:" + provider_str + ":" + delivery);
+  const auto request_event =
+      webhook_request(project, *push, provider, delivery, options_.default_registry);
+  auto published = publisher_.requested(build_id, request_event,
+                                        events::webhook_msg_id(provider_str, delivery));
+  if (!published.ok()) http::throw_error(published.error());
+  outcome = published->duplicate ? "duplicate" : "accepted";
+  log::info("build requested by webhook", {{"provider", provider_str},
+                                             {"delivery_id", delivery},
+                                             {"build_id", build_id},
+                                             {"project", project.name},
+                                             {"ref", push->ref},
+                                             {"duplicate", published->duplicate}});
+  return http::json_response(
+      202, "{\"build_id\":" + quote(build_id) + ",\"status\":\"accepted\",\"duplicate\":" +
+               (published->duplicate ? "true" : "false") + ",\"project\":" + quote(project.name) +
+               ",\"delivery_id\":" + quote(delivery) + ",\"links\":" + build_links_json(build_id) +
+               "}");
+}
+
+}  // namespace kiln::webhook

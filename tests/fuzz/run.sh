@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds webhook-ingest's libFuzzer targets with clang (independent of the main GCC build) and
+# runs each for a bounded time from its seed corpus: `tests/fuzz/run.sh [seconds per target]`.
+# New inputs go to a scratch directory, never into the committed corpus. Exit 1 on a crash.
+set -euo pipefail
+seconds=${1:-60}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-fuzz.XXXXXX")
+trap 'rm -rf "${work}"' EXIT
+svc=${root}/services/webhook-ingest
+cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"${root}/libs" -I"${svc}")
+parser_sources=("${svc}/push_event.cpp" "${svc}/payload_json.cpp" "${svc}/commit_list.cpp"
+                "${root}/libs/common/result.cpp")
+for provider in github gitlab gitea; do
+  "${cxx[@]}" -o "${work}/${provider}" "${root}/tests/fuzz/${provider}_payload_fuzz.cpp" \
+    "${svc}/${provider}_payload.cpp" "${parser_sources[@]}" -lPocoJSON -lPocoFoundation
+done
+"${cxx[@]}" -o "${work}/tar" "${root}/tests/fuzz/tar_validator_fuzz.cpp" \
+  "${svc}/tar_validator.cpp" "${root}/libs/common/result.cpp" -lz
+status=0
+for target in github gitlab gitea tar; do
+  mkdir -p "${work}/corpus-${target}"
+  echo "### ${target}: ${seconds} s"
+  if ! "${work}/${target}" -max_total_time="${seconds}" -rss_limit_mb=2048 \
+      -artifact_prefix="${root}/build/fuzz-crash-${target}-" \
+      "${work}/corpus-${target}" "${root}/tests/fuzz/corpus/${target}" 2>"${work}/${target}.log"; then
+    tail -40 "${work}/${target}.log"
+    status=1
+  else
+    grep -E '^Done' "${work}/${target}.log" || true
+  fi
+done
+exit ${status}
