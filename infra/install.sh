@@ -32,8 +32,11 @@ readonly PACKAGES=(
   # libraries
   libnats-dev libpqxx-dev libpoco-dev libprotobuf-dev protobuf-compiler
   libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev
+  # fuzzing (tests/fuzz): clang with libFuzzer
+  clang libclang-rt-14-dev
   # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth
   curl jq ca-certificates apache2-utils netcat-openbsd
+  chromium  # dashboard browser tests (tests/web, playwright-core)
 )
 
 # Services the packages above start on install and that would collide with kiln's own.
