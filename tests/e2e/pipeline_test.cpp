@@ -140,7 +140,7 @@ TEST(EndToEnd, CancelWhileBuildingStopsTheBuild) {
   EXPECT_EQ(str(build, "status"), "cancelled") << g_stack->logs();
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
   std::string sleepers;
-  testing::run_command("pgrep -f 'sleep 120' || true", &sleepers);
+  testing::run_command("pgrep -f '^sleep 120$' || true", &sleepers);
   EXPECT_TRUE(sleepers.empty()) << "processes left behind: " << sleepers;
 }
 
