@@ -28,12 +28,18 @@ class LiveView {
     std::cout << text << "\n";
     draw_bar();
   }
-  void step(int n, int total, const std::string& instruction) {
+  void step_started(int n, int total, const std::string& instruction) {
     step_ = n;
     total_ = total;
     instruction_ = instruction;
     if (!tty_) std::cout << "--- step " << n << "/" << total << ": " << instruction << "\n";
     draw_bar();
+  }
+  void step_finished(int n, bool cached, long long duration_ms) {
+    if (!tty_) {
+      std::cout << "--- step " << n << " done in " << duration_ms << " ms"
+                << (cached ? " (cached)" : "") << "\n";
+    }
   }
   void status(const std::string& status) {
     if (status == status_) return;
@@ -96,10 +102,16 @@ int follow_build(Context& ctx, const std::string& build_id) {
                                if (ctx.json_output) {
                                } else if (type == "log") {
                                  view.log_line(event->optValue<std::string>("text", ""));
+                               } else if (type == "step" &&
+                                          event->optValue<std::string>("type", "") ==
+                                              "step_finished") {
+                                 view.step_finished(event->optValue<int>("step", 0),
+                                                    event->optValue<bool>("cached", false),
+                                                    event->optValue<long long>("duration_ms", 0));
                                } else if (type == "step") {
-                                 view.step(event->optValue<int>("step", 0),
-                                           event->optValue<int>("total", 0),
-                                           event->optValue<std::string>("instruction", ""));
+                                 view.step_started(event->optValue<int>("step", 0),
+                                                   event->optValue<int>("total", 0),
+                                                   event->optValue<std::string>("instruction", ""));
                                } else if (type == "status") {
                                  view.status(event->optValue<std::string>("status", ""));
                                }

@@ -8,12 +8,15 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
-readonly KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
+export KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
 readonly KILN=${REPO_ROOT}/build/cli/kiln
 readonly DEMO_DIR=${KILN_HOME}/demo
 readonly DEMO_REPO=${DEMO_DIR}/repo
 export KILN_DEMO_WEBHOOK_SECRET=${KILN_DEMO_WEBHOOK_SECRET:-kiln-demo-webhook-secret}
 export KILN_TOKEN=${KILN_TOKEN:-kiln-demo-admin-token}
+readonly INGEST_URL=http://127.0.0.1:${KILN_WEBHOOK_INGEST_PORT:-8080}
+readonly QUERY_URL=http://127.0.0.1:${KILN_ANALYTICS_PORT:-8081}
+export KILN_API_URL=${INGEST_URL} KILN_QUERY_URL=${QUERY_URL}
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
@@ -68,7 +71,7 @@ payload=$(jq -cn --arg before "${BEFORE}" --arg after "${AFTER}" --arg url "file
     commits: [{id: $after, message: $msg, author: {name: "kiln demo"},
                added: ["built-at.txt"], modified: ["Dockerfile"], removed: []}]}')
 signature=$(printf '%s' "${payload}" | openssl dgst -sha256 -hmac "${KILN_DEMO_WEBHOOK_SECRET}" -r | cut -d' ' -f1)
-answer=$(curl -sS -X POST http://127.0.0.1:8080/hooks/github \
+answer=$(curl -sS -X POST "${INGEST_URL}/hooks/github" \
   -H "Content-Type: application/json" -H "X-GitHub-Event: push" \
   -H "X-GitHub-Delivery: ${delivery}" -H "X-Hub-Signature-256: sha256=${signature}" \
   --data-binary "${payload}")
@@ -90,8 +93,8 @@ Image:   ${image}
 Digest:  ${digest}
 
 kiln is still running:
-  dashboard      http://127.0.0.1:8081/          (token: ${KILN_TOKEN})
-  command API    http://127.0.0.1:8080/v1/...    query API http://127.0.0.1:8081/v1/...
+  dashboard      ${QUERY_URL}/          (token: ${KILN_TOKEN})
+  command API    ${INGEST_URL}/v1/...    query API ${QUERY_URL}/v1/...
   CLI            ${KILN} --token ${KILN_TOKEN} ls
   logs           ${KILN_HOME}/logs/
 Stop everything with:  make stop

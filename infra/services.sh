@@ -8,14 +8,20 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
-readonly KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
+export KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
 readonly BUILD_DIR=${KILN_BUILD_DIR:-${REPO_ROOT}/build}
 readonly RUN_DIR=${KILN_HOME}/run
 readonly LOG_DIR=${KILN_HOME}/logs
 
-# name:port — the order is the start order (readers before writers is not required: every
-# service waits for NATS and reads the log from where it left off).
-readonly SERVICES=(analytics:8081 scheduler:8082 builder:8083 pusher:8084 webhook-ingest:8080)
+# name:port — ports from KILN_<SERVICE>_PORT (e.g. KILN_WEBHOOK_INGEST_PORT), default 8080-8084.
+# Every service waits for NATS and reads the log from where it left off, so order is not vital.
+readonly SERVICES=(
+  "analytics:${KILN_ANALYTICS_PORT:-8081}"
+  "scheduler:${KILN_SCHEDULER_PORT:-8082}"
+  "builder:${KILN_BUILDER_PORT:-8083}"
+  "pusher:${KILN_PUSHER_PORT:-8084}"
+  "webhook-ingest:${KILN_WEBHOOK_INGEST_PORT:-8080}"
+)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
