@@ -1,0 +1,19 @@
+#include "builder/event_out.h"
+
+#include "events/envelope.h"
+
+namespace kiln::builder {
+
+events::v1::Envelope EventOut::envelope() const {
+  return events::new_envelope(build_id_, producer_, attempt_);
+}
+
+Result<bus::PublishAck> EventOut::publish(events::v1::Envelope& envelope,
+                                          const std::string& msg_id_suffix,
+                                          std::optional<std::uint64_t> expected_last_subject_seq) {
+  events::Encoded encoded = events::encode(envelope);
+  if (!msg_id_suffix.empty()) encoded.msg_id += ":" + msg_id_suffix;
+  return bus_.publish(encoded.subject, encoded.data, encoded.msg_id, expected_last_subject_seq);
+}
+
+}  // namespace kiln::builder

@@ -1,0 +1,47 @@
+#include "builder/failure.h"
+
+namespace kiln::builder {
+namespace {
+
+constexpr std::size_t kTailLines = 40;
+constexpr std::size_t kMaxReason = 300;
+
+bool starts_with_any(std::string_view line) {
+  for (std::string_view prefix : {"Error:", "error:", "Error ", "fatal:", "ERRO"}) {
+    if (line.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (out.size() > kMaxReason) out = out.substr(0, kMaxReason - 3) + "...";
+  return out;
+}
+
+void OutputTail::add(std::string_view line) {
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  lines_.emplace_back(line);
+  if (lines_.size() > kTailLines) lines_.pop_front();
+}
+
+std::string OutputTail::reason(std::string_view fallback) const {
+  for (auto it = lines_.rbegin(); it != lines_.rend(); ++it) {
+    if (starts_with_any(*it)) return one_line(*it);
+  }
+  if (!lines_.empty()) return one_line(lines_.back());
+  return one_line(fallback);
+}
+
+std::string OutputTail::first_error(std::string_view fallback) const {
+  for (const auto& line : lines_) {
+    if (starts_with_any(line)) return one_line(line);
+  }
+  return reason(fallback);
+}
+
+}  // namespace kiln::builder

@@ -1,0 +1,61 @@
+// kiln-builder: takes dispatched builds, builds them with buildah into OCI layouts, and
+// publishes their steps, logs and outcome.
+#include "builder/buildah_engine.h"
+#include "builder/cancel_watcher.h"
+#include "builder/options.h"
+#include "builder/running_builds.h"
+#include "builder/worker.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/shutdown.h"
+#include "http/server.h"
+#include "service/service.h"
+
+namespace {
+
+int builder_main(int argc, char** argv) {
+  using namespace kiln;
+  Config config("kiln-builder", "Builds dispatched builds with buildah into OCI image layouts.");
+  service::add_common_options(config, builder::kDefaultHttpPort);
+  builder::declare_options(config);
+  if (!config.parse(argc, argv)) return 0;
+  shutdown::install();
+  const std::string instance = service::init_logging(config, "builder");
+  const builder::BuilderOptions options = builder::read_options(config, instance);
+
+  builder::BuildahEngine engine(options.buildah_root, options.insecure_registries);
+  auto bus = service::connect_bus(config, instance);
+  if (!bus) return 0;  // shutdown requested while connecting
+
+  http::Server server("builder", service::http_options(config));
+  service::add_nats_readiness(server, *bus);
+  server.add_readiness_check("buildah", [&engine] { return engine.check(); });
+  if (auto bytes = engine.cache_bytes(); bytes.ok()) {
+    server.metrics().gauge_set("kiln_builder_cache_bytes",
+                               "Size of the buildah storage (layer cache)",
+                               static_cast<double>(*bytes));
+  }
+
+  builder::RunningBuilds running;
+  builder::CancelWatcher cancels(*bus, running);
+  if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  builder::Worker worker(*bus, engine, options, server.metrics(), instance, running);
+  if (auto s = worker.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  server.start();
+  log::info("builder ready", {{"http_port", server.port()},
+                              {"slots", options.slots},
+                              {"worker_id", options.worker_id},
+                              {"platform", options.platform}});
+
+  shutdown::wait();
+  log::info("shutting down: handing back running builds");
+  worker.stop();
+  cancels.stop();
+  server.stop(1000);
+  log::info("builder stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return kiln::service::run(argc, argv, builder_main); }

@@ -1,0 +1,60 @@
+// Runs a child process in its own process group and streams its output line by line, so that a
+// cancel or a timeout can stop the child and everything it started (buildah forks helpers).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace kiln::builder {
+
+// Set from another thread (the cancel watcher) to stop a running child.
+class CancelFlag {
+ public:
+  void cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+enum class OutputStream { kStdout, kStderr };
+
+struct ProcessOptions {
+  std::vector<std::string> argv;
+  std::string cwd;                                 // empty: inherit
+  std::map<std::string, std::string> extra_env;    // added to the inherited environment
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  const CancelFlag* cancel = nullptr;
+  std::function<void(OutputStream, std::string_view)> on_line;  // without the newline
+  std::chrono::milliseconds kill_grace{2000};      // SIGTERM, then SIGKILL after this
+};
+
+struct ProcessResult {
+  int exit_code = 0;       // 128 + signal when killed by a signal
+  bool timed_out = false;
+  bool cancelled = false;
+};
+
+// Runs the process to completion (or until it is stopped). Errors only when it cannot be
+// started at all (kInternal naming the failing call); a failing exit code is a ProcessResult.
+Result<ProcessResult> run_process(const ProcessOptions& options);
+
+// Convenience for short commands: collects the output, no deadline unless given.
+struct CapturedProcess {
+  int exit_code = 0;
+  std::string output;  // stdout and stderr interleaved, as lines
+};
+Result<CapturedProcess> capture_process(const std::vector<std::string>& argv,
+                                        const std::string& cwd = {},
+                                        std::chrono::seconds timeout = std::chrono::seconds(600),
+                                        const std::map<std::string, std::string>& extra_env = {});
+
+}  // namespace kiln::builder

@@ -1,0 +1,516 @@
+// The builder against real parts: nats-server, docker-registry serving kiln's busybox base
+// image, buildah, and Git repositories made here with `git init`. Builds are driven the way the
+// scheduler drives them (requested + dispatched events); outcomes are read back from the log.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "builder/buildah_engine.h"
+#include "builder/cancel_watcher.h"
+#include "builder/options.h"
+#include "builder/running_builds.h"
+#include "builder/worker.h"
+#include "bus/bus.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/metrics.h"
+#include "oci/layout.h"
+#include "support/servers.h"
+
+namespace kiln::builder {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = events::v1;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kSecretValue[] = "kiln-s3cret-value-7f3a9c";
+
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string must_run(const std::string& command) {
+  std::string output;
+  const int status = testing::run_command(command, &output);
+  if (status != 0) throw std::runtime_error(command + " failed: " + output);
+  return output;
+}
+
+// Every process whose command line contains `needle` (a /proc scan).
+std::vector<int> processes_matching(const std::string& needle) {
+  std::vector<int> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (auto& c : cmdline) c = c == '\0' ? ' ' : c;
+    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid()) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+struct Outcome {
+  std::vector<v1::Envelope> events;  // every event of the build, in order
+  const v1::Envelope* last = nullptr;
+  std::string type() const { return last ? last->type() : ""; }
+  int count(const std::string& type) const {
+    int n = 0;
+    for (const auto& e : events) n += e.type() == type;
+    return n;
+  }
+};
+
+class BuilderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    nats_ = new testing::NatsServer();
+    registry_ = new testing::RegistryServer();
+    root_ = testing::make_temp_dir("kiln-builder-test");
+    testing::push_base_image(registry_->host(), root_ + "/buildah");
+    base_image_ = registry_->host() + "/kiln/busybox";
+
+    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "builder-test"});
+    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
+    bus_ = connected.value().release();
+    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
+
+    options_ = new BuilderOptions();
+    options_->worker_id = "builder-test";
+    options_->buildah_root = root_ + "/buildah";
+    options_->artifacts_dir = root_ + "/artifacts";
+    options_->work_dir = root_ + "/work";
+    options_->insecure_registries = {registry_->host()};
+    options_->heartbeat_seconds = 1;
+    options_->platform = "linux/amd64";
+    options_->secrets = {{"tok", kSecretValue}};
+    engine_ = new BuildahEngine(options_->buildah_root, options_->insecure_registries);
+    metrics_ = new http::Metrics();
+    running_ = new RunningBuilds();
+    cancels_ = new CancelWatcher(*bus_, *running_);
+    if (auto s = cancels_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+    worker_ = new Worker(*bus_, *engine_, *options_, *metrics_, "builder/test", *running_);
+    if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  }
+
+  static void TearDownTestSuite() {
+    delete worker_;
+    delete cancels_;
+    delete running_;
+    delete metrics_;
+    delete engine_;
+    delete options_;
+    delete bus_;
+    delete registry_;
+    delete nats_;
+    testing::remove_tree(root_);
+  }
+
+  // A Git repository with `files`, committed on branch main; returns its file:// URL.
+  static std::string make_repo(const std::map<std::string, std::string>& files,
+                               std::string* commit = nullptr) {
+    const std::string dir = root_ + "/repos/" + random_id();
+    fs::create_directories(dir);
+    for (const auto& [name, content] : files) {
+      fs::create_directories(fs::path(dir + "/" + name).parent_path());
+      std::ofstream(dir + "/" + name) << content;
+    }
+    must_run("cd " + sh_quote(dir) + " && git init -q -b main . && git add -A && " +
+             "git -c user.email=t@kiln -c user.name=t commit -q -m initial");
+    if (commit) {
+      *commit = must_run("git -C " + sh_quote(dir) + " rev-parse HEAD");
+      commit->resize(40);
+    }
+    return "file://" + dir;
+  }
+
+  static void publish(v1::Envelope& envelope, const std::string& msg_id_suffix = {}) {
+    auto encoded = events::encode(envelope);
+    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id + msg_id_suffix);
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+
+  static void publish_requested(const std::string& id, const std::string& repo,
+                                const std::string& commit, const std::string& ref,
+                                const v1::BuildSpec& spec) {
+    auto envelope = events::new_envelope(id, "test");
+    auto* requested = envelope.mutable_requested();
+    requested->set_project("demo");
+    requested->mutable_git()->set_repo_url(repo);
+    requested->mutable_git()->set_commit(commit);
+    requested->mutable_git()->set_ref(ref);
+    *requested->mutable_spec() = spec;
+    publish(envelope);
+  }
+
+  static void publish_dispatched(const std::string& id, int attempt,
+                                 const std::string& msg_id_suffix = {}) {
+    auto envelope = events::new_envelope(id, "test", attempt);
+    envelope.mutable_dispatched()->set_attempt(attempt);
+    publish(envelope, msg_id_suffix);
+  }
+
+  // requested + dispatched for a repository holding `files`; returns the build id.
+  static std::string start_build(const std::map<std::string, std::string>& files,
+                                 v1::BuildSpec spec = {}) {
+    const std::string id = random_id();
+    std::string commit;
+    const std::string repo = make_repo(files, &commit);
+    publish_requested(id, repo, commit, "refs/heads/main", spec);
+    publish_dispatched(id, 1);
+    return id;
+  }
+
+  static std::vector<v1::Envelope> read_events(const std::string& id) {
+    std::vector<v1::Envelope> out;
+    auto reader = bus::SubjectReader::open(*bus_, bus::kEventsStream,
+                                           events::build_events_filter(id),
+                                           bus::SubjectReader::Start::kAll);
+    EXPECT_TRUE(reader.ok());
+    if (!reader.ok()) return out;
+    while (true) {
+      auto next = (*reader)->next(300);
+      if (!next.ok() || !next->has_value()) break;
+      auto decoded = events::decode((*next)->data());
+      if (decoded.ok()) out.push_back(*decoded);
+    }
+    return out;
+  }
+
+  // Waits for built, failed or cancelled.
+  static Outcome wait_outcome(const std::string& id, std::chrono::seconds timeout =
+                                                         std::chrono::seconds(120)) {
+    Outcome outcome;
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      outcome.events = read_events(id);
+      for (const auto& e : outcome.events) {
+        if (e.type() == "built" || e.type() == "failed" || e.type() == "cancelled") {
+          outcome.last = &e;
+          // keep reading a moment so late step events are included
+        }
+      }
+      if (outcome.last) return outcome;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no outcome for build " << id << " within " << timeout.count() << " s";
+    return outcome;
+  }
+
+  static std::string read_logs(const std::string& id) {
+    std::string text;
+    auto reader = bus::SubjectReader::open(*bus_, bus::kLogsStream, events::log_subject(id),
+                                           bus::SubjectReader::Start::kAll);
+    EXPECT_TRUE(reader.ok());
+    if (!reader.ok()) return text;
+    std::int64_t expected_line = 1;
+    while (true) {
+      auto next = (*reader)->next(300);
+      if (!next.ok() || !next->has_value()) break;
+      v1::LogBatch batch;
+      EXPECT_TRUE(batch.ParseFromArray((*next)->data().data(),
+                                       static_cast<int>((*next)->data().size())));
+      EXPECT_EQ(batch.first_line(), expected_line) << "log lines must be consecutive";
+      expected_line = batch.first_line() + batch.lines_size();
+      for (const auto& line : batch.lines()) text += line.text() + "\n";
+    }
+    return text;
+  }
+
+  static std::string dockerfile(const std::string& body) {
+    return "FROM " + base_image_ + "\n" + body;
+  }
+
+  static inline testing::NatsServer* nats_ = nullptr;
+  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::string root_;
+  static inline std::string base_image_;
+  static inline bus::Bus* bus_ = nullptr;
+  static inline BuilderOptions* options_ = nullptr;
+  static inline BuildahEngine* engine_ = nullptr;
+  static inline http::Metrics* metrics_ = nullptr;
+  static inline RunningBuilds* running_ = nullptr;
+  static inline CancelWatcher* cancels_ = nullptr;
+  static inline Worker* worker_ = nullptr;
+};
+
+TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
+  const std::map<std::string, std::string> files = {
+      {"Dockerfile", dockerfile("ARG GREETING=hello\n"
+                                "RUN echo \"$GREETING from kiln\" > /greeting\n"
+                                "COPY app.txt /app.txt\n"
+                                "RUN cat /greeting /app.txt\n")},
+      {"app.txt", "app-content-42\n"}};
+  const auto t0 = Clock::now();
+  const std::string id = start_build(files);
+  const Outcome outcome = wait_outcome(id);
+  const auto first_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  ASSERT_EQ(outcome.type(), "built") << (outcome.last ? outcome.last->DebugString() : "");
+  std::cout << "first build (dispatched -> built observed): " << first_ms << " ms\n";
+
+  const auto& built = outcome.last->built();
+  EXPECT_EQ(outcome.count("started"), 1);
+  EXPECT_EQ(built.steps_total(), 5);
+  EXPECT_EQ(outcome.count("step_started"), 5);
+  EXPECT_EQ(outcome.count("step_finished"), 5);
+  EXPECT_EQ(built.attempt(), 1);
+  EXPECT_GT(built.build_duration_ms(), 0);
+  EXPECT_EQ(built.artifact_location(), fs::absolute(options_->artifacts_dir).string() + "/" + id);
+
+  // The layout is valid: every blob's bytes match its digest and size.
+  auto layout = oci::ImageLayout::open(built.artifact_location());
+  ASSERT_TRUE(layout.ok()) << layout.error().describe();
+  auto entry = layout->find("latest");
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->digest, built.manifest_digest());
+  auto manifest = layout->read_manifest(*entry);
+  ASSERT_TRUE(manifest.ok()) << manifest.error().describe();
+  ASSERT_TRUE(manifest->config.has_value());
+  EXPECT_EQ(manifest->config->digest, built.config_digest());
+  EXPECT_TRUE(layout->verify_blob(*manifest->config).ok());
+  ASSERT_EQ(manifest->layers.size(), static_cast<std::size_t>(built.layers_size()));
+  for (int i = 0; i < built.layers_size(); ++i) {
+    EXPECT_EQ(manifest->layers[i].digest, built.layers(i).digest());
+    auto verified = layout->verify_blob(manifest->layers[i]);
+    EXPECT_TRUE(verified.ok()) << verified.error().describe();
+  }
+  const std::string logs = read_logs(id);
+  EXPECT_NE(logs.find("hello from kiln"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("app-content-42"), std::string::npos) << logs;
+  // The work directory is gone.
+  EXPECT_FALSE(fs::exists(options_->work_dir) && !fs::is_empty(options_->work_dir));
+
+  // The same source again: the RUN and COPY steps come from the cache.
+  const auto t1 = Clock::now();
+  const std::string again = start_build(files);
+  const Outcome rebuilt = wait_outcome(again);
+  const auto second_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t1).count();
+  ASSERT_EQ(rebuilt.type(), "built");
+  std::cout << "cached rebuild: " << second_ms << " ms\n";
+  EXPECT_GE(rebuilt.last->built().steps_cached(), 3);
+  int cached_steps = 0;
+  for (const auto& e : rebuilt.events) cached_steps += e.has_step_finished() && e.step_finished().cached();
+  EXPECT_EQ(cached_steps, rebuilt.last->built().steps_cached());
+  EXPECT_GT(metrics_->value("kiln_builder_steps_total", {{"cached", "true"}}), 0);
+}
+
+TEST_F(BuilderTest, BuildArgsAndTargetStageTakeEffect) {
+  v1::BuildSpec spec;
+  (*spec.mutable_build_args())["WORD"] = "arg-value-from-spec";
+  spec.set_target("first");
+  const std::string id = start_build(
+      {{"Dockerfile", "FROM " + base_image_ + " AS first\n"
+                      "ARG WORD=default-word\n"
+                      "RUN echo \"word=$WORD\" > /word && cat /word\n"
+                      "FROM first AS second\n"
+                      "RUN echo second-stage-ran\n"}},
+      spec);
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "built") << (outcome.last ? outcome.last->DebugString() : "");
+  const std::string logs = read_logs(id);
+  EXPECT_NE(logs.find("word=arg-value-from-spec"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("second-stage-ran"), std::string::npos) << logs;
+  EXPECT_EQ(outcome.last->built().steps_total(), 3);
+}
+
+TEST_F(BuilderTest, RunStepsHaveNoNetworkUnlessTheSpecAllowsIt) {
+  // nats-server greets every connection with INFO: seeing it proves the port was reached.
+  const std::string probe = dockerfile("RUN timeout 5 nc -w 2 127.0.0.1 " +
+                                       std::to_string(nats_->port()) +
+                                       " </dev/null | grep -q INFO && echo reached-nats\n");
+  const std::string id = start_build({{"Dockerfile", probe}});
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "failed");
+  EXPECT_EQ(outcome.last->failed().stage(), v1::BUILD);
+  EXPECT_NE(outcome.last->failed().exit_code(), 0);
+  EXPECT_EQ(read_logs(id).find("\nreached-nats\n"), std::string::npos);
+
+  // The same probe with network allowed reaches the port: the failure above was the sandbox.
+  v1::BuildSpec spec;
+  spec.set_network(true);
+  const std::string open = start_build({{"Dockerfile", probe}}, spec);
+  const Outcome allowed = wait_outcome(open);
+  EXPECT_EQ(allowed.type(), "built") << (allowed.last ? allowed.last->DebugString() : "");
+  EXPECT_NE(read_logs(open).find("\nreached-nats\n"), std::string::npos);
+}
+
+TEST_F(BuilderTest, TimeoutFailsWithStageTimeout) {
+  v1::BuildSpec spec;
+  spec.set_timeout_seconds(3);
+  const auto t0 = Clock::now();
+  const std::string id = start_build({{"Dockerfile", dockerfile("RUN sleep 3600\n")}}, spec);
+  const Outcome outcome = wait_outcome(id, std::chrono::seconds(60));
+  ASSERT_EQ(outcome.type(), "failed");
+  EXPECT_EQ(outcome.last->failed().stage(), v1::TIMEOUT);
+  EXPECT_NE(outcome.last->failed().reason().find("timeout of 3 s"), std::string::npos);
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(30));
+  EXPECT_TRUE(processes_matching("sleep 3600").empty());
+}
+
+TEST_F(BuilderTest, CancelMidRunStopsEverythingWithinTwoSeconds) {
+  v1::BuildSpec spec;
+  spec.set_timeout_seconds(120);  // a safety net should the cancel not work
+  const std::string id =
+      start_build({{"Dockerfile", dockerfile("RUN echo sleeping-now && sleep 3601\n")}}, spec);
+  // Wait until the RUN step's sleep is running.
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline && processes_matching("sleep 3601").empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(processes_matching("sleep 3601").empty()) << "the RUN step should be running";
+  auto cancel = events::new_envelope(id, "test");
+  cancel.mutable_cancel_requested()->set_by("tester");
+  const auto t0 = Clock::now();
+  publish(cancel);
+  const Outcome outcome = wait_outcome(id, std::chrono::seconds(30));
+  const auto elapsed = Clock::now() - t0;
+  ASSERT_EQ(outcome.type(), "cancelled");
+  EXPECT_EQ(outcome.last->cancelled().stage(), v1::BUILD);
+  EXPECT_LT(elapsed, std::chrono::milliseconds(3000));  // 2 s bound plus publishing
+  EXPECT_TRUE(processes_matching("sleep 3601").empty());
+  // No buildah (nor anything it started) is left running on the storage.
+  EXPECT_TRUE(processes_matching(options_->buildah_root + "/root").empty());
+  for (const auto& entry : fs::directory_iterator(options_->work_dir)) {
+    EXPECT_EQ(entry.path().filename().string().rfind(id, 0), std::string::npos)
+        << "work dir left: " << entry.path();
+  }
+}
+
+TEST_F(BuilderTest, CancelRequestedBeforeStartCancelsWithoutBuilding) {
+  const std::string id = random_id();
+  std::string commit;
+  const std::string repo = make_repo({{"Dockerfile", dockerfile("RUN true\n")}}, &commit);
+  publish_requested(id, repo, commit, "refs/heads/main", {});
+  auto cancel = events::new_envelope(id, "test");
+  cancel.mutable_cancel_requested()->set_by("tester");
+  publish(cancel);
+  publish_dispatched(id, 1);
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "cancelled");
+  EXPECT_EQ(outcome.count("started"), 0);
+}
+
+TEST_F(BuilderTest, FetchAndSyntaxFailuresNameTheStageAndGitsMessage) {
+  struct Case {
+    std::string name;
+    std::string repo;
+    std::string ref;
+    std::map<std::string, std::string> files;
+    v1::Stage stage;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"bad url", "file://" + root_ + "/no-such-repo", "main", {}, v1::FETCH,
+       "does not appear to be a git repository"},
+      {"bad ref", "", "refs/heads/no-such-branch", {{"Dockerfile", dockerfile("")}}, v1::FETCH,
+       "couldn't find remote ref"},
+      {"missing Dockerfile", "", "main", {{"README", "no dockerfile"}}, v1::FETCH,
+       "Dockerfile not found"},
+      {"syntax error", "", "main", {{"Dockerfile", dockerfile("RUNN echo typo\n")}}, v1::BUILD,
+       "RUNN"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string id = random_id();
+    // A scheduled build: no commit, the ref is resolved.
+    const std::string repo = c.repo.empty() ? make_repo(c.files) : c.repo;
+    publish_requested(id, repo, "", c.ref, {});
+    publish_dispatched(id, 1);
+    const Outcome outcome = wait_outcome(id);
+    ASSERT_EQ(outcome.type(), "failed");
+    EXPECT_EQ(outcome.last->failed().stage(), c.stage);
+    EXPECT_NE(outcome.last->failed().reason().find(c.message), std::string::npos)
+        << outcome.last->failed().reason();
+    EXPECT_EQ(outcome.last->failed().reason().find('\n'), std::string::npos);
+    EXPECT_NE(outcome.last->failed().exit_code(), 0);
+    // The full output stays in the log stream.
+    EXPECT_FALSE(read_logs(id).empty());
+  }
+}
+
+TEST_F(BuilderTest, SecretIsUsableButNeverInLogsEventsOrImage) {
+  const std::string id = start_build(
+      {{"Dockerfile", dockerfile("RUN --mount=type=secret,id=tok cat /run/secrets/tok && echo\n"
+                                 "RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok\n")}});
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "built") << (outcome.last ? outcome.last->DebugString() : "");
+  const std::string logs = read_logs(id);
+  // The build read the real value (its digest is printed), and the value itself is masked.
+  EXPECT_NE(logs.find(sha256_hex(kSecretValue)), std::string::npos) << logs;
+  EXPECT_NE(logs.find("***"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find(kSecretValue), std::string::npos);
+  for (const auto& e : outcome.events) {
+    EXPECT_EQ(e.SerializeAsString().find(kSecretValue), std::string::npos) << e.DebugString();
+  }
+  auto layout = oci::ImageLayout::open(outcome.last->built().artifact_location());
+  ASSERT_TRUE(layout.ok());
+  auto manifest = layout->read_manifest(*layout->find("latest"));
+  ASSERT_TRUE(manifest.ok());
+  auto config = layout->read_blob(*manifest->config);
+  ASSERT_TRUE(config.ok());
+  // The instruction text is in the history; the value is not.
+  EXPECT_NE(config->find("secret"), std::string::npos);
+  EXPECT_EQ(config->find(kSecretValue), std::string::npos);
+}
+
+TEST_F(BuilderTest, SameDispatchDeliveredTwiceYieldsOneBuilt) {
+  std::string commit;
+  const std::string repo = make_repo({{"Dockerfile", dockerfile("RUN echo once\n")}}, &commit);
+  const std::string id = random_id();
+  publish_requested(id, repo, commit, "refs/heads/main", {});
+  publish_dispatched(id, 1);
+  publish_dispatched(id, 1, ":redelivered");  // a second message, as after a lost ack
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "built");
+  // A later build on the single slot proves both copies were handled before it.
+  const std::string marker = start_build({{"Dockerfile", dockerfile("RUN true\n")}});
+  ASSERT_EQ(wait_outcome(marker).type(), "built");
+  const auto all = read_events(id);
+  int built = 0;
+  int started = 0;
+  for (const auto& e : all) {
+    built += e.type() == "built";
+    started += e.type() == "started";
+  }
+  EXPECT_EQ(built, 1);
+  EXPECT_EQ(started, 1);
+}
+
+TEST_F(BuilderTest, StaleAttemptIsFencedByALaterDispatch) {
+  std::string commit;
+  const std::string repo = make_repo({{"Dockerfile", dockerfile("RUN echo fenced\n")}}, &commit);
+  const std::string id = random_id();
+  publish_requested(id, repo, commit, "refs/heads/main", {});
+  publish_dispatched(id, 2);
+  publish_dispatched(id, 1);  // a late copy of the first dispatch
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "built");
+  EXPECT_EQ(outcome.last->built().attempt(), 2);
+  const std::string marker = start_build({{"Dockerfile", dockerfile("RUN true\n")}});
+  ASSERT_EQ(wait_outcome(marker).type(), "built");
+  for (const auto& e : read_events(id)) {
+    if (e.type() == "started") {
+      EXPECT_EQ(e.started().attempt(), 2);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::builder

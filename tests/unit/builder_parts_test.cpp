@@ -1,0 +1,132 @@
+// The builder's pure parts: buildah output parsing, secret masking, Dockerfile scanning and the
+// safety rules for uploaded archives.
+#include <gtest/gtest.h>
+
+#include "builder/dockerfile_scan.h"
+#include "builder/failure.h"
+#include "builder/git_source.h"
+#include "builder/secret_masker.h"
+#include "builder/step_parser.h"
+#include "builder/upload_source.h"
+
+namespace kiln::builder {
+namespace {
+
+TEST(StepParserTest, StepsAcrossStagesWithCacheAndCommit) {
+  StepParser parser(7);
+  std::vector<StepEvent> events;
+  auto feed = [&](const std::string& line, std::int64_t at) {
+    for (auto& e : parser.feed(line, at)) events.push_back(e);
+  };
+  feed("[1/2] STEP 1/2: FROM 127.0.0.1:5000/kiln/busybox AS base", 0);
+  feed("[1/2] STEP 2/2: RUN echo hi", 10);
+  feed("--> Using cache 07ba636123e50698541b27d471faf2196013a176b9ea578151954f1d41097342", 12);
+  feed("--> 07ba636123e", 13);
+  feed("[2/2] STEP 1/3: FROM 5680627993ce AS final", 20);
+  feed("hi", 21);
+  feed("[2/2] STEP 2/3: RUN make", 30);
+  feed("[2/2] STEP 3/3: COPY a b", 50);
+  feed("[2/2] COMMIT localhost/x", 70);
+  ASSERT_EQ(events.size(), 10u);
+  EXPECT_EQ(events[0].kind, StepEvent::Kind::kStarted);
+  EXPECT_EQ(events[0].step, 1);
+  EXPECT_EQ(events[0].total, 7);
+  EXPECT_EQ(events[0].instruction, "FROM 127.0.0.1:5000/kiln/busybox AS base");
+  // step 2 ends when stage 2 starts, cached
+  EXPECT_EQ(events[3].kind, StepEvent::Kind::kFinished);
+  EXPECT_EQ(events[3].step, 2);
+  EXPECT_TRUE(events[3].cached);
+  EXPECT_EQ(events[3].duration_ms, 10);
+  EXPECT_EQ(events.back().kind, StepEvent::Kind::kFinished);
+  EXPECT_EQ(events.back().step, 5);
+  EXPECT_FALSE(events.back().cached);
+  EXPECT_EQ(events.back().duration_ms, 20);
+  EXPECT_EQ(parser.steps_seen(), 5);
+  EXPECT_EQ(parser.steps_cached(), 1);
+  EXPECT_FALSE(parser.finish(80).has_value());
+}
+
+TEST(StepParserTest, SingleStageWithoutHintCountsTheStage) {
+  StepParser parser;
+  auto started = parser.feed("STEP 1/3: FROM x", 0);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].total, 3);
+  EXPECT_TRUE(parser.feed("some output STEP 9/9: not a step line", 1).empty());
+  auto next = parser.feed("STEP 2/3: RUN false", 5);
+  ASSERT_EQ(next.size(), 2u);
+  auto last = parser.finish(9);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->step, 2);
+  EXPECT_EQ(last->duration_ms, 4);
+}
+
+TEST(SecretMaskerTest, MasksEveryOccurrenceAndEachLineOfMultiLineValues) {
+  SecretMasker masker({"hunter22", "line-one\nline-two", "ab"});
+  EXPECT_EQ(masker.mask("pw=hunter22 again hunter22"), "pw=*** again ***");
+  EXPECT_EQ(masker.mask("x line-two y"), "x *** y");
+  EXPECT_EQ(masker.mask("ab stays: too short to mask"), "ab stays: too short to mask");
+  EXPECT_TRUE(SecretMasker().mask("plain") == "plain");
+}
+
+TEST(SecretMaskerTest, LongerValueWinsOverAContainedShorterOne) {
+  SecretMasker masker({"token", "token-extended"});
+  EXPECT_EQ(masker.mask("token-extended"), "***");
+}
+
+TEST(DockerfileScanTest, BaseImagesSkipStagesScratchAndExpandArgs) {
+  const auto scan = scan_dockerfile(
+      "# syntax comment\n"
+      "ARG BASE=reg:5000/kiln/busybox\n"
+      "FROM ${BASE} AS build\n"
+      "RUN echo a \\\n  && echo b\n"
+      "FROM build AS test\n"
+      "RUN true\n"
+      "FROM scratch\n"
+      "COPY --from=build /x /x\n",
+      {{"BASE", "127.0.0.1:5000/kiln/busybox"}}, "");
+  EXPECT_EQ(scan.base_images, std::vector<std::string>{"127.0.0.1:5000/kiln/busybox"});
+  EXPECT_EQ(scan.instructions, 6);
+}
+
+TEST(DockerfileScanTest, TargetStopsTheCount) {
+  const auto scan =
+      scan_dockerfile("FROM a/b AS one\nRUN x\nFROM c/d AS two\nRUN y\n", {}, "one");
+  EXPECT_EQ(scan.instructions, 2);
+  EXPECT_EQ(scan.base_images, std::vector<std::string>{"a/b"});
+}
+
+TEST(UploadSafetyTest, RejectsEscapingPathsLinksAndDevices) {
+  EXPECT_FALSE(unsafe_tar_entry("-rw-r--r-- 0/0 5 2024-01-01 00:00 app/main.c"));
+  EXPECT_FALSE(unsafe_tar_entry("drwxr-xr-x 0/0 0 2024-01-01 00:00 app/"));
+  EXPECT_FALSE(unsafe_tar_entry("lrwxrwxrwx 0/0 0 2024-01-01 00:00 app/link -> ../README"));
+  EXPECT_TRUE(unsafe_tar_entry("-rw-r--r-- 0/0 5 2024-01-01 00:00 /etc/passwd"));
+  EXPECT_TRUE(unsafe_tar_entry("-rw-r--r-- 0/0 5 2024-01-01 00:00 a/../../x"));
+  EXPECT_TRUE(unsafe_tar_entry("lrwxrwxrwx 0/0 0 2024-01-01 00:00 link -> /etc"));
+  EXPECT_TRUE(unsafe_tar_entry("lrwxrwxrwx 0/0 0 2024-01-01 00:00 a/link -> ../../x"));
+  EXPECT_TRUE(unsafe_tar_entry("hrw-r--r-- 0/0 0 2024-01-01 00:00 a link to ../x"));
+  EXPECT_TRUE(unsafe_tar_entry("crw-r--r-- 0/0 1,3 2024-01-01 00:00 dev/null"));
+  EXPECT_TRUE(unsafe_tar_entry("prw-r--r-- 0/0 0 2024-01-01 00:00 fifo"));
+}
+
+TEST(GitSourceTest, CredentialsGoIntoHttpUrlsOfTheirHostOnly) {
+  GitAuth auth;
+  auth.credentials = {{"git.example.com", "bot:tok123"}};
+  EXPECT_EQ(authenticated_url("https://git.example.com/a/b.git", auth),
+            "https://bot:tok123@git.example.com/a/b.git");
+  EXPECT_EQ(authenticated_url("https://other.example.com/a.git", auth),
+            "https://other.example.com/a.git");
+  EXPECT_EQ(authenticated_url("file:///srv/repo", auth), "file:///srv/repo");
+}
+
+TEST(FailureTest, ReasonIsOneLineAndPrefersErrors) {
+  OutputTail tail;
+  tail.add("fatal: couldn't find remote ref refs/heads/x");
+  tail.add("fatal: Could not read from remote repository.");
+  tail.add("Please make sure you have the correct access rights");
+  EXPECT_EQ(tail.reason(""), "fatal: Could not read from remote repository.");
+  EXPECT_EQ(tail.first_error(""), "fatal: couldn't find remote ref refs/heads/x");
+  EXPECT_EQ(one_line("a\nb"), "a b");
+}
+
+}  // namespace
+}  // namespace kiln::builder
