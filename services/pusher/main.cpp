@@ -1,0 +1,56 @@
+// kiln-pusher: takes built images (OCI layouts in the artifact store), pushes them to their
+// registry and publishes pushed + succeeded, or failed / cancelled.
+#include "common/config.h"
+#include "common/log.h"
+#include "common/shutdown.h"
+#include "http/server.h"
+#include "pusher/cancel_watcher.h"
+#include "pusher/options.h"
+#include "pusher/registry_clients.h"
+#include "pusher/running_pushes.h"
+#include "pusher/worker.h"
+#include "service/service.h"
+
+namespace {
+
+int pusher_main(int argc, char** argv) {
+  using namespace kiln;
+  Config config("kiln-pusher",
+                "Pushes built OCI image layouts to their registry over the OCI distribution API.");
+  service::add_common_options(config, pusher::kDefaultHttpPort);
+  pusher::declare_options(config);
+  if (!config.parse(argc, argv)) return 0;
+  shutdown::install();
+  const std::string instance = service::init_logging(config, "pusher");
+  const pusher::PusherOptions options = pusher::read_options(config, instance);
+
+  auto bus = service::connect_bus(config, instance);
+  if (!bus) return 0;  // shutdown requested while connecting
+
+  http::Server server("pusher", service::http_options(config));
+  service::add_nats_readiness(server, *bus);
+
+  pusher::RegistryClients registries({options.insecure_registries, options.docker_config,
+                                      options.parallelism});
+  pusher::RunningPushes running;
+  pusher::CancelWatcher cancels(*bus, running);
+  if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  pusher::Worker worker(*bus, registries, options, server.metrics(), options.worker_id, running);
+  if (auto s = worker.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  server.start();
+  log::info("pusher ready", {{"http_port", server.port()},
+                             {"slots", options.slots},
+                             {"worker_id", options.worker_id},
+                             {"artifacts_dir", options.artifacts_dir}});
+
+  shutdown::wait();
+  log::info("shutting down: handing back running pushes");
+  worker.stop();
+  cancels.stop();
+  server.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return kiln::service::run(argc, argv, pusher_main); }

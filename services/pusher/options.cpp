@@ -1,0 +1,62 @@
+#include "pusher/options.h"
+
+#include <sstream>
+
+namespace kiln::pusher {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto begin = s.find_first_not_of(" \t");
+  if (begin == std::string::npos) return {};
+  const auto end = s.find_last_not_of(" \t");
+  return s.substr(begin, end - begin + 1);
+}
+
+int positive_int(const Config& config, const std::string& name) {
+  const long long value = config.get_int(name);
+  if (value < 1 || value > 1024) throw ConfigError(name + " must be between 1 and 1024");
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void declare_options(Config& config) {
+  config.option("worker.id", "", "Producer id in published events (default: the instance id)")
+      .option("push.slots", "2", "Pushes run at once by this replica")
+      .option("push.heartbeat-seconds", "5",
+              "Seconds between in-progress acks while pushing (below the consumer's AckWait)")
+      .option("artifacts.dir", ".kiln/artifacts",
+              "Artifact store: the builder's OCI layouts; the pusher removes a layout after its "
+              "build ends, and never deletes anything outside this directory")
+      .option("registry.insecure", "",
+              "Registries reached over plain HTTP (comma list of host:port); others use TLS")
+      .option("registry.docker-config", "",
+              "Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json "
+              "or ~/.docker/config.json; KILN_REGISTRY_USERNAME/PASSWORD take precedence)")
+      .option("registry.parallelism", "4", "Blob uploads at once within one push");
+}
+
+PusherOptions read_options(const Config& config, const std::string& instance) {
+  PusherOptions options;
+  options.worker_id = config.get("worker.id").empty() ? instance : config.get("worker.id");
+  options.slots = positive_int(config, "push.slots");
+  options.heartbeat_seconds = positive_int(config, "push.heartbeat-seconds");
+  options.parallelism = positive_int(config, "registry.parallelism");
+  options.artifacts_dir = config.get("artifacts.dir");
+  if (options.artifacts_dir.empty()) throw ConfigError("artifacts.dir must not be empty");
+  options.insecure_registries = split_list(config.get("registry.insecure"));
+  options.docker_config = config.get("registry.docker-config");
+  return options;
+}
+
+}  // namespace kiln::pusher

@@ -1,0 +1,266 @@
+#include "pusher/push_job.h"
+
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "pusher/artifact_store.h"
+#include "registry/errors.h"
+
+namespace kiln::pusher {
+namespace {
+
+namespace v1 = events::v1;
+
+// The layout name the builder gives its image (`buildah push IMAGE oci:DIR:latest`).
+constexpr char kLayoutRefName[] = "latest";
+
+const char kPushesHelp[] = "Builds handled by outcome";
+const char kBusyHelp[] = "Push slots running a push";
+
+}  // namespace
+
+std::string one_line(std::string text, std::size_t max_size) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (text.size() > max_size) text = text.substr(0, max_size) + "...";
+  return text;
+}
+
+PushJob::PushJob(const JobServices& services, v1::Envelope built,
+                 const std::atomic<bool>& handing_back)
+    : services_(services), built_(std::move(built)), handing_back_(handing_back) {
+  build_id_ = built_.build_id();
+  attempt_ = built_.built().attempt() > 0 ? built_.built().attempt() : built_.attempt();
+}
+
+Settle PushJob::run() {
+  auto settled = decide_and_push();
+  if (settled.ok()) return *settled;
+  // Only reads and writes of the event log end here: the registry's errors became `failed`.
+  log::warn("event log unavailable; push handed back for a retry",
+            {{"build_id", build_id_}, {"error", settled.error().describe()}});
+  services_.metrics.counter_add("kiln_pusher_bus_errors_total",
+                                "Event log reads or writes that failed (message retried later)");
+  return Settle::kNakLater;
+}
+
+Result<Settle> PushJob::decide_and_push() {
+  for (const char* type : {"succeeded", "failed", "cancelled"}) {
+    auto ended = stored(type);
+    if (!ended.ok()) return ended.error();
+    if (ended->has_value()) {
+      log::info("build already ended; skipped", {{"build_id", build_id_}, {"event", type}});
+      remove_layout();
+      count("skipped");
+      return Settle::kAck;
+    }
+  }
+  auto requested = stored("requested");
+  if (!requested.ok()) return requested.error();
+  if (!requested->has_value() || !(*requested)->has_requested()) {
+    log::error("built build has no readable requested event", {{"build_id", build_id_}});
+    return publish_failed("the build's requested event is missing or unreadable", false);
+  }
+
+  // A pusher stopped between `pushed` and `succeeded`: the image is in place, finish the build.
+  auto pushed = stored("pushed");
+  if (!pushed.ok()) return pushed.error();
+  if (pushed->has_value() && (*pushed)->has_pushed()) {
+    log::info("image already pushed; finishing the build", {{"build_id", build_id_}});
+    return publish_succeeded(**requested, (*pushed)->pushed());
+  }
+
+  const auto flag = services_.running.add(build_id_);
+  struct Unregister {
+    const JobServices& services;
+    const std::string& id;
+    const std::shared_ptr<CancelFlag>& flag;
+    ~Unregister() {
+      services.running.remove(id, flag);
+      services.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, services.running.size());
+    }
+  } unregister{services_, build_id_, flag};
+  services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, services_.running.size());
+
+  // Registered first, checked second: a cancel stored in between is seen by the watcher.
+  auto cancel = stored("cancel_requested");
+  if (!cancel.ok()) return cancel.error();
+  if (cancel->has_value()) return publish_cancelled("cancel requested before the push started");
+
+  return push(**requested, *flag);
+}
+
+Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& flag) {
+  auto target = push_target(requested.requested().spec());
+  if (!target.ok()) return publish_failed(target.error().describe(), false);
+  auto client = services_.registries.get(target->host);
+  if (!client.ok()) {
+    return publish_failed("registry credentials for " + target->host + ": " +
+                              client.error().describe(),
+                          false);
+  }
+
+  registry::PushRequest request;
+  request.layout_dir = built_.built().artifact_location();
+  request.ref_name = kLayoutRefName;
+  request.repository = target->repository;
+  request.tags = target->tags;
+  request.cancel = registry::cancel_when(&flag);
+  log::info("push started", {{"build_id", build_id_},
+                             {"attempt", attempt_},
+                             {"layout", request.layout_dir},
+                             {"repository", target->repository_url()}});
+  auto report = registry::push_layout(**client, request);
+  if (report.ok()) return publish_pushed(requested, *target, *report);
+
+  const Error& error = report.error();
+  if (error.code == ErrorCode::kCancelled) {
+    if (handing_back_.load()) {
+      log::info("push handed back at shutdown", {{"build_id", build_id_}});
+      count("handed_back");
+      return Settle::kNak;
+    }
+    return publish_cancelled("cancel requested while pushing");
+  }
+  log::warn("push failed", {{"build_id", build_id_},
+                            {"repository", target->repository_url()},
+                            {"error", error.describe()}});
+  return publish_failed("push to " + target->repository_url() + " failed: " + error.describe(),
+                        registry::is_retryable(error));
+}
+
+Result<Settle> PushJob::publish_pushed(const v1::Envelope& requested, const PushTarget& target,
+                                       const registry::PushReport& report) {
+  auto envelope = this->envelope();
+  auto* pushed = envelope.mutable_pushed();
+  for (const auto& tag : target.tags) {
+    auto* image = pushed->add_images();
+    image->set_tag(tag);
+    image->set_url(target.tag_url(tag));
+  }
+  pushed->set_digest(report.manifest_digest);
+  pushed->set_bytes_uploaded(report.bytes_uploaded);
+  pushed->set_bytes_skipped(report.bytes_skipped);
+  pushed->set_push_duration_ms(report.duration.count());
+  pushed->set_repository_url(target.repository_url());
+
+  auto& metrics = services_.metrics;
+  metrics.observe("kiln_pusher_push_duration_seconds", "Duration of successful pushes",
+                  static_cast<double>(report.duration.count()) / 1000.0);
+  metrics.counter_add("kiln_pusher_bytes_uploaded_total", "Blob bytes sent to registries", {},
+                      static_cast<double>(report.bytes_uploaded));
+  metrics.counter_add("kiln_pusher_bytes_skipped_total",
+                      "Blob bytes not sent: already present or mounted", {},
+                      static_cast<double>(report.bytes_skipped));
+
+  // Expected last sequence 0: whichever pusher stores `pushed` first wins; a retried publish of
+  // this attempt is a duplicate Msg-Id, which the server acks without storing.
+  auto ack = publish(envelope, std::uint64_t{0});
+  if (!ack.ok()) {
+    if (ack.error().code != ErrorCode::kFailedPrecondition) return ack.error();
+    auto winner = stored("pushed");
+    if (!winner.ok()) return winner.error();
+    if (!winner->has_value() || !(*winner)->has_pushed()) return ack.error();
+    log::info("another pusher stored pushed first; finishing with its event",
+              {{"build_id", build_id_}});
+    return publish_succeeded(requested, (*winner)->pushed());
+  }
+  log::info("image pushed", {{"build_id", build_id_},
+                             {"digest", report.manifest_digest},
+                             {"duplicate", ack->duplicate},
+                             {"bytes_uploaded", report.bytes_uploaded},
+                             {"bytes_skipped", report.bytes_skipped},
+                             {"duration_ms", static_cast<std::int64_t>(report.duration.count())}});
+  return publish_succeeded(requested, envelope.pushed());
+}
+
+Result<Settle> PushJob::publish_succeeded(const v1::Envelope& requested,
+                                          const v1::ImagePushed& pushed) {
+  auto envelope = this->envelope();
+  auto* succeeded = envelope.mutable_succeeded();
+  succeeded->set_image_url(pushed.repository_url() + "@" + pushed.digest());
+  succeeded->set_digest(pushed.digest());
+  succeeded->set_total_duration_ms(
+      std::max<std::int64_t>(0, envelope.occurred_at_ms() - requested.occurred_at_ms()));
+  auto ack = publish(envelope);
+  if (!ack.ok()) return ack.error();
+  log::info("build succeeded", {{"build_id", build_id_},
+                                {"image", succeeded->image_url()},
+                                {"total_duration_ms", succeeded->total_duration_ms()}});
+  remove_layout();
+  count("succeeded");
+  return Settle::kAck;
+}
+
+Result<Settle> PushJob::publish_failed(const std::string& reason, bool retryable) {
+  auto envelope = this->envelope();
+  auto* failed = envelope.mutable_failed();
+  failed->set_stage(v1::PUSH);
+  failed->set_reason(one_line(reason));
+  failed->set_retryable(retryable);
+  auto ack = publish(envelope);
+  if (!ack.ok()) return ack.error();
+  log::info("build failed", {{"build_id", build_id_},
+                             {"reason", failed->reason()},
+                             {"retryable", retryable}});
+  // A failed build's layout is never pushed again (a retry is a new build that builds anew).
+  remove_layout();
+  count("failed");
+  return Settle::kAck;
+}
+
+Result<Settle> PushJob::publish_cancelled(const std::string& reason) {
+  auto envelope = this->envelope();
+  envelope.mutable_cancelled()->set_stage(v1::PUSH);
+  envelope.mutable_cancelled()->set_reason(reason);
+  auto ack = publish(envelope);
+  if (!ack.ok()) return ack.error();
+  log::info("build cancelled", {{"build_id", build_id_}, {"reason", reason}});
+  remove_layout();
+  count("cancelled");
+  return Settle::kAck;
+}
+
+Result<bus::PublishAck> PushJob::publish(v1::Envelope& envelope,
+                                         std::optional<std::uint64_t> expected_last_subject_seq) {
+  const events::Encoded encoded = events::encode(envelope);
+  return services_.bus.publish(encoded.subject, encoded.data, encoded.msg_id,
+                               expected_last_subject_seq);
+}
+
+v1::Envelope PushJob::envelope() const {
+  return events::new_envelope(build_id_, services_.producer, attempt_);
+}
+
+Result<std::optional<v1::Envelope>> PushJob::stored(const std::string& type) {
+  auto last = bus::last_message(services_.bus, bus::kEventsStream,
+                                events::build_subject(type, build_id_));
+  if (!last.ok()) return last.error();
+  if (!last->has_value()) return std::optional<v1::Envelope>{};
+  auto decoded = events::decode((*last)->data());
+  if (!decoded.ok()) {
+    // Present but unreadable: still a fact that it exists; callers check the payload.
+    return std::optional<v1::Envelope>{v1::Envelope{}};
+  }
+  return std::optional<v1::Envelope>{std::move(decoded.value())};
+}
+
+void PushJob::remove_layout() {
+  const std::string& location = built_.built().artifact_location();
+  if (location.empty()) return;
+  if (auto s = pusher::remove_layout(location, services_.options.artifacts_dir); !s.ok()) {
+    log::warn("layout not removed", {{"build_id", build_id_}, {"error", s.error().describe()}});
+    services_.metrics.counter_add("kiln_pusher_layout_cleanup_errors_total",
+                                  "Layouts that could not be removed after their build ended");
+  }
+}
+
+void PushJob::count(const std::string& outcome) {
+  services_.metrics.counter_add("kiln_pusher_pushes_total", kPushesHelp, {{"outcome", outcome}});
+}
+
+}  // namespace kiln::pusher

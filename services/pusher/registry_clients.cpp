@@ -1,0 +1,31 @@
+#include "pusher/registry_clients.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "registry/credentials.h"
+
+namespace kiln::pusher {
+
+Result<registry::RegistryClient*> RegistryClients::get(const std::string& host) {
+  std::lock_guard lock(mutex_);
+  if (auto it = clients_.find(host); it != clients_.end()) return it->second.get();
+
+  auto credentials = registry::resolve_credentials(host, options_.docker_config);
+  if (!credentials.ok()) return credentials.error();
+  registry::RegistryOptions options;
+  options.host = host;
+  options.insecure = std::find(options_.insecure_hosts.begin(), options_.insecure_hosts.end(),
+                               host) != options_.insecure_hosts.end();
+  options.credentials = *credentials;
+  options.parallelism = options_.parallelism;
+  log::info("registry client created", {{"registry", host},
+                                        {"insecure", options.insecure},
+                                        {"credentials", options.credentials.describe()}});
+  auto client = std::make_unique<registry::RegistryClient>(std::move(options));
+  auto* raw = client.get();
+  clients_.emplace(host, std::move(client));
+  return raw;
+}
+
+}  // namespace kiln::pusher

@@ -1,0 +1,38 @@
+// One RegistryClient per registry host, made on first use and kept: its pooled keep-alive
+// connections and cached Bearer tokens then serve every later push to that host. Credentials are
+// resolved when a host's client is made (environment, then the configured config.json); a
+// changed config.json takes effect at the next start.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "registry/client.h"
+
+namespace kiln::pusher {
+
+struct RegistryClientsOptions {
+  std::vector<std::string> insecure_hosts;  // plain HTTP
+  std::string docker_config;                // empty: $DOCKER_CONFIG or ~/.docker
+  int parallelism = 4;
+};
+
+class RegistryClients {
+ public:
+  explicit RegistryClients(RegistryClientsOptions options) : options_(std::move(options)) {}
+
+  // The client for `host`; an error when its credentials cannot be read (malformed config.json).
+  // The client lives as long as this object and is safe to share between threads.
+  Result<registry::RegistryClient*> get(const std::string& host);
+
+ private:
+  RegistryClientsOptions options_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<registry::RegistryClient>> clients_;
+};
+
+}  // namespace kiln::pusher

@@ -1,0 +1,52 @@
+// The pusher's work loop: `push.slots` threads share the durable `pusher` consumer on
+// kiln.build.built.*, each pushing one build at a time while sending in-progress acks. A message
+// is acked only after its outcome event is stored; at shutdown running pushes are cancelled and
+// their messages naked so another replica takes them.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.h"
+#include "bus/message.h"
+#include "http/metrics.h"
+#include "pusher/options.h"
+#include "pusher/registry_clients.h"
+#include "pusher/running_pushes.h"
+
+namespace kiln::pusher {
+
+class Worker {
+ public:
+  Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& options,
+         http::Metrics& metrics, std::string producer, RunningPushes& running);
+  ~Worker() { stop(); }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Ensures and binds the consumer, then starts the slot threads.
+  Status start();
+  // Stops fetching, cancels running pushes and hands their messages back (nak), joins.
+  void stop();
+
+  // Handles one `built` message: decide, push, settle. Public for tests that deliver a message
+  // by hand.
+  void handle(bus::Message& message);
+
+ private:
+  void slot_loop(int slot);
+
+  bus::Bus& bus_;
+  RegistryClients& registries_;
+  const PusherOptions& options_;
+  http::Metrics& metrics_;
+  std::string producer_;
+  RunningPushes& running_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> handing_back_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kiln::pusher

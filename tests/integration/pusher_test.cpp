@@ -1,0 +1,618 @@
+// The pusher against real parts: nats-server, docker-registry (with and without htpasswd auth)
+// and OCI layouts written by buildah. Builds are driven the way the builder drives them
+// (requested + built events); outcomes are read back from the event log and the registry.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bus/bus.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/metrics.h"
+#include "oci/layout.h"
+#include "pusher/cancel_watcher.h"
+#include "pusher/options.h"
+#include "pusher/registry_clients.h"
+#include "pusher/running_pushes.h"
+#include "pusher/worker.h"
+#include "registry/client.h"
+#include "registry/credentials.h"
+#include "support/servers.h"
+
+namespace kiln::pusher {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = events::v1;
+using Clock = std::chrono::steady_clock;
+using std::chrono::seconds;
+
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string must_run(const std::string& command) {
+  std::string output;
+  if (testing::run_command(command, &output) != 0) {
+    throw std::runtime_error(command + " failed: " + output);
+  }
+  return output;
+}
+
+void write_random_file(const std::string& path, std::size_t size) {
+  must_run("head -c " + std::to_string(size) + " /dev/urandom > " + sh_quote(path));
+}
+
+// A TCP port that accepts connections (the kernel completes them from the backlog) and never
+// answers: a registry that hangs, so a push is still running when the test acts on it.
+class SilentPort {
+ public:
+  SilentPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot open a silent port");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentPort() { ::close(fd_); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class PusherTest : public ::testing::Test {
+ protected:
+  // One real layout (two layers) made with buildah, copied into the artifact store per build.
+  static void SetUpTestSuite() {
+    suite_dir_ = new std::string(testing::make_temp_dir("kiln-pusher-suite"));
+    const std::string& dir = *suite_dir_;
+    const std::string b = "buildah --root " + sh_quote(dir + "/root") + " --runroot " +
+                          sh_quote(dir + "/run") + " --storage-driver vfs ";
+    write_random_file(dir + "/a.bin", 300 << 10);
+    write_random_file(dir + "/b.bin", 200 << 10);
+    std::string c = must_run(b + "from scratch");
+    c = c.substr(0, c.find_first_of("\r\n"));
+    must_run(b + "copy " + c + " " + sh_quote(dir + "/a.bin") + " /a.bin");
+    must_run(b + "commit -q " + c + " kiln-pusher-test-1");
+    c = must_run(b + "from kiln-pusher-test-1");
+    c = c.substr(0, c.find_first_of("\r\n"));
+    must_run(b + "copy " + c + " " + sh_quote(dir + "/b.bin") + " /data/b.bin");
+    must_run(b + "commit -q " + c + " kiln-pusher-test-2");
+    must_run(b + "push -q kiln-pusher-test-2 oci:" + dir + "/layout:latest");
+    auto layout = oci::ImageLayout::open(dir + "/layout");
+    if (!layout.ok()) throw std::runtime_error(layout.error().describe());
+    auto top = layout->find("latest");
+    if (!top.ok()) throw std::runtime_error(top.error().describe());
+    auto manifest = layout->read_manifest(*top);
+    if (!manifest.ok()) throw std::runtime_error(manifest.error().describe());
+    manifest_digest_ = new std::string(top->digest);
+    layer_digest_ = new std::string(manifest->layers.at(0).digest);
+  }
+
+  static void TearDownTestSuite() {
+    testing::remove_tree(*suite_dir_);
+    delete suite_dir_;
+    delete manifest_digest_;
+    delete layer_digest_;
+  }
+
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("kiln-pusher-test");
+    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_.url(), .name = "pusher-test"});
+    ASSERT_TRUE(connected.ok()) << connected.error().describe();
+    bus_ = std::move(connected.value());
+    ASSERT_TRUE(bus::provision(*bus_).ok());
+    options_.worker_id = "pusher/test";
+    options_.artifacts_dir = dir_ + "/artifacts";
+    options_.insecure_registries = {registry_.host()};
+    options_.docker_config = dir_ + "/no-docker-config.json";  // anonymous unless a test writes it
+    options_.heartbeat_seconds = 1;
+    fs::create_directories(options_.artifacts_dir);
+  }
+
+  void TearDown() override {
+    stop_worker();
+    bus_.reset();
+    testing::remove_tree(dir_);
+  }
+
+  void start_worker() {
+    registries_ = std::make_unique<RegistryClients>(RegistryClientsOptions{
+        options_.insecure_registries, options_.docker_config, options_.parallelism});
+    cancels_ = std::make_unique<CancelWatcher>(*bus_, running_);
+    ASSERT_TRUE(cancels_->start().ok());
+    worker_ = std::make_unique<Worker>(*bus_, *registries_, options_, metrics_, "pusher/test",
+                                       running_);
+    auto started = worker_->start();
+    ASSERT_TRUE(started.ok()) << started.error().describe();
+  }
+
+  void stop_worker() {
+    worker_.reset();
+    cancels_.reset();
+    registries_.reset();
+  }
+
+  // A copy of the buildah layout at <artifacts>/<id>, where the builder would leave it.
+  std::string stage_layout(const std::string& id) {
+    const std::string target = options_.artifacts_dir + "/" + id;
+    must_run("cp -a " + sh_quote(*suite_dir_ + "/layout") + " " + sh_quote(target));
+    return target;
+  }
+
+  void publish(v1::Envelope& envelope, const std::string& msg_id_suffix = {}) {
+    auto encoded = events::encode(envelope);
+    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id + msg_id_suffix);
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+
+  v1::BuildSpec spec(const std::string& registry, const std::string& repository,
+                     std::vector<std::string> tags = {}) {
+    v1::BuildSpec s;
+    s.set_registry(registry);
+    s.set_image_repository(repository);
+    for (auto& t : tags) s.add_tags(t);
+    return s;
+  }
+
+  void publish_requested(const std::string& id, const v1::BuildSpec& s) {
+    auto envelope = events::new_envelope(id, "test");
+    envelope.mutable_requested()->set_project("demo");
+    *envelope.mutable_requested()->mutable_spec() = s;
+    publish(envelope);
+  }
+
+  void publish_built(const std::string& id, const std::string& layout,
+                     const std::string& msg_id_suffix = {}) {
+    auto envelope = events::new_envelope(id, "builder/test", 1);
+    auto* built = envelope.mutable_built();
+    built->set_artifact_location(layout);
+    built->set_manifest_digest(*manifest_digest_);
+    built->set_attempt(1);
+    publish(envelope, msg_id_suffix);
+  }
+
+  void publish_cancel_requested(const std::string& id) {
+    auto envelope = events::new_envelope(id, "test");
+    envelope.mutable_cancel_requested()->set_by("tester");
+    publish(envelope);
+  }
+
+  // Every stored event of `type` for the build.
+  std::vector<v1::Envelope> events_of(const std::string& id, const std::string& type) {
+    std::vector<v1::Envelope> out;
+    auto reader = bus::SubjectReader::open(*bus_, bus::kEventsStream,
+                                           events::build_subject(type, id),
+                                           bus::SubjectReader::Start::kAll);
+    EXPECT_TRUE(reader.ok());
+    if (!reader.ok()) return out;
+    while (true) {
+      auto next = (*reader)->next(300);
+      if (!next.ok() || !next->has_value()) break;
+      auto decoded = events::decode((*next)->data());
+      if (decoded.ok()) out.push_back(*decoded);
+    }
+    return out;
+  }
+
+  // The first terminal event (succeeded, failed, cancelled) within `timeout`.
+  std::optional<v1::Envelope> wait_outcome(const std::string& id, seconds timeout = seconds(60)) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      for (const char* type : {"succeeded", "failed", "cancelled"}) {
+        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
+        if (last.ok() && last->has_value()) {
+          auto decoded = events::decode((*last)->data());
+          if (decoded.ok()) return *decoded;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::nullopt;
+  }
+
+  bool wait_running(int n, seconds timeout = seconds(20)) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (running_.size() >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
+  registry::RegistryClient client_for(const testing::RegistryServer& server,
+                                      registry::Credentials credentials = {}) {
+    registry::RegistryOptions o;
+    o.host = server.host();
+    o.insecure = true;
+    o.credentials = std::move(credentials);
+    return registry::RegistryClient(o);
+  }
+
+  double outcomes(const std::string& outcome) {
+    return metrics_.value("kiln_pusher_pushes_total", {{"outcome", outcome}});
+  }
+
+  testing::NatsServer nats_;
+  testing::RegistryServer registry_;
+  std::string dir_;
+  std::unique_ptr<bus::Bus> bus_;
+  PusherOptions options_;
+  http::Metrics metrics_;
+  RunningPushes running_;
+  std::unique_ptr<RegistryClients> registries_;
+  std::unique_ptr<CancelWatcher> cancels_;
+  std::unique_ptr<Worker> worker_;
+
+  static std::string* suite_dir_;
+  static std::string* manifest_digest_;
+  static std::string* layer_digest_;
+};
+
+std::string* PusherTest::suite_dir_ = nullptr;
+std::string* PusherTest::manifest_digest_ = nullptr;
+std::string* PusherTest::layer_digest_ = nullptr;
+
+TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLayout) {
+  start_worker();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  publish_requested(id, spec(registry_.host(), "team/app", {"v1", "latest"}));
+  publish_built(id, layout);
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  const std::string repo_url = registry_.host() + "/team/app";
+  EXPECT_EQ(outcome->succeeded().digest(), *manifest_digest_);
+  EXPECT_EQ(outcome->succeeded().image_url(), repo_url + "@" + *manifest_digest_);
+  EXPECT_GE(outcome->succeeded().total_duration_ms(), 0);
+  EXPECT_EQ(outcome->attempt(), 1);
+
+  auto pushed = events_of(id, "pushed");
+  ASSERT_EQ(pushed.size(), 1u);
+  const auto& p = pushed[0].pushed();
+  EXPECT_EQ(p.digest(), *manifest_digest_);
+  EXPECT_EQ(p.repository_url(), repo_url);
+  ASSERT_EQ(p.images_size(), 2);
+  EXPECT_EQ(p.images(0).tag(), "v1");
+  EXPECT_EQ(p.images(0).url(), repo_url + ":v1");
+  EXPECT_EQ(p.images(1).url(), repo_url + ":latest");
+  EXPECT_GT(p.bytes_uploaded(), 300 << 10);  // a cold push sends every layer
+  EXPECT_EQ(p.bytes_skipped(), 0);
+
+  // The registry serves the manifest by digest and under each tag.
+  auto client = client_for(registry_);
+  auto by_digest = client.get_manifest("team/app", *manifest_digest_);
+  ASSERT_TRUE(by_digest.ok()) << by_digest.error().describe();
+  EXPECT_EQ(by_digest->digest, *manifest_digest_);
+  auto by_tag = client.get_manifest("team/app", "v1");
+  ASSERT_TRUE(by_tag.ok()) << by_tag.error().describe();
+  EXPECT_EQ(by_tag->digest, *manifest_digest_);
+
+  EXPECT_FALSE(fs::exists(layout)) << "the layout is removed once the build succeeded";
+  EXPECT_EQ(outcomes("succeeded"), 1);
+  EXPECT_GT(metrics_.value("kiln_pusher_bytes_uploaded_total"), 300 << 10);
+}
+
+TEST_F(PusherTest, SameBuiltDeliveredTwiceGivesOnePushedAndOneSucceeded) {
+  options_.slots = 2;  // both copies may be taken at once
+  start_worker();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  publish_requested(id, spec(registry_.host(), "team/twice"));
+  publish_built(id, layout);
+  publish_built(id, layout, ":copy");  // a second message with the same payload
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  // Let the second delivery settle too, then count.
+  const auto deadline = Clock::now() + seconds(20);
+  while (outcomes("succeeded") + outcomes("skipped") < 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(outcomes("succeeded") + outcomes("skipped"), 2);
+  EXPECT_EQ(events_of(id, "pushed").size(), 1u);
+  EXPECT_EQ(events_of(id, "succeeded").size(), 1u);
+  EXPECT_TRUE(events_of(id, "failed").empty());
+  ASSERT_EQ(events_of(id, "pushed")[0].pushed().images(0).tag(), "latest");  // default tag
+}
+
+TEST_F(PusherTest, RepushAfterAnInterruptedPushSkipsBlobsAlreadyUploaded) {
+  // What a pusher killed mid-push leaves: every blob in the registry, no manifest, no event.
+  auto layout_dir = *suite_dir_ + "/layout";
+  auto layout = oci::ImageLayout::open(layout_dir);
+  ASSERT_TRUE(layout.ok());
+  auto manifest = layout->read_manifest(*layout->find("latest"));
+  ASSERT_TRUE(manifest.ok());
+  auto client = client_for(registry_);
+  std::int64_t blob_bytes = 0;
+  for (const auto& blob : manifest->blobs()) {
+    auto up = client.upload_blob("team/resumed",
+                                 {layout->blob_path(blob.digest), blob.digest, blob.size});
+    ASSERT_TRUE(up.ok()) << up.error().describe();
+    blob_bytes += blob.size;
+  }
+
+  start_worker();
+  const std::string id = random_id();
+  publish_requested(id, spec(registry_.host(), "team/resumed"));
+  publish_built(id, stage_layout(id));
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  auto pushed = events_of(id, "pushed");
+  ASSERT_EQ(pushed.size(), 1u);
+  EXPECT_EQ(pushed[0].pushed().bytes_uploaded(), 0);
+  EXPECT_EQ(pushed[0].pushed().bytes_skipped(), blob_bytes);
+}
+
+TEST_F(PusherTest, PushedWithoutSucceededIsFinishedWithoutPushingAgain) {
+  start_worker();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  publish_requested(id, spec(registry_.host(), "team/finish"));
+  // A pusher stored `pushed` and died before `succeeded`.
+  auto envelope = events::new_envelope(id, "pusher/dead", 1);
+  envelope.mutable_pushed()->set_digest(*manifest_digest_);
+  envelope.mutable_pushed()->set_repository_url(registry_.host() + "/team/finish");
+  publish(envelope);
+  publish_built(id, layout);
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  EXPECT_EQ(outcome->succeeded().image_url(),
+            registry_.host() + "/team/finish@" + *manifest_digest_);
+  EXPECT_EQ(events_of(id, "pushed").size(), 1u);
+  // Nothing was pushed by this pusher: the registry does not know the manifest.
+  auto client = client_for(registry_);
+  auto fetched = client.get_manifest("team/finish", *manifest_digest_);
+  ASSERT_FALSE(fetched.ok());
+  EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(fs::exists(layout));
+}
+
+TEST_F(PusherTest, CancelRequestedBeforePickupCancelsWithoutPushing) {
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  publish_requested(id, spec(registry_.host(), "team/cancelled"));
+  publish_cancel_requested(id);
+  publish_built(id, layout);
+  start_worker();
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_cancelled()) << outcome->DebugString();
+  EXPECT_EQ(outcome->cancelled().stage(), v1::PUSH);
+  EXPECT_TRUE(events_of(id, "pushed").empty());
+  auto client = client_for(registry_);
+  auto blob = client.blob_exists("team/cancelled", *layer_digest_);
+  ASSERT_TRUE(blob.ok()) << blob.error().describe();
+  EXPECT_FALSE(blob->exists) << "no blob was uploaded";
+  EXPECT_FALSE(fs::exists(layout));
+}
+
+TEST_F(PusherTest, CancelDuringPushStopsItAndPublishesCancelled) {
+  SilentPort hung;  // the push hangs on its first request
+  options_.insecure_registries.push_back(hung.host());
+  start_worker();
+  const std::string id = random_id();
+  publish_requested(id, spec(hung.host(), "team/hung"));
+  publish_built(id, stage_layout(id));
+  ASSERT_TRUE(wait_running(1)) << "the push did not start";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // inside the request
+  publish_cancel_requested(id);
+
+  auto outcome = wait_outcome(id, seconds(15));
+  ASSERT_TRUE(outcome.has_value()) << "the push was not stopped within 15 s";
+  ASSERT_TRUE(outcome->has_cancelled()) << outcome->DebugString();
+  EXPECT_EQ(outcome->cancelled().stage(), v1::PUSH);
+  EXPECT_TRUE(events_of(id, "pushed").empty());
+  EXPECT_EQ(outcomes("cancelled"), 1);
+}
+
+TEST_F(PusherTest, ShutdownHandsARunningPushBackToAnotherReplica) {
+  SilentPort hung;
+  options_.insecure_registries.push_back(hung.host());
+  start_worker();
+  const std::string id = random_id();
+  publish_requested(id, spec(hung.host(), "team/handback"));
+  publish_built(id, stage_layout(id));
+  ASSERT_TRUE(wait_running(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto stop_began = Clock::now();
+  stop_worker();
+  EXPECT_LT(Clock::now() - stop_began, seconds(10)) << "stop must not wait for the hung push";
+  EXPECT_FALSE(wait_outcome(id, seconds(1)).has_value()) << "a hand-back is not an outcome";
+  EXPECT_EQ(outcomes("handed_back"), 1);
+
+  // The naked message goes to the next replica at once (not after AckWait).
+  start_worker();
+  ASSERT_TRUE(wait_running(1, seconds(10))) << "the message was not redelivered";
+  publish_cancel_requested(id);
+  auto outcome = wait_outcome(id, seconds(15));
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->has_cancelled()) << outcome->DebugString();
+}
+
+TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
+  start_worker();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  // Same size, different bytes: only a digest check can tell.
+  const std::string blob = layout + "/blobs/sha256/" + layer_digest_->substr(7);
+  const auto size = fs::file_size(blob);
+  fs::remove(blob);
+  write_random_file(blob, size);
+  publish_requested(id, spec(registry_.host(), "team/corrupt"));
+  publish_built(id, layout);
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
+  EXPECT_EQ(outcome->failed().stage(), v1::PUSH);
+  EXPECT_FALSE(outcome->failed().retryable());
+  const std::string& reason = outcome->failed().reason();
+  EXPECT_TRUE(reason.find("DIGEST_INVALID") != std::string::npos ||
+              reason.find("DATA_LOSS") != std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find(*layer_digest_), std::string::npos) << reason;
+  EXPECT_TRUE(events_of(id, "pushed").empty());
+  auto client = client_for(registry_);
+  EXPECT_FALSE(client.get_manifest("team/corrupt", *manifest_digest_).ok());
+  EXPECT_FALSE(fs::exists(layout)) << "a failed build's layout is removed too";
+  EXPECT_EQ(outcomes("failed"), 1);
+}
+
+TEST_F(PusherTest, WrongPasswordFailsWithTheRegistrysRefusal) {
+  testing::RegistryServer secured("alice", "correct-horse");
+  options_.insecure_registries.push_back(secured.host());
+  std::ofstream(options_.docker_config)
+      << R"({"auths":{")" << secured.host() << R"(":{"auth":")"
+      << registry::base64_encode("alice:wrong-password") << R"("}}})";
+  start_worker();
+  const std::string id = random_id();
+  publish_requested(id, spec(secured.host(), "team/secured"));
+  publish_built(id, stage_layout(id));
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
+  EXPECT_EQ(outcome->failed().stage(), v1::PUSH);
+  EXPECT_FALSE(outcome->failed().retryable());
+  const std::string& reason = outcome->failed().reason();
+  EXPECT_TRUE(reason.find("UNAUTHORIZED") != std::string::npos ||
+              reason.find("DENIED") != std::string::npos)
+      << reason;
+  EXPECT_EQ(reason.find("wrong-password"), std::string::npos) << "no password in events";
+  EXPECT_TRUE(events_of(id, "pushed").empty());
+}
+
+TEST_F(PusherTest, RightPasswordFromDockerConfigPushes) {
+  testing::RegistryServer secured("alice", "correct-horse");
+  options_.insecure_registries.push_back(secured.host());
+  std::ofstream(options_.docker_config)
+      << R"({"auths":{")" << secured.host() << R"(":{"auth":")"
+      << registry::base64_encode("alice:correct-horse") << R"("}}})";
+  start_worker();
+  const std::string id = random_id();
+  publish_requested(id, spec(secured.host(), "team/secured"));
+  publish_built(id, stage_layout(id));
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  auto client = client_for(secured, {"alice", "correct-horse"});
+  EXPECT_TRUE(client.get_manifest("team/secured", *manifest_digest_).ok());
+}
+
+TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
+  start_worker();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  publish_requested(id, spec("", "team/app"));
+  publish_built(id, layout);
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
+  EXPECT_EQ(outcome->failed().stage(), v1::PUSH);
+  EXPECT_FALSE(outcome->failed().retryable());
+  EXPECT_NE(outcome->failed().reason().find("spec.registry"), std::string::npos);
+}
+
+TEST_F(PusherTest, LayoutOutsideTheArtifactStoreIsNeverDeleted) {
+  start_worker();
+  const std::string id = random_id();
+  const std::string outside = dir_ + "/elsewhere";
+  must_run("cp -a " + sh_quote(*suite_dir_ + "/layout") + " " + sh_quote(outside));
+  publish_requested(id, spec(registry_.host(), "team/outside"));
+  publish_built(id, outside);
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  EXPECT_TRUE(fs::exists(outside + "/index.json"));
+  EXPECT_EQ(metrics_.value("kiln_pusher_layout_cleanup_errors_total"), 1);
+}
+
+TEST_F(PusherTest, KeepsWorkingAcrossANatsRestart) {
+  start_worker();
+  nats_.stop();
+  std::this_thread::sleep_for(seconds(2));  // fetches fail meanwhile
+  nats_.restart();
+  const std::string id = random_id();
+  const std::string layout = stage_layout(id);
+  const auto deadline = Clock::now() + seconds(20);
+  while (!bus_->connected() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  publish_requested(id, spec(registry_.host(), "team/restart"));
+  publish_built(id, layout);
+  auto outcome = wait_outcome(id, seconds(60));
+  ASSERT_TRUE(outcome.has_value()) << "no outcome after NATS came back";
+  EXPECT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+}
+
+TEST_F(PusherTest, UndecodableMessageIsTerminated) {
+  start_worker();
+  ASSERT_TRUE(bus_->publish(events::build_subject("built", "junk"), "not protobuf \xff\xff",
+                            "junk-1")
+                  .ok());
+  const auto deadline = Clock::now() + seconds(10);
+  while (outcomes("undecodable") < 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(outcomes("undecodable"), 1);
+}
+
+// The binary: --help, /readyz and /metrics, SIGTERM exits 0.
+TEST_F(PusherTest, ServiceBinaryServesHealthAndStopsCleanlyOnSigterm) {
+  const std::string binary = std::string(KILN_BINARY_DIR) + "/services/pusher/kiln-pusher";
+  std::string help;
+  ASSERT_EQ(testing::run_command(binary + " --help", &help), 0);
+  for (const char* option : {"push.slots", "artifacts.dir", "registry.insecure",
+                             "registry.docker-config", "registry.parallelism", "worker.id"}) {
+    EXPECT_NE(help.find(option), std::string::npos) << option;
+  }
+  testing::ServiceProcess service(
+      "pusher", binary, testing::free_port(),
+      {{"KILN_NATS_URL", nats_.url()},
+       {"KILN_ARTIFACTS_DIR", options_.artifacts_dir},
+       {"KILN_REGISTRY_INSECURE", registry_.host()}});
+  ASSERT_TRUE(service.wait_ready()) << service.log();
+  std::string metrics;
+  ASSERT_EQ(testing::run_command("curl -sf " + service.url() + "/metrics", &metrics), 0);
+  EXPECT_NE(metrics.find("kiln_pusher_slots 2"), std::string::npos) << metrics;
+
+  const std::string id = random_id();
+  publish_requested(id, spec(registry_.host(), "team/binary"));
+  publish_built(id, stage_layout(id));
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value()) << service.log();
+  EXPECT_TRUE(outcome->has_succeeded()) << outcome->DebugString() << service.log();
+  EXPECT_EQ(service.stop(), 0) << service.log();
+}
+
+}  // namespace
+}  // namespace kiln::pusher
