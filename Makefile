@@ -1,22 +1,24 @@
 # kiln — the two commands:
 #   make demo   install what is missing, build, start the local stack and every service, and run a
 #               real build triggered by a signed webhook, ending in a pushed image and its digest
-#   make test   install what is missing, build, and run every test (unit, integration, e2e)
+#   make test   install what is missing, build with ASan/UBSan, and run every test: unit,
+#               integration (real servers), end-to-end, fuzzing, dashboard in a real browser
 # Everything else here is a step of those two.
 
 BUILD_DIR ?= build
-ASAN_DIR  ?= build-asan
+# Tests run on a build with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors.
+TEST_DIR  ?= build-test
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-integration test-e2e test-asan demo stop stack-start \
-        stack-stop services-start services-stop bench format clean help
+.PHONY: all deps build test-build test test-unit test-integration test-e2e demo stop stack-start \
+        bench format clean help
 
 all: build
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Other targets: build, test-unit, test-integration, test-e2e, test-asan, stop, bench, format, clean"
+	@echo "Other targets: build, test-unit, test-integration, test-e2e, stop, bench, format, clean"
 
 deps:
 	@bash infra/install.sh
@@ -27,23 +29,22 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-test: build
-	bash tests/run-all.sh $(BUILD_DIR) $(ASAN_DIR)
+test-build: deps
+	cmake -S . -B $(TEST_DIR) -G Ninja -DKILN_SANITIZE=ON -DKILN_WERROR=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(TEST_DIR) -j$(JOBS)
 
-test-unit: build
-	ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure -j$(JOBS)
+test: test-build
+	bash tests/run-all.sh $(TEST_DIR)
 
-test-integration: build
-	ctest --test-dir $(BUILD_DIR) -L integration --output-on-failure
+test-unit: test-build
+	ctest --test-dir $(TEST_DIR) -L unit --output-on-failure -j$(JOBS)
 
-test-e2e: build
-	ctest --test-dir $(BUILD_DIR) -L e2e --output-on-failure
+test-integration: test-build
+	ctest --test-dir $(TEST_DIR) -L integration --output-on-failure -j$(JOBS)
 
-# Unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
-test-asan: deps
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DKILN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-	bash tests/build-unit-targets.sh $(ASAN_DIR) $(JOBS)
-	ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j$(JOBS)
+test-e2e: test-build
+	ctest --test-dir $(TEST_DIR) -L e2e --output-on-failure
 
 demo: build
 	bash infra/demo.sh
@@ -62,4 +63,4 @@ format:
 	find libs services cli tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_DIR)

@@ -1,31 +1,36 @@
 #!/usr/bin/env bash
-# Every test kiln has, in order of cost: unit tests, integration tests against real servers,
-# end-to-end tests with every service as a process, the unit tests again under ASan/UBSan, and
-# the webhook payload parsers under libFuzzer for a bounded time (KILN_FUZZ_SECONDS per target).
-# Prints one summary line at the end and fails if any group failed.
+# Every test kiln has, in order of cost, on one build (make test builds it with ASan/UBSan):
+#   unit         no servers
+#   integration  real nats-server, PostgreSQL, docker-registry, buildah on free loopback ports
+#   e2e          every service as a process, driven like users drive it
+#   fuzz         webhook payload parsers and the tar checker under libFuzzer, KILN_FUZZ_SECONDS each
+#   web          the dashboard: Vitest, then headless Chromium against a running kiln
+# Prints one line per group at the end and fails if any group failed.
 set -uo pipefail
-build_dir=${1:-build}
-asan_dir=${2:-build-asan}
+build_dir=$(cd "${1:-build-test}" && pwd)
 jobs=$(nproc)
 cd "$(dirname "$0")/.."
 
 declare -A results
+groups=(unit integration e2e fuzz web)
 run_group() {
   local name=$1
   shift
-  echo "=== $name ==="
-  if "$@"; then results[$name]=passed; else results[$name]=FAILED; fi
+  echo "=== ${name} ==="
+  local started=${SECONDS}
+  if "$@"; then results[${name}]=passed; else results[${name}]=FAILED; fi
+  results[${name}]+=" ($((SECONDS - started)) s)"
 }
 
-run_group unit ctest --test-dir "$build_dir" -L unit --output-on-failure -j"$jobs"
-run_group integration ctest --test-dir "$build_dir" -L integration --output-on-failure -j"$jobs"
-run_group e2e ctest --test-dir "$build_dir" -L e2e --output-on-failure
-run_group asan make --no-print-directory test-asan ASAN_DIR="$asan_dir"
-run_group fuzz bash tests/fuzz/run.sh "${KILN_FUZZ_SECONDS:-30}"
+run_group unit ctest --test-dir "${build_dir}" -L unit --output-on-failure -j"${jobs}"
+run_group integration ctest --test-dir "${build_dir}" -L integration --output-on-failure -j"${jobs}"
+run_group e2e ctest --test-dir "${build_dir}" -L e2e --output-on-failure
+run_group fuzz bash tests/fuzz/run.sh "${KILN_FUZZ_SECONDS:-20}"
+run_group web env KILN_BUILD_DIR="${build_dir}" bash tests/web/run.sh
 
 status=0
-for group in unit integration e2e asan fuzz; do
-  echo "$group: ${results[$group]}"
-  [ "${results[$group]}" = passed ] || status=1
+for group in "${groups[@]}"; do
+  echo "${group}: ${results[${group}]}"
+  [[ ${results[${group}]} == passed* ]] || status=1
 done
-exit $status
+exit ${status}

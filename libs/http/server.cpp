@@ -80,6 +80,20 @@ std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit) 
   return body;
 }
 
+bool origin_allowed(const std::vector<std::string>& allowed, const std::string& origin) {
+  if (origin.empty()) return false;
+  for (const auto& a : allowed) {
+    if (a == "*" || a == origin) return true;
+  }
+  return false;
+}
+
+// Bearer tokens travel in a header, never in cookies, so no credentials mode is needed.
+void add_cors_headers(Poco::Net::HTTPServerResponse& response, const std::string& origin) {
+  response.set("Access-Control-Allow-Origin", origin);
+  response.set("Vary", "Origin");
+}
+
 class RequestHandler : public Poco::Net::HTTPRequestHandler {
  public:
   explicit RequestHandler(Server::Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
@@ -191,14 +205,30 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
     req.path = uri.getPath();
     for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
 
-    if (in_flight > server.options_.max_in_flight) {
+    bool handled = false;
+    const std::string origin = request.get("Origin", "");
+    if (origin_allowed(server.options_.cors_origins, origin)) {
+      add_cors_headers(response, origin);
+      if (req.method == "OPTIONS" && request.has("Access-Control-Request-Method")) {
+        // A preflight carries no token; answering it reveals nothing.
+        response.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+        response.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+        response.set("Access-Control-Max-Age", "600");
+        status = 204;
+        log_it = false;
+        handled = true;
+        response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+        response.setContentLength(0);
+        response.send();
+      }
+    }
+    if (!handled && in_flight > server.options_.max_in_flight) {
       response.setKeepAlive(false);
       throw HttpError(503, "overloaded", "server is at its limit of " +
                                              std::to_string(server.options_.max_in_flight) +
                                              " requests in flight; retry shortly");
     }
-    bool handled = false;
-    if (req.method == "GET") {
+    if (!handled && req.method == "GET") {
       Response r = builtin(req.path, handled);
       if (handled) {
         log_it = false;

@@ -98,6 +98,9 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   int read_timeout_ms = 10000;         // a slow body times out
   int keep_alive_timeout_ms = 15000;
+  // Origins allowed to call this server from a browser (CORS), e.g. the dashboard's
+  // "http://127.0.0.1:8081"; "*" allows any. Empty: no CORS headers at all.
+  std::vector<std::string> cors_origins;
 };
 
 class Server {

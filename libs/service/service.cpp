@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "common/log.h"
 #include "common/shutdown.h"
@@ -14,6 +15,8 @@ void add_common_options(Config& config, int default_http_port) {
       .option("http.host", "127.0.0.1", "Address the HTTP server binds to")
       .option("http.port", std::to_string(default_http_port), "HTTP port (0: any free port)")
       .option("http.threads", "32", "HTTP request threads")
+      .option("http.cors-origins", "http://127.0.0.1:8081,http://localhost:8081",
+              "Browser origins allowed to call this API (the dashboard's), comma-separated; * for any")
       .option("log.level", "info", "debug, info, warn or error")
       .option("instance", "", "Instance id in logs and events (default: <service>/<host>-<pid>)");
 }
@@ -59,6 +62,10 @@ http::ServerOptions http_options(const Config& config) {
   options.host = config.get("http.host");
   options.port = static_cast<int>(config.get_int("http.port"));
   options.threads = static_cast<int>(config.get_int("http.threads"));
+  std::stringstream origins(config.get("http.cors-origins"));
+  for (std::string origin; std::getline(origins, origin, ',');) {
+    if (!origin.empty()) options.cors_origins.push_back(origin);
+  }
   return options;
 }
 

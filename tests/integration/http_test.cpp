@@ -19,20 +19,26 @@ struct Reply {
   int status = 0;
   std::string body;
   std::string retry_after;
+  std::string allow_origin;
+  std::string allow_headers;
 };
 
 Reply call(int port, const std::string& method, const std::string& path,
-           const std::string& body = "") {
+           const std::string& body = "",
+           const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
   session.setTimeout(Poco::Timespan(10, 0));
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  for (const auto& [name, value] : headers) request.set(name, value);
   session.sendRequest(request) << body;
   Poco::Net::HTTPResponse response;
   std::istream& in = session.receiveResponse(response);
   Reply reply;
   reply.status = response.getStatus();
   reply.retry_after = response.get("Retry-After", "");
+  reply.allow_origin = response.get("Access-Control-Allow-Origin", "");
+  reply.allow_headers = response.get("Access-Control-Allow-Headers", "");
   Poco::StreamCopier::copyToString(in, reply.body);
   return reply;
 }
@@ -123,6 +129,32 @@ TEST(HttpServerTest, SaturatedServerAnswers503InsteadOfDropping) {
   EXPECT_EQ(first.get().status, 200);
   EXPECT_EQ(second.get().status, 200);
   EXPECT_EQ(call(port, "GET", "/slow").status, 200) << "recovers once the load is gone";
+  server.stop();
+}
+
+TEST(HttpServerTest, CorsForConfiguredOriginsOnly) {
+  ServerOptions options;
+  options.cors_origins = {"http://127.0.0.1:8081"};
+  Server server("test", options);
+  server.route("DELETE", "/v1/builds/{id}", [](Request&) -> Response {
+    throw HttpError(401, "unauthenticated", "missing token");
+  });
+  server.start();
+  const int port = server.port();
+  auto preflight = call(port, "OPTIONS", "/v1/builds/abc", "",
+                        {{"Origin", "http://127.0.0.1:8081"},
+                         {"Access-Control-Request-Method", "DELETE"}});
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.allow_origin, "http://127.0.0.1:8081");
+  EXPECT_NE(preflight.allow_headers.find("Authorization"), std::string::npos);
+  auto refused = call(port, "DELETE", "/v1/builds/abc", "", {{"Origin", "http://127.0.0.1:8081"}});
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.allow_origin, "http://127.0.0.1:8081") << "errors carry CORS headers too";
+  auto stranger = call(port, "OPTIONS", "/v1/builds/abc", "",
+                       {{"Origin", "http://evil.example"},
+                        {"Access-Control-Request-Method", "DELETE"}});
+  EXPECT_EQ(stranger.allow_origin, "");
+  EXPECT_NE(stranger.status, 204);
   server.stop();
 }
 
