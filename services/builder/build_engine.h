@@ -58,7 +58,8 @@ class BuildEngine {
 
   // The engine works (for /readyz): kUnavailable with the reason when not.
   virtual Status check() = 0;
-  // Makes `image` available locally, so the build can run with no network.
+  // Makes `image` available locally, so the build can run with no network. An image already
+  // present is not looked up in the registry again (a tag moved there is not followed).
   virtual Result<RunOutcome> pull(const std::string& image, const LineSink& sink,
                                   const RunControl& control) = 0;
   virtual Result<RunOutcome> build(const BuildRequest& request, const LineSink& sink,

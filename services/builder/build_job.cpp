@@ -307,6 +307,9 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
     return fail(v1::BUILD, "exporting the OCI layout failed: " + tail.reason(""),
                 exported->exit_code);
   }
+  if (auto annotated = annotate_layout(layout_tmp, build.annotations); !annotated.ok()) {
+    return fail(v1::BUILD, annotated.error().describe());
+  }
   v1::ImageBuilt built;
   if (auto described = describe_layout(layout_tmp, built); !described.ok()) {
     return fail(v1::BUILD, described.error().describe());

@@ -24,6 +24,10 @@ class BuildahEngine : public BuildEngine {
   Result<CacheReport> trim_cache(std::int64_t max_bytes) override;
   Result<std::int64_t> cache_bytes() override;
 
+  // True when the storage holds `image` under that name (a registry reference; tag defaults to
+  // latest), read from the storage's image list without starting buildah.
+  bool has_local_image(const std::string& image) const;
+
   // The buildah argv prefix with the storage options (exposed for tests and benchmarks).
   std::vector<std::string> base_command() const;
 

@@ -144,8 +144,10 @@ std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& uploa
     }
 
     // List first, refuse anything unsafe, then extract.
+    // --absolute-names: list names exactly as stored (tar would otherwise strip "/" and "../"
+    // with a warning line), so the checks below see what a careless unpacker would write.
     std::vector<std::string> list = {"tar", "--list", "--verbose", "--numeric-owner",
-                                     "--quoting-style=literal", "-f", archive};
+                                     "--absolute-names", "--quoting-style=literal", "-f", archive};
     if (gzip) list.insert(list.begin() + 1, "-z");
     auto listed = capture_process(list, {}, std::chrono::seconds(120));
     if (!listed.ok()) return fetch_failure("tar --list: " + listed.error().describe());

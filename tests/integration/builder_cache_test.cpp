@@ -1,0 +1,206 @@
+// The builder's layer cache against real parts (nats-server, docker-registry with kiln's busybox
+// base image, buildah): bounded by cache.max-bytes, trimmed between builds, and what a fully
+// cached rebuild's manifest says about the build that made it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "builder/buildah_engine.h"
+#include "builder/options.h"
+#include "builder/running_builds.h"
+#include "builder/worker.h"
+#include "bus/bus.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/metrics.h"
+#include "oci/digest.h"
+#include "oci/layout.h"
+#include "support/servers.h"
+
+namespace kiln::builder {
+namespace {
+
+namespace v1 = events::v1;
+using Clock = std::chrono::steady_clock;
+
+// One builder replica on a storage of its own.
+struct Replica {
+  BuilderOptions options;
+  std::unique_ptr<BuildahEngine> engine;
+  http::Metrics metrics;
+  RunningBuilds running;
+  std::unique_ptr<Worker> worker;
+};
+
+class BuilderCacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    nats_ = new testing::NatsServer();
+    registry_ = new testing::RegistryServer();
+    root_ = testing::make_temp_dir("kiln-builder-cache-test");
+    testing::push_base_image(registry_->host(), root_ + "/base");
+    base_image_ = registry_->host() + "/kiln/busybox";
+    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "cache-test"});
+    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
+    bus_ = connected.value().release();
+    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
+  }
+
+  static void TearDownTestSuite() {
+    delete bus_;
+    delete registry_;
+    delete nats_;
+    testing::remove_tree(root_);
+  }
+
+  void TearDown() override { replica_.reset(); }
+
+  void start_replica(std::int64_t cache_max_bytes) {
+    replica_ = std::make_unique<Replica>();
+    auto& options = replica_->options;
+    const std::string dir = root_ + "/" + random_id();
+    options.worker_id = "cache-test";
+    options.buildah_root = dir + "/buildah";
+    options.artifacts_dir = dir + "/artifacts";
+    options.work_dir = dir + "/work";
+    options.insecure_registries = {registry_->host()};
+    options.heartbeat_seconds = 1;
+    options.platform = "linux/amd64";
+    options.cache_max_bytes = cache_max_bytes;
+    replica_->engine = std::make_unique<BuildahEngine>(options.buildah_root,
+                                                       options.insecure_registries);
+    replica_->worker = std::make_unique<Worker>(*bus_, *replica_->engine, options,
+                                                replica_->metrics, "builder/cache-test",
+                                                replica_->running);
+    ASSERT_TRUE(replica_->worker->start().ok());
+  }
+
+  static void publish(v1::Envelope& envelope) {
+    auto encoded = events::encode(envelope);
+    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id);
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+
+  // A build of `body` after FROM the base image, no context (an uploaded Dockerfile only);
+  // waits for its outcome.
+  v1::Envelope build(const std::string& body, std::string* build_id = nullptr) {
+    const std::string id = random_id();
+    if (build_id) *build_id = id;
+    auto requested = events::new_envelope(id, "test");
+    requested.mutable_requested()->set_project("cache");
+    requested.mutable_requested()->mutable_upload()->set_dockerfile("FROM " + base_image_ + "\n" +
+                                                                    body);
+    publish(requested);
+    auto dispatched = events::new_envelope(id, "test", 1);
+    dispatched.mutable_dispatched()->set_attempt(1);
+    publish(dispatched);
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (Clock::now() < deadline) {
+      for (const char* type : {"built", "failed", "cancelled"}) {
+        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
+        if (last.ok() && last->has_value()) {
+          auto decoded = events::decode((*last)->data());
+          if (decoded.ok()) return *decoded;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no outcome for build " << id;
+    return {};
+  }
+
+  // Waits until the replica's eviction counter exceeds `above` (the trim runs after the ack).
+  double wait_evictions_above(double above) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    double evictions = 0;
+    while (Clock::now() < deadline) {
+      evictions = replica_->metrics.value("kiln_builder_cache_evictions_total");
+      if (evictions > above) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return evictions;
+  }
+
+  static std::string manifest_of(const v1::ImageBuilt& built) {
+    auto layout = oci::ImageLayout::open(built.artifact_location());
+    if (!layout.ok()) return "";
+    auto entry = layout->find("latest");
+    if (!entry.ok()) return "";
+    auto manifest = layout->read_manifest(*entry);
+    return manifest.ok() ? manifest->raw : "";
+  }
+
+  static inline testing::NatsServer* nats_ = nullptr;
+  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::string root_;
+  static inline std::string base_image_;
+  static inline bus::Bus* bus_ = nullptr;
+  std::unique_ptr<Replica> replica_;
+};
+
+TEST_F(BuilderCacheTest, TinyBoundTrimsTheCacheAfterEachBuildAndBuildsStillWork) {
+  start_replica(/*cache_max_bytes=*/1);
+  // Random bytes: the image holds at least this much, compressed or not.
+  const std::string first_body = "RUN head -c 3000000 /dev/urandom > /first.bin\n";
+  const auto first = build(first_body);
+  ASSERT_TRUE(first.has_built()) << first.DebugString();
+  const double after_first = wait_evictions_above(0);
+  EXPECT_GT(after_first, 0);
+  // The storage held the image's layers before the trim; afterwards it holds less.
+  EXPECT_LT(replica_->metrics.value("kiln_builder_cache_bytes"),
+            static_cast<double>(first.built().image_size()));
+  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_max_bytes"), 1);
+
+  const auto second = build("RUN head -c 2000000 /dev/urandom > /second.bin\n");
+  ASSERT_TRUE(second.has_built()) << second.DebugString();
+  EXPECT_GT(wait_evictions_above(after_first), after_first);
+  EXPECT_LT(replica_->metrics.value("kiln_builder_cache_bytes"),
+            static_cast<double>(second.built().image_size()));
+
+  // The first Dockerfile again: it still builds (the base image is pulled again), and nothing
+  // came from the cache, which shows the trim really removed its layers.
+  const auto again = build(first_body);
+  ASSERT_TRUE(again.has_built()) << again.DebugString();
+  EXPECT_EQ(again.built().steps_cached(), 0);
+  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_trim_errors_total"), 0);
+}
+
+TEST_F(BuilderCacheTest, GenerousBoundKeepsTheCache) {
+  start_replica(/*cache_max_bytes=*/10LL << 30);
+  const std::string body = "RUN echo kept > /kept\n";
+  ASSERT_TRUE(build(body).has_built());
+  const auto again = build(body);
+  ASSERT_TRUE(again.has_built()) << again.DebugString();
+  EXPECT_GE(again.built().steps_cached(), again.built().steps_total() - 1);  // all but FROM
+  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_evictions_total"), 0);
+}
+
+// The manifest of a fully cached rebuild must name the rebuild, not the build that first made
+// the layers: the pusher pushes it and the registry shows these annotations.
+TEST_F(BuilderCacheTest, FullyCachedRebuildCarriesItsOwnBuildAnnotations) {
+  start_replica(/*cache_max_bytes=*/10LL << 30);
+  const std::string body = "RUN echo annotated > /annotated\n";
+  std::string first_id, second_id;
+  const auto first = build(body, &first_id);
+  ASSERT_TRUE(first.has_built()) << first.DebugString();
+  EXPECT_NE(manifest_of(first.built()).find(first_id), std::string::npos)
+      << manifest_of(first.built());
+  const auto second = build(body, &second_id);
+  ASSERT_TRUE(second.has_built()) << second.DebugString();
+  ASSERT_GE(second.built().steps_cached(), second.built().steps_total() - 1);
+  const std::string manifest = manifest_of(second.built());
+  EXPECT_NE(manifest.find("\"io.kiln.build-id\":\"" + second_id + "\""), std::string::npos)
+      << manifest;
+  EXPECT_EQ(manifest.find(first_id), std::string::npos) << manifest;
+  // The rewritten manifest is what `built` and index.json name.
+  EXPECT_EQ(oci::sha256_digest(manifest), second.built().manifest_digest());
+  EXPECT_NE(second.built().manifest_digest(), first.built().manifest_digest());
+}
+
+}  // namespace
+}  // namespace kiln::builder

@@ -1,0 +1,289 @@
+// Builds without Git: the Dockerfile comes in the `requested` event and the context as a tar.gz
+// uploaded to KILN_UPLOADS in chunks (as webhook-ingest stores them). Real nats-server,
+// docker-registry with kiln's busybox base image, and buildah.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "builder/buildah_engine.h"
+#include "builder/options.h"
+#include "builder/running_builds.h"
+#include "builder/worker.h"
+#include "bus/bus.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/metrics.h"
+#include "support/servers.h"
+
+namespace kiln::builder {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = events::v1;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kChunkBytes = 512 * 1024;  // the largest chunk DESIGN.md allows
+
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string must_run(const std::string& command) {
+  std::string output;
+  if (testing::run_command(command, &output) != 0) {
+    throw std::runtime_error(command + " failed: " + output);
+  }
+  return output;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class BuilderUploadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    nats_ = new testing::NatsServer();
+    registry_ = new testing::RegistryServer();
+    root_ = testing::make_temp_dir("kiln-builder-upload-test");
+    testing::push_base_image(registry_->host(), root_ + "/buildah");
+    base_image_ = registry_->host() + "/kiln/busybox";
+
+    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "upload-test"});
+    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
+    bus_ = connected.value().release();
+    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
+
+    options_ = new BuilderOptions();
+    options_->worker_id = "upload-test";
+    options_->buildah_root = root_ + "/buildah";
+    options_->artifacts_dir = root_ + "/artifacts";
+    options_->work_dir = root_ + "/work";
+    options_->insecure_registries = {registry_->host()};
+    options_->heartbeat_seconds = 1;
+    options_->platform = "linux/amd64";
+    engine_ = new BuildahEngine(options_->buildah_root, options_->insecure_registries);
+    metrics_ = new http::Metrics();
+    running_ = new RunningBuilds();
+    worker_ = new Worker(*bus_, *engine_, *options_, *metrics_, "builder/upload-test", *running_);
+    if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  }
+
+  static void TearDownTestSuite() {
+    delete worker_;
+    delete running_;
+    delete metrics_;
+    delete engine_;
+    delete options_;
+    delete bus_;
+    delete registry_;
+    delete nats_;
+    testing::remove_tree(root_);
+  }
+
+  // A tar.gz of `files` (name -> content); `tar_args` go before the member list.
+  static std::string make_archive(const std::map<std::string, std::string>& files,
+                                  const std::string& tar_args = {}) {
+    const std::string dir = root_ + "/ctx-" + random_id();
+    fs::create_directories(dir);
+    std::string members;
+    for (const auto& [name, content] : files) {
+      fs::create_directories(fs::path(dir + "/" + name).parent_path());
+      std::ofstream(dir + "/" + name, std::ios::binary) << content;
+      members += " " + sh_quote(name);
+    }
+    const std::string archive = dir + ".tar.gz";
+    must_run("tar -C " + sh_quote(dir) + " -czf " + sh_quote(archive) + " " + tar_args + members);
+    return read_file(archive);
+  }
+
+  // Publishes `bytes` as the upload's chunks; the last announces `announced_sha` (the real one
+  // when empty). Returns the real hex sha256.
+  static std::string publish_upload(const std::string& upload_id, const std::string& bytes,
+                                    const std::string& announced_sha = {}) {
+    const std::string sha = sha256_hex(bytes);
+    std::int64_t index = 0;
+    std::size_t offset = 0;
+    do {
+      const std::size_t n = std::min(kChunkBytes, bytes.size() - offset);
+      v1::UploadChunk chunk;
+      chunk.set_upload_id(upload_id);
+      chunk.set_index(index);
+      chunk.set_data(bytes.substr(offset, n));
+      offset += n;
+      if (offset == bytes.size()) {
+        chunk.set_last(true);
+        chunk.set_sha256(announced_sha.empty() ? sha : announced_sha);
+        chunk.set_total_size(static_cast<std::int64_t>(bytes.size()));
+      }
+      auto ack = bus_->publish(events::upload_subject(upload_id), chunk.SerializeAsString(),
+                               upload_id + ":" + std::to_string(index));
+      EXPECT_TRUE(ack.ok()) << ack.error().describe();
+      ++index;
+    } while (offset < bytes.size());
+    return sha;
+  }
+
+  static void publish(v1::Envelope& envelope) {
+    auto encoded = events::encode(envelope);
+    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id);
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+
+  // requested (upload source) + dispatched; returns the build id.
+  static std::string start_upload_build(const std::string& dockerfile,
+                                        const std::string& upload_id, const std::string& sha,
+                                        std::int64_t size) {
+    const std::string id = random_id();
+    auto requested = events::new_envelope(id, "test");
+    auto* r = requested.mutable_requested();
+    r->set_project("uploads");
+    auto* upload = r->mutable_upload();
+    upload->set_dockerfile(dockerfile);
+    upload->set_context_upload_id(upload_id);
+    upload->set_context_sha256(sha);
+    upload->set_context_size(size);
+    upload->set_context_format("tar.gz");
+    publish(requested);
+    auto dispatched = events::new_envelope(id, "test", 1);
+    dispatched.mutable_dispatched()->set_attempt(1);
+    publish(dispatched);
+    return id;
+  }
+
+  static v1::Envelope wait_outcome(const std::string& id) {
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (Clock::now() < deadline) {
+      for (const char* type : {"built", "failed", "cancelled"}) {
+        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
+        if (last.ok() && last->has_value()) {
+          auto decoded = events::decode((*last)->data());
+          if (decoded.ok()) return *decoded;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no outcome for build " << id;
+    return {};
+  }
+
+  static std::string read_logs(const std::string& id) {
+    std::string text;
+    auto reader = bus::SubjectReader::open(*bus_, bus::kLogsStream, events::log_subject(id),
+                                           bus::SubjectReader::Start::kAll);
+    EXPECT_TRUE(reader.ok());
+    if (!reader.ok()) return text;
+    while (true) {
+      auto next = (*reader)->next(300);
+      if (!next.ok() || !next->has_value()) break;
+      v1::LogBatch batch;
+      batch.ParseFromArray((*next)->data().data(), static_cast<int>((*next)->data().size()));
+      for (const auto& line : batch.lines()) text += line.text() + "\n";
+    }
+    return text;
+  }
+
+  static inline testing::NatsServer* nats_ = nullptr;
+  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::string root_;
+  static inline std::string base_image_;
+  static inline bus::Bus* bus_ = nullptr;
+  static inline BuilderOptions* options_ = nullptr;
+  static inline BuildahEngine* engine_ = nullptr;
+  static inline http::Metrics* metrics_ = nullptr;
+  static inline RunningBuilds* running_ = nullptr;
+  static inline Worker* worker_ = nullptr;
+};
+
+TEST_F(BuilderUploadTest, UploadedContextInChunksBuilds) {
+  // Random bytes do not compress: the archive spans three chunks.
+  const std::string big = must_run("head -c 1200000 /dev/urandom | base64 -w 0");
+  const std::string archive =
+      make_archive({{"app.txt", "uploaded-app-content-91\n"}, {"data/big.txt", big}});
+  ASSERT_GT(archive.size(), 2 * kChunkBytes);
+  const std::string upload_id = random_id();
+  const std::string sha = publish_upload(upload_id, archive);
+
+  const std::string id = start_upload_build(
+      "FROM " + base_image_ + "\n"
+      "COPY app.txt /app.txt\n"
+      "COPY data/ /data/\n"
+      "RUN cat /app.txt && sha256sum /data/big.txt\n",
+      upload_id, sha, static_cast<std::int64_t>(archive.size()));
+  const v1::Envelope outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_built()) << outcome.DebugString();
+  EXPECT_EQ(outcome.built().steps_total(), 4);
+  EXPECT_TRUE(fs::exists(outcome.built().artifact_location() + "/index.json"));
+  // The build saw the reassembled context: the file's content and its digest are in the log.
+  const std::string logs = read_logs(id);
+  EXPECT_NE(logs.find("uploaded-app-content-91"), std::string::npos) << logs;
+  EXPECT_NE(logs.find(sha256_hex(big)), std::string::npos) << logs;
+}
+
+TEST_F(BuilderUploadTest, Sha256MismatchFailsAtFetch) {
+  const std::string archive = make_archive({{"app.txt", "some content\n"}});
+  const std::string dockerfile = "FROM " + base_image_ + "\nCOPY app.txt /app.txt\n";
+  const std::string wrong = sha256_hex("not the archive");
+  {
+    SCOPED_TRACE("the requested event announces another sha256");
+    const std::string upload_id = random_id();
+    publish_upload(upload_id, archive);
+    const auto outcome = wait_outcome(
+        start_upload_build(dockerfile, upload_id, wrong, static_cast<std::int64_t>(archive.size())));
+    ASSERT_TRUE(outcome.has_failed()) << outcome.DebugString();
+    EXPECT_EQ(outcome.failed().stage(), v1::FETCH);
+    EXPECT_NE(outcome.failed().reason().find("sha256"), std::string::npos)
+        << outcome.failed().reason();
+  }
+  {
+    SCOPED_TRACE("the last chunk announces another sha256 than its bytes have");
+    const std::string upload_id = random_id();
+    const std::string sha = publish_upload(upload_id, archive, wrong);
+    const auto outcome = wait_outcome(
+        start_upload_build(dockerfile, upload_id, sha, static_cast<std::int64_t>(archive.size())));
+    ASSERT_TRUE(outcome.has_failed()) << outcome.DebugString();
+    EXPECT_EQ(outcome.failed().stage(), v1::FETCH);
+    EXPECT_NE(outcome.failed().reason().find("sha256"), std::string::npos)
+        << outcome.failed().reason();
+  }
+}
+
+TEST_F(BuilderUploadTest, ArchiveWithDotDotPathFailsAtFetchAndWritesNothingOutside) {
+  // GNU tar stores the transformed name as given: the archive holds "../escaped.txt".
+  const std::string archive =
+      make_archive({{"app.txt", "fine\n"}, {"escaped.txt", "should never be written\n"}},
+                   "--transform='s|^escaped.txt$|../escaped.txt|'");
+  const std::string upload_id = random_id();
+  const std::string sha = publish_upload(upload_id, archive);
+  const std::string id = start_upload_build("FROM " + base_image_ + "\nCOPY app.txt /app.txt\n",
+                                            upload_id, sha,
+                                            static_cast<std::int64_t>(archive.size()));
+  const auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_failed()) << outcome.DebugString();
+  EXPECT_EQ(outcome.failed().stage(), v1::FETCH);
+  EXPECT_NE(outcome.failed().reason().find("../escaped.txt"), std::string::npos)
+      << outcome.failed().reason();
+  EXPECT_EQ(outcome.failed().reason().find('\n'), std::string::npos);
+  // Nothing landed beside the work directories.
+  for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+    if (entry.path().filename() == "escaped.txt") {
+      EXPECT_NE(entry.path().string().find("/ctx-"), std::string::npos)
+          << "written outside the context: " << entry.path();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::builder
