@@ -11,7 +11,7 @@ TEST_DIR  ?= build-test
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test-build test test-unit test-integration test-e2e demo stop stack-start \
+.PHONY: all deps build web test-build test test-unit test-integration test-e2e demo stop stack-start \
         bench format clean help
 
 all: build
@@ -46,7 +46,13 @@ test-integration: test-build
 test-e2e: test-build
 	ctest --test-dir $(TEST_DIR) -L e2e --output-on-failure
 
-demo: build
+# The dashboard, served by analytics at / (npm packages only).
+web/dist/index.html: web/package-lock.json $(wildcard web/src/*.ts* web/src/*/*.ts* web/src/*.css) web/index.html
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+web: web/dist/index.html
+
+demo: build web
 	bash infra/demo.sh
 
 stack-start: deps
