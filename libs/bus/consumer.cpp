@@ -61,6 +61,10 @@ Result<std::unique_ptr<SubjectReader>> SubjectReader::open(Bus& bus, const std::
   if (s != NATS_OK) return nats_error("js_SubscribeSync", s, js_code);
   auto reader = std::unique_ptr<SubjectReader>(new SubjectReader());
   reader->subscription_.reset(raw);
+  // Replaying a whole stream outruns a slow reader; nats.c would then drop messages past its
+  // default 65,536 ("slow consumer"). The consumer's flow control already bounds what is in
+  // flight, so the client-side limit only loses messages: lift it.
+  if (auto limits = reader->set_pending_limits(-1, -1); !limits.ok()) return limits.error();
   return reader;
 }
 
@@ -70,6 +74,14 @@ Result<std::optional<Message>> SubjectReader::next(int timeout_ms) {
   if (s == NATS_TIMEOUT) return std::optional<Message>{};
   if (s != NATS_OK) return nats_error("natsSubscription_NextMsg", s);
   return std::optional<Message>(Message(raw));
+}
+
+Status SubjectReader::set_pending_limits(int messages, int bytes) {
+  if (natsStatus s = natsSubscription_SetPendingLimits(subscription_.get(), messages, bytes);
+      s != NATS_OK) {
+    return nats_error("natsSubscription_SetPendingLimits", s);
+  }
+  return {};
 }
 
 Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream) {

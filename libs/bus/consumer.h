@@ -42,6 +42,11 @@ class SubjectReader {
   // The next message, or nullopt after `timeout_ms` without one.
   Result<std::optional<Message>> next(int timeout_ms);
 
+  // How many messages / bytes may wait in the client before the subscription counts as a slow
+  // consumer and loses messages (-1: no limit, what open() sets; the ordered consumer's flow
+  // control bounds what the server sends ahead).
+  Status set_pending_limits(int messages, int bytes);
+
  private:
   SubjectReader() = default;
   SubscriptionHandle subscription_;

@@ -34,6 +34,13 @@ Status Message::ack() {
   return {};
 }
 
+Status Message::ack_async() {
+  if (natsStatus s = natsMsg_Ack(msg_.get(), nullptr); s != NATS_OK) {
+    return nats_error("natsMsg_Ack", s);
+  }
+  return {};
+}
+
 Status Message::nak(int delay_ms) {
   natsStatus s = delay_ms > 0 ? natsMsg_NakWithDelay(msg_.get(), delay_ms, nullptr)
                               : natsMsg_Nak(msg_.get(), nullptr);

@@ -28,6 +28,10 @@ class Message {
 
   // ack waits for the server's confirmation, so a crash after it returns never redelivers.
   Status ack();
+  // Sends the ack without waiting for the server's confirmation: for all but the last message of
+  // a batch, whose ack() then confirms the earlier ones too (one connection keeps them in order).
+  // A lost one only means a redelivery, so use it only where redelivery is harmless.
+  Status ack_async();
   Status nak(int delay_ms = 0);
   Status in_progress();  // resets the server's AckWait timer for long work
   Status term();         // never redeliver (a poison message)

@@ -122,9 +122,12 @@ Result<std::size_t> Applier::run_once(bool ack) {
   database_failing_ = false;
   metrics_.gauge_set("kiln_analytics_database_up", "1 when the last apply succeeded", 1);
   if (!ack) return batch.size();
-  for (auto& message : batch) {
-    // A lost ack only means a redelivery, which the checkpoint skips.
-    if (auto s = message.ack(); !s.ok()) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& message = batch[i];
+    // A lost ack only means a redelivery, which the checkpoint skips. One confirmed ack per batch
+    // instead of one round trip per message: the last one confirms the others, sent before it.
+    const bool last = i + 1 == batch.size();
+    if (auto s = last ? message.ack() : message.ack_async(); !s.ok()) {
       log::warn("ack failed; the event will be redelivered and skipped",
                 {{"seq", static_cast<std::int64_t>(message.stream_sequence())},
                  {"error", s.error().describe()}});

@@ -1,159 +1,70 @@
 #include "services/analytics/live_stream.h"
 
-#include <chrono>
-#include <deque>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+
+#include <memory>
 #include <ostream>
 
-#include "bus/consumer.h"
-#include "bus/topology.h"
-#include "common/ids.h"
 #include "common/log.h"
-#include "events/envelope.h"
-#include "events/subjects.h"
-#include "services/analytics/log_reader.h"
 
 namespace kiln::analytics {
 namespace {
 
-namespace v1 = ::kiln::events::v1;
-
-constexpr int kPollMs = 50;
-constexpr auto kHeartbeat = std::chrono::seconds(15);
-// After the terminal event, log lines still in flight get this long to arrive.
-constexpr int kLogDrainMs = 500;
-
-bool terminal_type(v1::Envelope::PayloadCase c) {
-  return c == v1::Envelope::kSucceeded || c == v1::Envelope::kFailed ||
-         c == v1::Envelope::kCancelled;
-}
-
-std::string q(const std::string& s) { return "\"" + log::json_escape(s) + "\""; }
-
-// The `data:` of a build event: seq, type and at always, then what the event says.
-std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
-  std::string out = "{\"seq\":" + std::to_string(seq) + ",\"type\":" +
-                    q(events::type_name(e.payload_case())) + ",\"build_id\":" + q(e.build_id()) +
-                    ",\"at\":" + q(format_time_ms(e.occurred_at_ms()));
-  switch (e.payload_case()) {
-    case v1::Envelope::kRequested: out += ",\"status\":\"requested\""; break;
-    case v1::Envelope::kQueued:
-      out += ",\"status\":\"queued\",\"position\":" + std::to_string(e.queued().position());
-      break;
-    case v1::Envelope::kDispatched:
-      out += ",\"status\":\"dispatched\",\"attempt\":" + std::to_string(e.dispatched().attempt());
-      break;
-    case v1::Envelope::kStarted:
-      out += ",\"status\":\"building\",\"worker_id\":" + q(e.started().worker_id());
-      break;
-    case v1::Envelope::kStepStarted:
-      out += ",\"step\":" + std::to_string(e.step_started().step()) +
-             ",\"total\":" + std::to_string(e.step_started().total()) +
-             ",\"instruction\":" + q(e.step_started().instruction());
-      break;
-    case v1::Envelope::kStepFinished: {
-      const auto& s = e.step_finished();
-      const int progress = s.total() > 0 ? s.step() * 100 / s.total() : 0;
-      out += ",\"step\":" + std::to_string(s.step()) + ",\"total\":" + std::to_string(s.total()) +
-             ",\"instruction\":" + q(s.instruction()) +
-             ",\"cached\":" + (s.cached() ? "true" : "false") +
-             ",\"duration_ms\":" + std::to_string(s.duration_ms()) +
-             ",\"layer_digest\":" + q(s.layer_digest()) +
-             ",\"progress\":" + std::to_string(progress);
-      break;
-    }
-    case v1::Envelope::kBuilt:
-      out += ",\"status\":\"pushing\",\"digest\":" + q(e.built().manifest_digest());
-      break;
-    case v1::Envelope::kPushed: out += ",\"status\":\"pushing\",\"digest\":" + q(e.pushed().digest()); break;
-    case v1::Envelope::kSucceeded:
-      out += ",\"status\":\"succeeded\",\"image_url\":" + q(e.succeeded().image_url()) +
-             ",\"digest\":" + q(e.succeeded().digest());
-      break;
-    case v1::Envelope::kFailed:
-      out += ",\"status\":\"failed\",\"failure_stage\":" +
-             q(std::string(events::stage_name(e.failed().stage()))) +
-             ",\"failure_reason\":" + q(e.failed().reason());
-      break;
-    case v1::Envelope::kCancelRequested:
-      out += ",\"by\":" + q(e.cancel_requested().by()) +
-             ",\"reason\":" + q(e.cancel_requested().reason());
-      break;
-    case v1::Envelope::kCancelled:
-      out += ",\"status\":\"cancelled\",\"reason\":" + q(e.cancelled().reason());
-      break;
-    default: break;
-  }
-  return out + "}";
-}
-
-bool is_terminal_status(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "cancelled";
-}
+constexpr int kWebSocketSendTimeoutMs = 10000;
+constexpr int kMaxClientFrameBytes = 4096;
+// Control frames as sendFrame() flags (Poco's flag and opcode enums are distinct types).
+constexpr int kPongFrame =
+    static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG;
+constexpr int kPingFrame =
+    static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PING;
 
 }  // namespace
 
-std::string format_position(const StreamPosition& p) {
-  return std::to_string(p.event_seq) + ":" + std::to_string(p.log_line);
-}
-
-std::optional<StreamPosition> parse_position(const std::string& text) {
-  const auto colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size() || text.size() > 40) {
-    return std::nullopt;
-  }
-  const std::string a = text.substr(0, colon);
-  const std::string b = text.substr(colon + 1);
-  if (a.find_first_not_of("0123456789") != std::string::npos ||
-      b.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return StreamPosition{std::stoull(a), std::stoll(b)};
-}
-
 std::string sse_frame(const StreamPosition& id, const std::string& event, const std::string& data) {
   return "id: " + format_position(id) + "\nevent: " + event + "\ndata: " + data + "\n\n";
+}
+
+std::string websocket_frame(const StreamFrame& frame) {
+  return "{\"id\":\"" + format_position(frame.id) + "\",\"event\":\"" +
+         log::json_escape(frame.event) + "\",\"data\":" + frame.data + "}";
 }
 
 LiveStream::LiveStream(bus::Bus& bus, QueryApi& api, http::Metrics& metrics)
     : bus_(bus), api_(api), metrics_(metrics) {}
 
 void LiveStream::register_routes(http::Server& server) {
-  http::RouteOptions options;
-  options.log_requests = true;
-  server.raw_route(
-      "GET", "/v1/builds/{id}/events",
-      [this](http::Request& request, Poco::Net::HTTPServerResponse& response) {
-        serve(request, response);
-      },
-      options);
+  server.raw_route("GET", "/v1/builds/{id}/events",
+                   [this](http::Request& request, Poco::Net::HTTPServerResponse& response) {
+                     serve_sse(request, response);
+                   });
+  server.raw_route("GET", "/v1/builds/{id}/stream",
+                   [this](http::Request& request, Poco::Net::HTTPServerResponse& response) {
+                     serve_websocket(request, response);
+                   });
 }
 
-void LiveStream::serve(http::Request& request, Poco::Net::HTTPServerResponse& response) {
+BuildEventSource LiveStream::open_source(http::Request& request, const std::string& resume,
+                                         const std::string& parameter) {
   const http::Principal principal = api_.authorize(request);
   const std::string id = request.path_params["id"];
   const std::string status_before = api_.visible_status(principal, id);
-  const bool finished_before = is_terminal_status(status_before);
-
   StreamPosition position;
-  std::string resume = request.header("Last-Event-ID");
-  if (resume.empty()) resume = request.query_or("last_event_id", "");
   if (!resume.empty()) {
     auto parsed = parse_position(resume);
     if (!parsed) {
       throw http::HttpError(422, "invalid_argument",
-                            "Last-Event-ID must be <event seq>:<log line>, got '" + resume + "'");
+                            parameter + " must be <event seq>:<log line>, got '" + resume + "'");
     }
     position = *parsed;
   }
-  auto events_reader = bus::SubjectReader::open(
-      bus_, bus::kEventsStream, events::build_events_filter(id),
-      position.event_seq > 0 ? bus::SubjectReader::Start::kSequence
-                             : bus::SubjectReader::Start::kAll,
-      position.event_seq + 1);
-  if (!events_reader.ok()) http::throw_error(events_reader.error());
-  auto logs_reader = bus::SubjectReader::open(bus_, bus::kLogsStream, events::log_subject(id),
-                                              bus::SubjectReader::Start::kAll);
-  if (!logs_reader.ok()) http::throw_error(logs_reader.error());
+  return BuildEventSource(bus_, id, position, status_before);
+}
+
+void LiveStream::serve_sse(http::Request& request, Poco::Net::HTTPServerResponse& response) {
+  std::string resume = request.header("Last-Event-ID");
+  if (resume.empty()) resume = request.query_or("last_event_id", "");
+  BuildEventSource source = open_source(request, resume, "Last-Event-ID");
 
   response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream");
@@ -162,102 +73,83 @@ void LiveStream::serve(http::Request& request, Poco::Net::HTTPServerResponse& re
   response.setChunkedTransferEncoding(true);
   response.setKeepAlive(false);
   std::ostream& out = response.send();
-  metrics_.counter_add("kiln_analytics_live_streams_total", "Live streams opened");
-
-  auto send = [&](const std::string& event, const std::string& data) {
-    out << sse_frame(position, event, data);
+  metrics_.counter_add("kiln_analytics_live_streams_total", "Live streams opened",
+                       {{"transport", "sse"}});
+  auto write = [&out](const std::string& text) {
+    out << text;
     out.flush();
     if (!out.good()) throw std::runtime_error("client went away");
   };
-
-  struct PendingEvent {
-    std::uint64_t seq;
-    v1::Envelope envelope;
-  };
-  std::optional<PendingEvent> next_event;
-  std::deque<LogLine> lines;
-  bool events_idle = false;
-  bool logs_idle = false;
-
-  auto pull_event = [&](int timeout_ms) {
-    while (!next_event) {
-      auto next = (*events_reader)->next(timeout_ms);
-      if (!next.ok()) throw std::runtime_error(next.error().describe());
-      if (!next->has_value()) {
-        events_idle = true;
-        return;
-      }
-      events_idle = false;
-      auto decoded = events::decode((*next)->data());
-      if (!decoded.ok()) continue;  // history shows it; a live view has nothing to say about it
-      next_event = PendingEvent{(*next)->stream_sequence(), std::move(decoded.value())};
-    }
-  };
-  auto pull_lines = [&](int timeout_ms) {
-    while (lines.empty()) {
-      auto next = (*logs_reader)->next(timeout_ms);
-      if (!next.ok()) throw std::runtime_error(next.error().describe());
-      if (!next->has_value()) {
-        logs_idle = true;
-        return;
-      }
-      logs_idle = false;
-      events::v1::LogBatch batch;
-      const auto data = (*next)->data();
-      if (!batch.ParseFromArray(data.data(), static_cast<int>(data.size()))) continue;
-      std::vector<LogLine> fresh;
-      append_lines(batch, position.log_line + 1, fresh);
-      lines.insert(lines.end(), fresh.begin(), fresh.end());
-    }
-  };
-  auto send_line = [&]() {
-    LogLine line = std::move(lines.front());
-    lines.pop_front();
-    position.log_line = line.n;
-    send("log", log_line_json(line));
-  };
-
   try {
-    auto last_write = std::chrono::steady_clock::now();
-    while (!stopping_) {
-      pull_event(kPollMs);
-      pull_lines(kPollMs);
-      if (next_event && (lines.empty() || next_event->envelope.occurred_at_ms() <= lines.front().at_ms)) {
-        PendingEvent e = std::move(*next_event);
-        next_event.reset();
-        position.event_seq = e.seq;
-        const auto kind = e.envelope.payload_case();
-        const bool step = kind == v1::Envelope::kStepStarted || kind == v1::Envelope::kStepFinished;
-        send(step ? "step" : "status", event_json(e.seq, e.envelope));
-        if (terminal_type(kind)) {
-          // Lines written before the end may still be on their way; give them a moment.
-          auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLogDrainMs);
-          while (std::chrono::steady_clock::now() < deadline) {
-            pull_lines(kPollMs);
-            while (!lines.empty()) send_line();
-          }
-          send("done", "{\"build_id\":" + q(id) + ",\"status\":" +
-                           q(std::string(events::type_name(kind))) + "}");
-          return;
-        }
-        last_write = std::chrono::steady_clock::now();
-      } else if (!lines.empty()) {
-        send_line();
-        last_write = std::chrono::steady_clock::now();
-      } else if (finished_before && events_idle && logs_idle) {
-        // Resumed after the terminal event had already been delivered: nothing more will come.
-        send("done", "{\"build_id\":" + q(id) + ",\"status\":" + q(status_before) + "}");
-        return;
-      } else if (std::chrono::steady_clock::now() - last_write > kHeartbeat) {
-        out << ": keep-alive\n\n";
-        out.flush();
-        if (!out.good()) return;
-        last_write = std::chrono::steady_clock::now();
+    source.run({
+        .send = [&](const StreamFrame& f) { write(sse_frame(f.id, f.event, f.data)); },
+        .heartbeat = [&] { write(": keep-alive\n\n"); },
+        .keep_going = [this] { return !stopping_.load(); },
+    });
+  } catch (const std::exception& e) {
+    // The response has started: the only way to report is the log; the client reconnects.
+    log::info(
+        "live stream ended",
+        {{"build_id", request.path_params["id"]}, {"transport", "sse"}, {"reason", e.what()}});
+  }
+}
+
+void LiveStream::serve_websocket(http::Request& request, Poco::Net::HTTPServerResponse& response) {
+  BuildEventSource source = open_source(request, request.query_or("from", ""), "'from'");
+  std::unique_ptr<Poco::Net::WebSocket> socket;
+  try {
+    socket = std::make_unique<Poco::Net::WebSocket>(*request.raw, response);
+  } catch (const Poco::Net::WebSocketException& e) {
+    // Nothing was sent yet: the server answers with this error.
+    throw http::HttpError(400, "websocket_required",
+                          "GET /v1/builds/{id}/stream is a WebSocket upgrade: " + e.message());
+  }
+  socket->setSendTimeout(Poco::Timespan(kWebSocketSendTimeoutMs * 1000LL));
+  metrics_.counter_add("kiln_analytics_live_streams_total", "Live streams opened",
+                       {{"transport", "websocket"}});
+  bool client_closed = false;
+  // Reads what the client sent meanwhile without blocking: a close ends the stream, a ping gets
+  // its pong, anything else is ignored (the stream is one-way).
+  auto client_open = [&]() {
+    char buffer[kMaxClientFrameBytes];
+    while (!client_closed && socket->poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) {
+      int flags = 0;
+      const int n = socket->receiveFrame(buffer, sizeof buffer, flags);
+      const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+      if (n <= 0 && opcode != Poco::Net::WebSocket::FRAME_OP_PING) {
+        client_closed = true;
+      } else if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+        client_closed = true;
+      } else if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
+        socket->sendFrame(buffer, n, kPongFrame);
+      }
+    }
+    return !client_closed;
+  };
+  try {
+    source.run({
+        .send =
+            [&](const StreamFrame& f) {
+              if (!client_open()) throw std::runtime_error("client closed the socket");
+              const std::string text = websocket_frame(f);
+              socket->sendFrame(text.data(), static_cast<int>(text.size()),
+                                Poco::Net::WebSocket::FRAME_TEXT);
+            },
+        .heartbeat = [&] { socket->sendFrame(nullptr, 0, kPingFrame); },
+        .keep_going = [&] { return !stopping_.load() && client_open(); },
+    });
+    // After `done` a normal close; at shutdown "going away", so the client reconnects elsewhere.
+    if (!client_closed) {
+      if (stopping_) {
+        socket->shutdown(Poco::Net::WebSocket::WS_ENDPOINT_GOING_AWAY, "shutting down");
+      } else {
+        socket->shutdown(Poco::Net::WebSocket::WS_NORMAL_CLOSE, "done");
       }
     }
   } catch (const std::exception& e) {
-    // The response has started: the only way to report is the log; the client reconnects.
-    log::info("live stream ended", {{"build_id", id}, {"reason", e.what()}});
+    log::info("live stream ended", {{"build_id", request.path_params["id"]},
+                                    {"transport", "websocket"},
+                                    {"reason", e.what()}});
   }
 }
 

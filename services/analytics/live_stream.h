@@ -1,40 +1,28 @@
-// GET /v1/builds/{id}/events — a build's progress as Server-Sent Events: first everything that
-// happened so far (build events from KILN_EVENTS and log lines from KILN_LOGS, merged by time),
-// then live, and the stream closes after the terminal event.
-//
-// Event types: `status` (requested, queued, dispatched, started, built, pushed, cancel_requested,
-// succeeded, failed, cancelled), `step` (step_started, step_finished), `log` (one line), `done`
-// (last, after the terminal status and the remaining log lines).
-//
-// Every event's `id:` is the resume position "<event seq>:<log line>": the KILN_EVENTS sequence of
-// the last build event and the number of the last log line delivered so far. A client that
-// reconnects with `Last-Event-ID: 17:42` (or ?last_event_id=17:42) gets build events after stream
-// sequence 17 and log lines after 42, so nothing is repeated or missed.
+// A build's live stream over two transports, both fed by one BuildEventSource:
+//   GET /v1/builds/{id}/events   Server-Sent Events: `id: <position>`, `event: <type>`, `data:
+//                                <json>`; resume with `Last-Event-ID: <position>` (or
+//                                ?last_event_id=); the response ends after `done`.
+//   GET /v1/builds/{id}/stream   WebSocket (for clients that expect a socket): one JSON text frame
+//                                per event, {"id":"<position>","event":"<type>","data":{...}};
+//                                resume with ?from=<position>; a close frame (1000) after `done`.
+// Both need a bearer token with the read role (sent with the upgrade request for the WebSocket);
+// another tenant's build is 404, a malformed position 422, a plain GET on /stream 400.
 #pragma once
 
 #include <atomic>
-#include <cstdint>
-#include <optional>
 #include <string>
 
 #include "bus/bus.h"
 #include "http/server.h"
+#include "services/analytics/build_event_source.h"
 #include "services/analytics/query_api.h"
 
 namespace kiln::analytics {
 
-struct StreamPosition {
-  std::uint64_t event_seq = 0;
-  std::int64_t log_line = 0;
-  bool operator==(const StreamPosition&) const = default;
-};
-
-std::string format_position(const StreamPosition& position);
-// nullopt when `text` is not "<digits>:<digits>".
-std::optional<StreamPosition> parse_position(const std::string& text);
-
 // One SSE frame: "id: ...\nevent: ...\ndata: ...\n\n" (data is one line of JSON).
 std::string sse_frame(const StreamPosition& id, const std::string& event, const std::string& data);
+// One WebSocket text frame's payload: {"id":...,"event":...,"data":<data>}.
+std::string websocket_frame(const StreamFrame& frame);
 
 class LiveStream {
  public:
@@ -45,7 +33,12 @@ class LiveStream {
   void stop() { stopping_ = true; }
 
  private:
-  void serve(http::Request& request, Poco::Net::HTTPServerResponse& response);
+  // Authorises the request and opens the source at `resume` (a position, or empty for the
+  // beginning); throws HttpError before anything is sent.
+  BuildEventSource open_source(http::Request& request, const std::string& resume,
+                               const std::string& parameter);
+  void serve_sse(http::Request& request, Poco::Net::HTTPServerResponse& response);
+  void serve_websocket(http::Request& request, Poco::Net::HTTPServerResponse& response);
 
   bus::Bus& bus_;
   QueryApi& api_;

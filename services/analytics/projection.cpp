@@ -1,12 +1,16 @@
 #include "services/analytics/projection.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
 #include <set>
 #include <tuple>
 
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
+#include "services/analytics/projection_statements.h"
 
 namespace kiln::analytics {
 namespace {
@@ -20,16 +24,25 @@ bool is_terminal(const std::string& status) {
 // The status an event moves a build to; empty for events that carry data but no transition.
 std::string implied_status(v1::Envelope::PayloadCase payload) {
   switch (payload) {
-    case v1::Envelope::kRequested: return "requested";
-    case v1::Envelope::kQueued: return "queued";
-    case v1::Envelope::kDispatched: return "dispatched";
-    case v1::Envelope::kStarted: return "building";
+    case v1::Envelope::kRequested:
+      return "requested";
+    case v1::Envelope::kQueued:
+      return "queued";
+    case v1::Envelope::kDispatched:
+      return "dispatched";
+    case v1::Envelope::kStarted:
+      return "building";
     case v1::Envelope::kBuilt:
-    case v1::Envelope::kPushed: return "pushing";
-    case v1::Envelope::kSucceeded: return "succeeded";
-    case v1::Envelope::kFailed: return "failed";
-    case v1::Envelope::kCancelled: return "cancelled";
-    default: return "";
+    case v1::Envelope::kPushed:
+      return "pushing";
+    case v1::Envelope::kSucceeded:
+      return "succeeded";
+    case v1::Envelope::kFailed:
+      return "failed";
+    case v1::Envelope::kCancelled:
+      return "cancelled";
+    default:
+      return "";
   }
 }
 
@@ -68,7 +81,8 @@ std::string spec_json(const v1::BuildSpec& spec) {
          ",\"target\":" + json_string(spec.target()) +
          ",\"platforms\":" + json_strings(spec.platforms()) +
          ",\"image_repository\":" + json_string(spec.image_repository()) +
-         ",\"tags\":" + json_strings(spec.tags()) + ",\"registry\":" + json_string(spec.registry()) +
+         ",\"tags\":" + json_strings(spec.tags()) +
+         ",\"registry\":" + json_string(spec.registry()) +
          ",\"no_cache\":" + (spec.no_cache() ? "true" : "false") +
          ",\"timeout_seconds\":" + std::to_string(spec.timeout_seconds()) +
          ",\"priority\":" + std::to_string(spec.priority()) +
@@ -84,19 +98,79 @@ struct RollupKey {
   }
 };
 
-class Applier {
+// The statements of a batch as one script of EXECUTEs of the prepared statements, sent in a single
+// round trip: per-statement round trips, not PostgreSQL's work, were the cost of applying events.
+// Statements run in the order they were added; the first that fails aborts the transaction.
+class Script {
  public:
-  explicit Applier(pqxx::work& tx) : tx_(tx) {}
+  explicit Script(pqxx::work& tx) : tx_(tx) {}
 
-  void apply(const StoredEvent& event);
-  void recompute_rollups();
+  template <typename... Args>
+  void add(const char* statement, const Args&... args) {
+    text_ += "EXECUTE ";
+    text_ += statement;
+    char separator = '(';
+    ((text_ += separator, text_ += literal(args), separator = ','), ...);
+    text_ += ");\n";
+  }
+  void run() {
+    if (text_.empty()) return;
+    tx_.exec(text_);
+    text_.clear();
+  }
 
  private:
+  std::string literal(const std::string& v) { return tx_.quote(v); }
+  static std::string literal(bool v) { return v ? "true" : "false"; }
+  static std::string literal(int v) { return std::to_string(v); }
+  static std::string literal(long long v) { return std::to_string(v); }
+  static std::string literal(long v) { return std::to_string(v); }
+
+  pqxx::work& tx_;
+  std::string text_;
+};
+
+// The UTC day (yyyy-mm-dd) of unix milliseconds, as PostgreSQL's (t AT TIME ZONE 'UTC')::date.
+std::string utc_day(std::int64_t unix_ms) {
+  const std::chrono::sys_days day = std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(unix_ms)));
+  const std::chrono::year_month_day ymd(day);
+  char out[16];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return out;
+}
+
+// History rows of one batch, column by column, written with one statement at the end.
+struct HistoryRows {
+  std::vector<std::int64_t> seq;
+  std::vector<std::string> build_id, event_type, from, to;
+  std::vector<bool> applied;
+  std::vector<std::string> reason, actor;
+  std::vector<std::int64_t> at_ms;
+};
+
+class Applier {
+ public:
+  explicit Applier(pqxx::work& tx) : tx_(tx), script_(tx) {}
+
+  // Reads the current state of every build the batch names, in one query.
+  void prefetch(const std::vector<std::string>& build_ids);
+  // Adds the statements of one event to the batch's script.
+  void apply(const StoredEvent& event, const Result<v1::Envelope>& decoded);
+  // Adds the history rows and the rollups, then runs the script.
+  void finish_batch();
+
+ private:
+  // The current state the decisions need, kept up to date in memory while the batch applies, so
+  // no event has to read its build back from PostgreSQL.
   struct Current {
     bool exists = false;
     std::string status;
+    std::string tenant;
+    std::string project;
   };
-  Current load(const std::string& build_id);
+  const Current& load(const std::string& build_id) { return current_[build_id]; }
   void history(std::uint64_t seq, const std::string& build_id, const std::string& type,
                const std::string& from, const std::string& to, bool applied,
                const std::string& reason, const std::string& actor, std::int64_t at_ms);
@@ -104,32 +178,50 @@ class Applier {
   void apply_transition(std::uint64_t seq, const v1::Envelope& e, const std::string& status,
                         std::int64_t at_ms);
   void apply_step(std::uint64_t seq, const v1::Envelope& e, bool live, std::int64_t at_ms);
-  void finish(const std::string& build_id);
+  void finish(const std::string& build_id, std::int64_t finished_at_ms);
+  void flush_history();
+  void recompute_rollups();
 
   pqxx::work& tx_;
+  Script script_;
+  std::map<std::string, Current> current_;
+  HistoryRows history_;
   std::set<RollupKey> rollups_;
 };
 
-Applier::Current Applier::load(const std::string& build_id) {
-  const auto rows = tx_.exec_params("SELECT status FROM builds WHERE build_id = $1", build_id);
-  if (rows.empty()) return {};
-  return {true, rows[0][0].as<std::string>()};
+void Applier::prefetch(const std::vector<std::string>& build_ids) {
+  const auto rows = tx_.exec_prepared(stmt::kLoadStatus, stmt::text_array(build_ids));
+  for (const auto& row : rows) {
+    current_[row[0].as<std::string>()] =
+        Current{true, row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>()};
+  }
 }
 
 void Applier::history(std::uint64_t seq, const std::string& build_id, const std::string& type,
                       const std::string& from, const std::string& to, bool applied,
                       const std::string& reason, const std::string& actor, std::int64_t at_ms) {
-  tx_.exec_params(
-      "INSERT INTO build_status_history"
-      " (seq, build_id, event_type, from_status, to_status, applied, reason, actor, at)"
-      " VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, ''), NULLIF($8, ''),"
-      " kiln_ms_to_ts($9)) ON CONFLICT (seq) DO NOTHING",
-      static_cast<long long>(seq), build_id, type, from, to, applied, reason, actor,
-      static_cast<long long>(at_ms));
+  history_.seq.push_back(static_cast<std::int64_t>(seq));
+  history_.build_id.push_back(build_id);
+  history_.event_type.push_back(type);
+  history_.from.push_back(from);
+  history_.to.push_back(to);
+  history_.applied.push_back(applied);
+  history_.reason.push_back(reason);
+  history_.actor.push_back(actor);
+  history_.at_ms.push_back(at_ms);
 }
 
-void Applier::apply(const StoredEvent& event) {
-  auto decoded = events::decode(event.data);
+void Applier::flush_history() {
+  if (history_.seq.empty()) return;
+  script_.add(stmt::kHistory, stmt::int_array(history_.seq), stmt::text_array(history_.build_id),
+              stmt::text_array(history_.event_type), stmt::text_array(history_.from),
+              stmt::text_array(history_.to), stmt::bool_array(history_.applied),
+              stmt::text_array(history_.reason), stmt::text_array(history_.actor),
+              stmt::int_array(history_.at_ms));
+  history_ = HistoryRows{};
+}
+
+void Applier::apply(const StoredEvent& event, const Result<v1::Envelope>& decoded) {
   const std::string subject_type = events::type_of_subject(event.subject);
   if (!decoded.ok()) {
     // Kept in history so the event is visible, never applied to the current state.
@@ -149,19 +241,16 @@ void Applier::apply(const StoredEvent& event) {
       return;
     case v1::Envelope::kStepStarted:
     case v1::Envelope::kStepFinished: {
-      const Current current = load(e.build_id());
+      const Current& current = load(e.build_id());
       apply_step(event.seq, e, current.exists && !is_terminal(current.status), at_ms);
       return;
     }
     case v1::Envelope::kCancelRequested: {
-      const Current current = load(e.build_id());
+      const Current& current = load(e.build_id());
       const bool live = current.exists && !is_terminal(current.status);
       if (live) {
-        tx_.exec_params(
-            "UPDATE builds SET cancel_requested_by = NULLIF($2, ''), cancel_reason = NULLIF($3, ''),"
-            " last_seq = $4 WHERE build_id = $1",
-            e.build_id(), e.cancel_requested().by(), e.cancel_requested().reason(),
-            static_cast<long long>(event.seq));
+        script_.add(stmt::kCancelRequested, e.build_id(), e.cancel_requested().by(),
+                    e.cancel_requested().reason(), static_cast<long long>(event.seq));
       }
       history(event.seq, e.build_id(), "cancel_requested", current.status, "", false,
               e.cancel_requested().reason(), e.cancel_requested().by(), at_ms);
@@ -169,9 +258,10 @@ void Applier::apply(const StoredEvent& event) {
     }
     case v1::Envelope::PAYLOAD_NOT_SET: {
       // A type this version does not know (a newer producer): history only.
-      const Current current = load(e.build_id());
-      const std::string type = !e.type().empty() ? e.type()
-                               : !subject_type.empty() ? subject_type : "unknown";
+      const Current& current = load(e.build_id());
+      const std::string type = !e.type().empty()       ? e.type()
+                               : !subject_type.empty() ? subject_type
+                                                       : "unknown";
       history(event.seq, e.build_id(), type, current.status, "", false, "", e.producer(), at_ms);
       return;
     }
@@ -184,74 +274,42 @@ void Applier::apply_requested(std::uint64_t seq, const v1::Envelope& e, std::int
   const auto& r = e.requested();
   const auto& t = r.trigger();
   const auto& git = r.git();
-  const Current current = load(e.build_id());
-  if (!current.exists) {
-    // The number is the project's next one in stream order, so a rebuild numbers identically.
-    tx_.exec_params(
-        "INSERT INTO builds (build_id, build_number, project, tenant, status, trigger, provider,"
-        " delivery_id, schedule_id, actor, retry_of, repo_url, ref, branch, commit_sha,"
-        " commit_message, author, image_repository, registry, spec, requested_at, created_seq,"
-        " last_seq)"
-        " VALUES ($1, (SELECT coalesce(max(build_number), 0) + 1 FROM builds WHERE project = $2),"
-        " $2, $3, 'requested', $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), NULLIF($8, ''),"
-        " NULLIF($9, ''), NULLIF($10, ''), NULLIF($11, ''), NULLIF($12, ''), NULLIF($13, ''),"
-        " NULLIF($14, ''), NULLIF($15, ''), NULLIF($16, ''), NULLIF($17, ''), $18::jsonb,"
-        " kiln_ms_to_ts($19), $20, $20)",
-        e.build_id(), r.project(), r.tenant(), std::string(events::trigger_name(t.kind())),
-        t.provider(), t.delivery_id(), t.schedule_id(), t.actor(), t.retry_of(), git.repo_url(),
-        git.ref(), branch_of(git.ref()), git.commit(), git.message(), git.author(),
-        r.spec().image_repository(), r.spec().registry(), spec_json(r.spec()),
-        static_cast<long long>(at_ms), static_cast<long long>(seq));
+  Current& current = current_[e.build_id()];
+  const bool created = !current.exists;
+  if (created) {
+    script_.add(stmt::kInsertBuild, e.build_id(), r.project(), r.tenant(),
+                std::string(events::trigger_name(t.kind())), t.provider(), t.delivery_id(),
+                t.schedule_id(), t.actor(), t.retry_of(), git.repo_url(), git.ref(),
+                branch_of(git.ref()), git.commit(), git.message(), git.author(),
+                r.spec().image_repository(), r.spec().registry(), spec_json(r.spec()),
+                static_cast<long long>(at_ms), static_cast<long long>(seq));
+    current = Current{true, "requested", r.tenant(), r.project()};
   }
-  history(seq, e.build_id(), "requested", "", "requested", !current.exists, "", t.actor(), at_ms);
+  history(seq, e.build_id(), "requested", "", "requested", created, "", t.actor(), at_ms);
 }
 
-void Applier::apply_step(std::uint64_t seq, const v1::Envelope& e, bool live,
-                         std::int64_t at_ms) {
+void Applier::apply_step(std::uint64_t seq, const v1::Envelope& e, bool live, std::int64_t at_ms) {
   const long long s = static_cast<long long>(seq);
   if (e.has_step_started()) {
     const auto& st = e.step_started();
-    tx_.exec_params(
-        "INSERT INTO build_steps (build_id, step, total, instruction, started_at)"
-        " VALUES ($1, $2, NULLIF($3, 0), $4, kiln_ms_to_ts($5))"
-        " ON CONFLICT (build_id, step) DO UPDATE SET total = EXCLUDED.total,"
-        " instruction = EXCLUDED.instruction,"
-        " started_at = coalesce(build_steps.started_at, EXCLUDED.started_at)",
-        e.build_id(), st.step(), st.total(), st.instruction(), static_cast<long long>(at_ms));
-    if (live) {
-      tx_.exec_params(
-          "UPDATE builds SET current_step = $2, steps_total = greatest(steps_total, NULLIF($3, 0)),"
-          " last_seq = $4 WHERE build_id = $1",
-          e.build_id(),
-          "step " + std::to_string(st.step()) + "/" + std::to_string(st.total()) + ": " +
-              st.instruction(),
-          st.total(), s);
-    }
+    script_.add(stmt::kStepStarted, e.build_id(), st.step(), st.total(), st.instruction(),
+                static_cast<long long>(at_ms),
+                "step " + std::to_string(st.step()) + "/" + std::to_string(st.total()) + ": " +
+                    st.instruction(),
+                s, live);
     return;
   }
   const auto& sf = e.step_finished();
-  tx_.exec_params(
-      "INSERT INTO build_steps (build_id, step, total, instruction, cached, duration_ms,"
-      " layer_digest, finished_at)"
-      " VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, NULLIF($7, ''), kiln_ms_to_ts($8))"
-      " ON CONFLICT (build_id, step) DO UPDATE SET total = EXCLUDED.total,"
-      " instruction = EXCLUDED.instruction, cached = EXCLUDED.cached,"
-      " duration_ms = EXCLUDED.duration_ms, layer_digest = EXCLUDED.layer_digest,"
-      " finished_at = EXCLUDED.finished_at",
-      e.build_id(), sf.step(), sf.total(), sf.instruction(), sf.cached(),
-      static_cast<long long>(sf.duration_ms()), sf.layer_digest(), static_cast<long long>(at_ms));
-  if (live && sf.total() > 0) {
-    const int progress = std::clamp(sf.step() * 100 / sf.total(), 0, 100);
-    tx_.exec_params(
-        "UPDATE builds SET progress = greatest(progress, $2),"
-        " steps_total = greatest(steps_total, $3), last_seq = $4 WHERE build_id = $1",
-        e.build_id(), progress, sf.total(), s);
-  }
+  const int progress = sf.total() > 0 ? std::clamp(sf.step() * 100 / sf.total(), 0, 100) : 0;
+  script_.add(stmt::kStepFinished, e.build_id(), sf.step(), sf.total(), sf.instruction(),
+              sf.cached(), static_cast<long long>(sf.duration_ms()), sf.layer_digest(),
+              static_cast<long long>(at_ms), progress, s, live && sf.total() > 0);
 }
 
 void Applier::apply_transition(std::uint64_t seq, const v1::Envelope& e, const std::string& status,
                                std::int64_t at_ms) {
-  const Current current = load(e.build_id());
+  Current& current = current_[e.build_id()];
+  const std::string from = current.status;
   // Forward only: a late event (a `started` after `cancelled`, a redelivered `queued`) is history.
   const bool live = current.exists && !is_terminal(current.status);
   const bool advances = live && status_rank(status) > status_rank(current.status);
@@ -265,44 +323,28 @@ void Applier::apply_transition(std::uint64_t seq, const v1::Envelope& e, const s
     case v1::Envelope::kQueued:
       reason = e.queued().held_by().empty() ? "" : "held by " + e.queued().held_by() + " limit";
       if (advances) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, queued_at = kiln_ms_to_ts($3), queue_position = $4,"
-            " held_by = NULLIF($5, ''), last_seq = $6 WHERE build_id = $1",
-            e.build_id(), next, at, e.queued().position(), e.queued().held_by(), s);
+        script_.add(stmt::kQueued, e.build_id(), next, at, e.queued().position(),
+                    e.queued().held_by(), s);
       }
       break;
     case v1::Envelope::kDispatched:
       if (live) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2,"
-            " dispatched_at = CASE WHEN $5 THEN kiln_ms_to_ts($3) ELSE dispatched_at END,"
-            " attempt = greatest(attempt, $4), last_seq = $6 WHERE build_id = $1",
-            e.build_id(), next, at, e.dispatched().attempt(), advances, s);
+        script_.add(stmt::kDispatched, e.build_id(), next, at, e.dispatched().attempt(), advances,
+                    s);
       }
       break;
     case v1::Envelope::kStarted:
       if (live) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2,"
-            " started_at = CASE WHEN $7 THEN kiln_ms_to_ts($3) ELSE started_at END,"
-            " worker_id = NULLIF($4, ''), attempt = greatest(attempt, $5),"
-            " commit_sha = coalesce(NULLIF($6, ''), commit_sha), last_seq = $8"
-            " WHERE build_id = $1",
-            e.build_id(), next, at, e.started().worker_id(), e.started().attempt(),
-            e.started().resolved_commit(), advances, s);
+        script_.add(stmt::kStarted, e.build_id(), next, at, e.started().worker_id(),
+                    e.started().attempt(), e.started().resolved_commit(), advances, s);
       }
       break;
     case v1::Envelope::kBuilt: {
       const auto& b = e.built();
       if (live) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, built_at = kiln_ms_to_ts($3), digest = NULLIF($4, ''),"
-            " steps_total = NULLIF($5, 0), steps_cached = $6, build_duration_ms = $7,"
-            " image_size = $8, progress = 100, current_step = NULL, last_seq = $9"
-            " WHERE build_id = $1",
-            e.build_id(), next, at, b.manifest_digest(), b.steps_total(), b.steps_cached(),
-            static_cast<long long>(b.build_duration_ms()), static_cast<long long>(b.image_size()),
-            s);
+        script_.add(stmt::kBuilt, e.build_id(), next, at, b.manifest_digest(), b.steps_total(),
+                    b.steps_cached(), static_cast<long long>(b.build_duration_ms()),
+                    static_cast<long long>(b.image_size()), s);
       }
       break;
     }
@@ -310,131 +352,62 @@ void Applier::apply_transition(std::uint64_t seq, const v1::Envelope& e, const s
       const auto& p = e.pushed();
       const std::string url = p.images().empty() ? "" : p.images(0).url();
       if (live) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, image_url = coalesce(NULLIF($3, ''), image_url),"
-            " digest = coalesce(NULLIF($4, ''), digest), bytes_uploaded = $5, bytes_skipped = $6,"
-            " push_duration_ms = $7, last_seq = $8 WHERE build_id = $1",
-            e.build_id(), next, url, p.digest(), static_cast<long long>(p.bytes_uploaded()),
-            static_cast<long long>(p.bytes_skipped()), static_cast<long long>(p.push_duration_ms()),
-            s);
+        script_.add(stmt::kPushed, e.build_id(), next, url, p.digest(),
+                    static_cast<long long>(p.bytes_uploaded()),
+                    static_cast<long long>(p.bytes_skipped()),
+                    static_cast<long long>(p.push_duration_ms()), s);
       }
       break;
     }
     case v1::Envelope::kSucceeded:
       if (advances) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, finished_at = kiln_ms_to_ts($3),"
-            " image_url = coalesce(NULLIF($4, ''), image_url),"
-            " digest = coalesce(NULLIF($5, ''), digest), progress = 100, current_step = NULL,"
-            " last_seq = $6 WHERE build_id = $1",
-            e.build_id(), next, at, e.succeeded().image_url(), e.succeeded().digest(), s);
+        script_.add(stmt::kSucceeded, e.build_id(), next, at, e.succeeded().image_url(),
+                    e.succeeded().digest(), s);
       }
       break;
     case v1::Envelope::kFailed:
       reason = e.failed().reason();
       if (advances) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, finished_at = kiln_ms_to_ts($3), failure_stage = $4,"
-            " failure_reason = NULLIF($5, ''), exit_code = $6, current_step = NULL, last_seq = $7"
-            " WHERE build_id = $1",
-            e.build_id(), next, at, std::string(events::stage_name(e.failed().stage())), reason,
-            e.failed().exit_code(), s);
+        script_.add(stmt::kFailed, e.build_id(), next, at,
+                    std::string(events::stage_name(e.failed().stage())), reason,
+                    e.failed().exit_code(), s);
       }
       break;
     case v1::Envelope::kCancelled:
       reason = e.cancelled().reason();
       if (advances) {
-        tx_.exec_params(
-            "UPDATE builds SET status = $2, finished_at = kiln_ms_to_ts($3), failure_stage = $4,"
-            " failure_reason = coalesce(NULLIF($5, ''), cancel_reason), current_step = NULL,"
-            " last_seq = $6 WHERE build_id = $1",
-            e.build_id(), next, at, std::string(events::stage_name(e.cancelled().stage())),
-            reason, s);
+        script_.add(stmt::kCancelled, e.build_id(), next, at,
+                    std::string(events::stage_name(e.cancelled().stage())), reason, s);
       }
       break;
     default:
       break;
   }
-  history(seq, e.build_id(), events::type_name(e.payload_case()), current.status, status,
-          advances, reason, actor, at_ms);
-  if (advances && is_terminal(status)) finish(e.build_id());
+  if (live) current.status = next;
+  history(seq, e.build_id(), events::type_name(e.payload_case()), from, status, advances, reason,
+          actor, at_ms);
+  if (advances && is_terminal(status)) finish(e.build_id(), at_ms);
 }
 
-// Writes the result row of a build that just finished and marks its day for the rollup.
-void Applier::finish(const std::string& build_id) {
-  const auto rows = tx_.exec_params(
-      "INSERT INTO build_results (build_id, tenant, project, trigger, outcome, day, requested_at,"
-      " started_at, finished_at, image_url, digest, total_duration_ms, queue_wait_ms,"
-      " build_time_ms, push_time_ms, bytes_uploaded, bytes_skipped, steps_total, steps_cached,"
-      " failure_stage, failure_reason, retry_of)"
-      " SELECT b.build_id, b.tenant, b.project, b.trigger, b.status,"
-      " (b.finished_at AT TIME ZONE 'UTC')::date, b.requested_at, b.started_at, b.finished_at,"
-      " b.image_url, b.digest, kiln_ts_to_ms(b.finished_at) - kiln_ts_to_ms(b.requested_at),"
-      " kiln_ts_to_ms(b.started_at) - kiln_ts_to_ms(b.requested_at), b.build_duration_ms,"
-      " b.push_duration_ms, b.bytes_uploaded, b.bytes_skipped,"
-      " coalesce(b.steps_total, (SELECT max(step) FROM build_steps s"
-      "                          WHERE s.build_id = b.build_id)),"
-      " coalesce(b.steps_cached, (SELECT count(*) FILTER (WHERE cached) FROM build_steps s"
-      "                           WHERE s.build_id = b.build_id)),"
-      " CASE WHEN b.status = 'succeeded' THEN NULL ELSE b.failure_stage END,"
-      " CASE WHEN b.status = 'succeeded' THEN NULL ELSE b.failure_reason END, b.retry_of"
-      " FROM builds b WHERE b.build_id = $1"
-      " ON CONFLICT (build_id) DO NOTHING"
-      " RETURNING day::text, tenant, project",
-      build_id);
-  for (const auto& row : rows) {
-    const std::string day = row[0].as<std::string>();
-    const std::string tenant = row[1].as<std::string>();
-    rollups_.insert({day, tenant, row[2].as<std::string>()});
-    rollups_.insert({day, tenant, "*"});
-  }
+// Writes the result row of a build that just finished and marks its day for the rollup. The day
+// is finished_at's, which the terminal event has just set to `finished_at_ms`.
+void Applier::finish(const std::string& build_id, std::int64_t finished_at_ms) {
+  script_.add(stmt::kFinish, build_id);
+  const Current& current = current_[build_id];
+  const std::string day = utc_day(finished_at_ms);
+  rollups_.insert({day, current.tenant, current.project});
+  rollups_.insert({day, current.tenant, "*"});
 }
 
-// Recomputes each touched (day, tenant, project) row from build_results: simple and exactly what
-// a rebuild would compute, whatever the batching.
 void Applier::recompute_rollups() {
-  for (const auto& key : rollups_) {
-    tx_.exec_params(
-        "WITH r AS (SELECT * FROM build_results"
-        "           WHERE tenant = $2 AND day = $1::date AND ($3 = '*' OR project = $3)),"
-        " top AS (SELECT failure_stage, failure_reason FROM r WHERE outcome = 'failed'"
-        "         GROUP BY failure_stage, failure_reason"
-        "         ORDER BY count(*) DESC, failure_stage NULLS LAST, failure_reason NULLS LAST"
-        "         LIMIT 1),"
-        " edges AS (SELECT started_at AS t, 1 AS d FROM r WHERE started_at IS NOT NULL"
-        "           UNION ALL"
-        "           SELECT finished_at, -1 FROM r WHERE started_at IS NOT NULL),"
-        // Ends sort before starts at the same instant: intervals are half-open.
-        " running AS (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS n FROM edges)"
-        " INSERT INTO build_performance_daily (day, tenant, project, builds, succeeded, failed,"
-        "  cancelled, avg_duration_ms, median_duration_ms, median_queue_wait_ms, failure_rate,"
-        "  top_failure_stage, top_failure_reason, cache_hit_rate, peak_concurrent, by_manual,"
-        "  by_webhook, by_schedule, by_retry)"
-        " SELECT $1::date, $2, $3, count(*), count(*) FILTER (WHERE outcome = 'succeeded'),"
-        "  count(*) FILTER (WHERE outcome = 'failed'),"
-        "  count(*) FILTER (WHERE outcome = 'cancelled'), avg(total_duration_ms)::float8,"
-        "  percentile_cont(0.5) WITHIN GROUP (ORDER BY total_duration_ms),"
-        "  percentile_cont(0.5) WITHIN GROUP (ORDER BY queue_wait_ms),"
-        "  (count(*) FILTER (WHERE outcome = 'failed'))::float8 / count(*),"
-        "  (SELECT failure_stage FROM top), (SELECT failure_reason FROM top),"
-        "  sum(steps_cached)::float8 / NULLIF(sum(steps_total), 0),"
-        "  coalesce((SELECT max(n) FROM running), 0),"
-        "  count(*) FILTER (WHERE trigger = 'manual'), count(*) FILTER (WHERE trigger = 'webhook'),"
-        "  count(*) FILTER (WHERE trigger = 'schedule'), count(*) FILTER (WHERE trigger = 'retry')"
-        " FROM r"
-        " ON CONFLICT (tenant, project, day) DO UPDATE SET builds = EXCLUDED.builds,"
-        "  succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,"
-        "  cancelled = EXCLUDED.cancelled, avg_duration_ms = EXCLUDED.avg_duration_ms,"
-        "  median_duration_ms = EXCLUDED.median_duration_ms,"
-        "  median_queue_wait_ms = EXCLUDED.median_queue_wait_ms,"
-        "  failure_rate = EXCLUDED.failure_rate, top_failure_stage = EXCLUDED.top_failure_stage,"
-        "  top_failure_reason = EXCLUDED.top_failure_reason,"
-        "  cache_hit_rate = EXCLUDED.cache_hit_rate, peak_concurrent = EXCLUDED.peak_concurrent,"
-        "  by_manual = EXCLUDED.by_manual, by_webhook = EXCLUDED.by_webhook,"
-        "  by_schedule = EXCLUDED.by_schedule, by_retry = EXCLUDED.by_retry",
-        key.day, key.tenant, key.project);
-  }
+  for (const auto& key : rollups_) script_.add(stmt::kRollup, key.day, key.tenant, key.project);
   rollups_.clear();
+}
+
+void Applier::finish_batch() {
+  flush_history();
+  recompute_rollups();
+  script_.run();
 }
 
 }  // namespace
@@ -459,8 +432,8 @@ void lock_projections(pqxx::work& tx) {
 }
 
 std::uint64_t read_checkpoint(pqxx::work& tx) {
-  const auto rows = tx.exec_params(
-      "SELECT last_seq FROM projection_checkpoint WHERE name = $1", std::string(kCheckpointName));
+  const auto rows = tx.exec_params("SELECT last_seq FROM projection_checkpoint WHERE name = $1",
+                                   std::string(kCheckpointName));
   return rows.empty() ? 0 : rows[0][0].as<std::uint64_t>();
 }
 
@@ -469,17 +442,24 @@ BatchResult apply_batch(pqxx::work& tx, std::uint64_t checkpoint, std::vector<St
             [](const StoredEvent& a, const StoredEvent& b) { return a.seq < b.seq; });
   BatchResult result;
   result.checkpoint = checkpoint;
-  Applier applier(tx);
+  stmt::prepare_statements(tx.conn());
+  std::vector<std::pair<const StoredEvent*, Result<v1::Envelope>>> fresh;
+  std::vector<std::string> build_ids;
   for (const auto& event : events) {
     if (event.seq <= result.checkpoint) {
       ++result.skipped;  // a redelivery, a replay, or a duplicate inside this batch
       continue;
     }
-    applier.apply(event);
     result.checkpoint = event.seq;
-    ++result.applied;
+    auto decoded = events::decode(event.data);
+    if (decoded.ok()) build_ids.push_back(decoded->build_id());
+    fresh.emplace_back(&event, std::move(decoded));
   }
-  applier.recompute_rollups();
+  Applier applier(tx);
+  if (!build_ids.empty()) applier.prefetch(build_ids);
+  for (const auto& [event, decoded] : fresh) applier.apply(*event, decoded);
+  result.applied = fresh.size();
+  applier.finish_batch();
   if (result.checkpoint != checkpoint) {
     tx.exec_params(
         "INSERT INTO projection_checkpoint (name, last_seq) VALUES ($1, $2)"

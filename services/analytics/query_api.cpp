@@ -113,16 +113,9 @@ void QueryApi::register_routes(http::Server& server) {
       return response;
     };
   };
-  server.route("GET", "/v1/builds", [this](http::Request& request) {
-    const auto started = std::chrono::steady_clock::now();
-    auto response = list_builds(request, request.query_or("project", ""));
-    observe("builds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                          .count());
-    return response;
-  });
-  server.route("GET", "/v1/projects/{name}/builds", [this](http::Request& request) {
-    return list_builds(request, request.path_params["name"]);
-  });
+  server.route("GET", "/v1/builds", timed("builds", &QueryApi::list_all_builds));
+  server.route("GET", "/v1/projects/{name}/builds",
+               timed("project_builds", &QueryApi::list_project_builds));
   server.route("GET", "/v1/builds/{id}", timed("build", &QueryApi::get_build));
   server.route("GET", "/v1/builds/{id}/logs", timed("logs", &QueryApi::get_logs));
   server.route("GET", "/v1/analytics/daily", timed("daily", &QueryApi::daily));
@@ -140,6 +133,14 @@ std::string QueryApi::visible_status(const http::Principal& principal,
   });
   if (status.empty()) throw http::HttpError(404, "not_found", "no build " + build_id);
   return status;
+}
+
+http::Response QueryApi::list_all_builds(http::Request& request) {
+  return list_builds(request, request.query_or("project", ""));
+}
+
+http::Response QueryApi::list_project_builds(http::Request& request) {
+  return list_builds(request, request.path_params["name"]);
 }
 
 http::Response QueryApi::list_builds(http::Request& request, const std::string& project) {

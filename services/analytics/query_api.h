@@ -30,11 +30,14 @@ class QueryApi {
   std::string visible_status(const http::Principal& principal, const std::string& build_id);
 
  private:
+  http::Response list_all_builds(http::Request& request);
+  http::Response list_project_builds(http::Request& request);
   http::Response list_builds(http::Request& request, const std::string& project);
   http::Response get_build(http::Request& request);
   http::Response get_logs(http::Request& request);
   http::Response daily(http::Request& request);
   http::Response summary(http::Request& request);
+  // kiln_analytics_query_seconds{endpoint=...}: every route of this API is timed.
   void observe(const std::string& endpoint, double seconds);
 
   DbPool& pool_;

@@ -13,6 +13,7 @@ namespace kiln::analytics {
 namespace {
 
 constexpr int kReadTimeoutMs = 5000;
+constexpr int kMaxBufferedBytes = 1 << 30;
 
 class Reader {
  public:
@@ -21,6 +22,11 @@ class Reader {
                                            bus::SubjectReader::Start::kAll);
     if (!reader.ok()) throw std::runtime_error(reader.error().describe());
     reader_ = std::move(reader.value());
+    // The server sends the stream faster than PostgreSQL takes it: without room to buffer it, a
+    // replay of more than nats.c's default 65536 messages fails as a slow consumer.
+    if (auto s = reader_->set_pending_limits(-1, kMaxBufferedBytes); !s.ok()) {
+      throw std::runtime_error(s.error().describe());
+    }
   }
   // The events after `from` up to `to` (inclusive), at most `limit` of them.
   std::vector<StoredEvent> read(std::uint64_t to, std::size_t limit) {

@@ -4,6 +4,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -214,6 +215,43 @@ TEST(EndToEnd, ScheduleFiresABuild) {
   g_stack->apply_project(project_json("nightly", repo));
   auto build = g_stack->wait_finished(id);
   EXPECT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
+}
+
+std::string cli(const std::string& args, int* rc) {
+  std::string out;
+  *rc = testing::run_command(g_stack->cli() + " --api " + g_stack->ingest_url() + " --query " +
+                                 g_stack->analytics_url() + " --token " + kAdminToken + " " +
+                                 args + " 2>&1",
+                             &out);
+  return out;
+}
+
+TEST(EndToEnd, CliBuildFollowEndsWithTheDigest) {
+  const std::string repo = g_stack->make_repo(
+      "manual", dockerfile(g_stack->registry(), "ARG WHO=nobody\nRUN echo \"built for $WHO\"\n"));
+  g_stack->apply_project(project_json("manual", repo));
+  int rc = 0;
+  const std::string out = cli("build manual --build-arg WHO=cli-user --follow", &rc);
+  EXPECT_EQ(rc, 0) << out << g_stack->logs();
+  EXPECT_NE(out.find("built for cli-user"), std::string::npos) << out;
+  EXPECT_NE(out.find("digest: sha256:"), std::string::npos) << out;
+  const auto digest_at = out.find("digest: ");
+  ASSERT_NE(digest_at, std::string::npos);
+  const std::string digest = out.substr(digest_at + 8, 71);
+  EXPECT_EQ(registry_manifest_digest("e2e/manual", digest), digest);
+}
+
+TEST(EndToEnd, CliRejectsABadProjectFileNamingFieldAndLine) {
+  const std::string path = ::testing::TempDir() + "/bad-project.yaml";
+  {
+    std::ofstream out(path);
+    out << "name: badcron\nrepository_url: file:///nowhere\nschedules:\n"
+           "  - name: nightly\n    cron: \"61 * * * *\"\n";
+  }
+  int rc = 0;
+  const std::string out = cli("project apply " + path, &rc);
+  EXPECT_EQ(rc, 3) << "exit code of a request the API refused\n" << out;
+  EXPECT_NE(out.find(path + ":5: schedules[0].cron: minute"), std::string::npos) << out;
 }
 
 TEST(EndToEnd, AnalyticsAndCliStatsAgreeWithWhatHappened) {

@@ -312,3 +312,38 @@ TEST_F(BusTest, ConcurrentSubjectReadersSeeEveryMessageInOrder) {
 
 }  // namespace
 }  // namespace kiln::bus
+
+namespace kiln::bus {
+namespace {
+
+// More messages and bytes than nats.c's default client buffer (65,536 messages, 64 MiB), read
+// after the server had time to run ahead: a restarted scheduler or an analytics rebuild replays
+// the whole event log exactly like this, and must lose nothing.
+TEST_F(BusTest, ReplayOfMoreThan65536MessagesLosesNone) {
+  constexpr int kMessages = 70000;
+  const std::string padding(1024, 'p');  // 70 MB in all: past the 64 MiB default as well
+  auto publisher = AsyncPublisher::create(*bus_);
+  ASSERT_TRUE(publisher.ok());
+  for (int i = 1; i <= kMessages; ++i) {
+    ASSERT_TRUE((*publisher)
+                    ->publish("kiln.build.replay.x", std::to_string(i) + ":" + padding,
+                              "r-" + std::to_string(i))
+                    .ok());
+  }
+  auto stats = (*publisher)->wait(120000);
+  ASSERT_TRUE(stats.ok() && stats->failed == 0);
+  auto reader = SubjectReader::open(*bus_, kEventsStream, "kiln.build.replay.*",
+                                    SubjectReader::Start::kAll);
+  ASSERT_TRUE(reader.ok()) << reader.error().describe();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // let the server run ahead of us
+  for (int expected = 1; expected <= kMessages; ++expected) {
+    auto msg = (*reader)->next(5000);
+    ASSERT_TRUE(msg.ok()) << "at " << expected << ": " << msg.error().describe();
+    ASSERT_TRUE(msg->has_value()) << "stalled at " << expected;
+    const std::string_view data = (*msg)->data();
+    ASSERT_EQ(data.substr(0, data.find(':')), std::to_string(expected));
+  }
+}
+
+}  // namespace
+}  // namespace kiln::bus

@@ -1,0 +1,228 @@
+#include "services/analytics/build_event_source.h"
+
+#include <chrono>
+#include <deque>
+#include <vector>
+
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/server.h"
+#include "services/analytics/log_reader.h"
+
+namespace kiln::analytics {
+namespace {
+
+namespace v1 = ::kiln::events::v1;
+
+constexpr int kPollMs = 50;
+constexpr auto kHeartbeat = std::chrono::seconds(15);
+// After the terminal event, log lines still in flight get this long to arrive.
+constexpr int kLogDrainMs = 500;
+
+bool terminal_type(v1::Envelope::PayloadCase c) {
+  return c == v1::Envelope::kSucceeded || c == v1::Envelope::kFailed ||
+         c == v1::Envelope::kCancelled;
+}
+
+std::string q(const std::string& s) { return "\"" + log::json_escape(s) + "\""; }
+
+// The `data:` of a build event: seq, type and at always, then what the event says.
+std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
+  std::string out =
+      "{\"seq\":" + std::to_string(seq) + ",\"type\":" + q(events::type_name(e.payload_case())) +
+      ",\"build_id\":" + q(e.build_id()) + ",\"at\":" + q(format_time_ms(e.occurred_at_ms()));
+  switch (e.payload_case()) {
+    case v1::Envelope::kRequested:
+      out += ",\"status\":\"requested\"";
+      break;
+    case v1::Envelope::kQueued:
+      out += ",\"status\":\"queued\",\"position\":" + std::to_string(e.queued().position());
+      break;
+    case v1::Envelope::kDispatched:
+      out += ",\"status\":\"dispatched\",\"attempt\":" + std::to_string(e.dispatched().attempt());
+      break;
+    case v1::Envelope::kStarted:
+      out += ",\"status\":\"building\",\"worker_id\":" + q(e.started().worker_id());
+      break;
+    case v1::Envelope::kStepStarted:
+      out += ",\"step\":" + std::to_string(e.step_started().step()) +
+             ",\"total\":" + std::to_string(e.step_started().total()) +
+             ",\"instruction\":" + q(e.step_started().instruction());
+      break;
+    case v1::Envelope::kStepFinished: {
+      const auto& s = e.step_finished();
+      const int progress = s.total() > 0 ? s.step() * 100 / s.total() : 0;
+      out += ",\"step\":" + std::to_string(s.step()) + ",\"total\":" + std::to_string(s.total()) +
+             ",\"instruction\":" + q(s.instruction()) +
+             ",\"cached\":" + (s.cached() ? "true" : "false") +
+             ",\"duration_ms\":" + std::to_string(s.duration_ms()) +
+             ",\"layer_digest\":" + q(s.layer_digest()) +
+             ",\"progress\":" + std::to_string(progress);
+      break;
+    }
+    case v1::Envelope::kBuilt:
+      out += ",\"status\":\"pushing\",\"digest\":" + q(e.built().manifest_digest());
+      break;
+    case v1::Envelope::kPushed:
+      out += ",\"status\":\"pushing\",\"digest\":" + q(e.pushed().digest());
+      break;
+    case v1::Envelope::kSucceeded:
+      out += ",\"status\":\"succeeded\",\"image_url\":" + q(e.succeeded().image_url()) +
+             ",\"digest\":" + q(e.succeeded().digest());
+      break;
+    case v1::Envelope::kFailed:
+      out += ",\"status\":\"failed\",\"failure_stage\":" +
+             q(std::string(events::stage_name(e.failed().stage()))) +
+             ",\"failure_reason\":" + q(e.failed().reason());
+      break;
+    case v1::Envelope::kCancelRequested:
+      out += ",\"by\":" + q(e.cancel_requested().by()) +
+             ",\"reason\":" + q(e.cancel_requested().reason());
+      break;
+    case v1::Envelope::kCancelled:
+      out += ",\"status\":\"cancelled\",\"reason\":" + q(e.cancelled().reason());
+      break;
+    default:
+      break;
+  }
+  return out + "}";
+}
+
+bool is_terminal_status(const std::string& status) {
+  return status == "succeeded" || status == "failed" || status == "cancelled";
+}
+
+}  // namespace
+
+std::string format_position(const StreamPosition& p) {
+  return std::to_string(p.event_seq) + ":" + std::to_string(p.log_line);
+}
+
+std::optional<StreamPosition> parse_position(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size() || text.size() > 40) {
+    return std::nullopt;
+  }
+  const std::string a = text.substr(0, colon);
+  const std::string b = text.substr(colon + 1);
+  if (a.find_first_not_of("0123456789") != std::string::npos ||
+      b.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return StreamPosition{std::stoull(a), std::stoll(b)};
+}
+
+BuildEventSource::BuildEventSource(bus::Bus& bus, std::string build_id, StreamPosition from,
+                                   std::string status_before)
+    : bus_(bus),
+      build_id_(std::move(build_id)),
+      position_(from),
+      status_before_(std::move(status_before)) {
+  auto events_reader =
+      bus::SubjectReader::open(bus_, bus::kEventsStream, events::build_events_filter(build_id_),
+                               position_.event_seq > 0 ? bus::SubjectReader::Start::kSequence
+                                                       : bus::SubjectReader::Start::kAll,
+                               position_.event_seq + 1);
+  if (!events_reader.ok()) http::throw_error(events_reader.error());
+  events_ = std::move(events_reader.value());
+  auto logs_reader = bus::SubjectReader::open(
+      bus_, bus::kLogsStream, events::log_subject(build_id_), bus::SubjectReader::Start::kAll);
+  if (!logs_reader.ok()) http::throw_error(logs_reader.error());
+  logs_ = std::move(logs_reader.value());
+}
+
+void BuildEventSource::run(const Sink& sink) {
+  const bool finished_before = is_terminal_status(status_before_);
+  auto send = [&](const std::string& event, const std::string& data) {
+    sink.send(StreamFrame{position_, event, data});
+  };
+
+  struct PendingEvent {
+    std::uint64_t seq;
+    v1::Envelope envelope;
+  };
+  std::optional<PendingEvent> next_event;
+  std::deque<LogLine> lines;
+  bool events_idle = false;
+  bool logs_idle = false;
+
+  auto pull_event = [&](int timeout_ms) {
+    while (!next_event) {
+      auto next = events_->next(timeout_ms);
+      if (!next.ok()) throw std::runtime_error(next.error().describe());
+      if (!next->has_value()) {
+        events_idle = true;
+        return;
+      }
+      events_idle = false;
+      auto decoded = events::decode((*next)->data());
+      if (!decoded.ok()) continue;  // history shows it; a live view has nothing to say about it
+      next_event = PendingEvent{(*next)->stream_sequence(), std::move(decoded.value())};
+    }
+  };
+  auto pull_lines = [&](int timeout_ms) {
+    while (lines.empty()) {
+      auto next = logs_->next(timeout_ms);
+      if (!next.ok()) throw std::runtime_error(next.error().describe());
+      if (!next->has_value()) {
+        logs_idle = true;
+        return;
+      }
+      logs_idle = false;
+      events::v1::LogBatch batch;
+      const auto data = (*next)->data();
+      if (!batch.ParseFromArray(data.data(), static_cast<int>(data.size()))) continue;
+      std::vector<LogLine> fresh;
+      append_lines(batch, position_.log_line + 1, fresh);
+      lines.insert(lines.end(), fresh.begin(), fresh.end());
+    }
+  };
+  auto send_line = [&]() {
+    LogLine line = std::move(lines.front());
+    lines.pop_front();
+    position_.log_line = line.n;
+    send("log", log_line_json(line));
+  };
+
+  auto last_write = std::chrono::steady_clock::now();
+  while (sink.keep_going()) {
+    pull_event(kPollMs);
+    pull_lines(kPollMs);
+    if (next_event &&
+        (lines.empty() || next_event->envelope.occurred_at_ms() <= lines.front().at_ms)) {
+      PendingEvent e = std::move(*next_event);
+      next_event.reset();
+      position_.event_seq = e.seq;
+      const auto kind = e.envelope.payload_case();
+      const bool step = kind == v1::Envelope::kStepStarted || kind == v1::Envelope::kStepFinished;
+      send(step ? "step" : "status", event_json(e.seq, e.envelope));
+      if (terminal_type(kind)) {
+        // Lines written before the end may still be on their way; give them a moment.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLogDrainMs);
+        while (std::chrono::steady_clock::now() < deadline) {
+          pull_lines(kPollMs);
+          while (!lines.empty()) send_line();
+        }
+        send("done", "{\"build_id\":" + q(build_id_) +
+                         ",\"status\":" + q(std::string(events::type_name(kind))) + "}");
+        return;
+      }
+      last_write = std::chrono::steady_clock::now();
+    } else if (!lines.empty()) {
+      send_line();
+      last_write = std::chrono::steady_clock::now();
+    } else if (finished_before && events_idle && logs_idle) {
+      // Resumed after the terminal event had already been delivered: nothing more will come.
+      send("done", "{\"build_id\":" + q(build_id_) + ",\"status\":" + q(status_before_) + "}");
+      return;
+    } else if (std::chrono::steady_clock::now() - last_write > kHeartbeat) {
+      sink.heartbeat();
+      last_write = std::chrono::steady_clock::now();
+    }
+  }
+}
+
+}  // namespace kiln::analytics

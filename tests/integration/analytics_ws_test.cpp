@@ -1,0 +1,349 @@
+// The WebSocket live stream GET /v1/builds/{id}/stream against a real nats-server and PostgreSQL,
+// with Poco's WebSocket client: history then live frames in order, the close after `done`,
+// resuming with ?from=, the same frames as the SSE stream, and the HTTP errors before the upgrade.
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bus/bus.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "common/ids.h"
+#include "events/envelope.h"
+#include "events/subjects.h"
+#include "http/auth.h"
+#include "services/analytics/applier.h"
+#include "services/analytics/db_pool.h"
+#include "services/analytics/live_stream.h"
+#include "services/analytics/query_api.h"
+#include "store/store.h"
+#include "support/servers.h"
+
+namespace kiln::analytics {
+namespace {
+
+namespace v1 = ::kiln::events::v1;
+
+// requested … succeeded of one build, 2 steps, starting at `t0`, 10 ms apart.
+std::vector<v1::Envelope> build_events(const std::string& id, const std::string& tenant,
+                                       std::int64_t t0) {
+  std::vector<v1::Envelope> out;
+  std::int64_t t = t0;
+  auto next = [&]() -> v1::Envelope& {
+    out.push_back(events::new_envelope(id, "test/1", 1));
+    out.back().set_occurred_at_ms(t);
+    t += 10;
+    return out.back();
+  };
+  auto* r = next().mutable_requested();
+  r->set_project("demo");
+  r->set_tenant(tenant);
+  r->mutable_trigger()->set_kind(v1::Trigger::MANUAL);
+  r->mutable_git()->set_ref("refs/heads/main");
+  next().mutable_queued()->set_position(1);
+  next().mutable_dispatched()->set_attempt(1);
+  next().mutable_started()->set_worker_id("worker-1");
+  for (int s = 1; s <= 2; ++s) {
+    auto* started = next().mutable_step_started();
+    started->set_step(s);
+    started->set_total(2);
+    started->set_instruction("RUN step " + std::to_string(s));
+    auto* finished = next().mutable_step_finished();
+    finished->set_step(s);
+    finished->set_total(2);
+    finished->set_instruction("RUN step " + std::to_string(s));
+    finished->set_duration_ms(9);
+  }
+  next().mutable_built()->set_manifest_digest("sha256:m");
+  next().mutable_pushed()->set_digest("sha256:m");
+  next().mutable_succeeded()->set_digest("sha256:m");
+  return out;
+}
+
+Poco::JSON::Object::Ptr json(const std::string& text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string to_text(const Poco::Dynamic::Var& value) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(value, out);
+  return out.str();
+}
+
+struct Frame {
+  std::string id, event, data;  // data as compact JSON text
+};
+
+// A Poco WebSocket client of /v1/builds/{id}/stream.
+class WsClient {
+ public:
+  WsClient(int port, const std::string& path, const std::string& token = "reader-secret")
+      : session_("127.0.0.1", static_cast<Poco::UInt16>(port)) {
+    Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!token.empty()) request.set("Authorization", "Bearer " + token);
+    try {
+      socket_ = std::make_unique<Poco::Net::WebSocket>(session_, request, response_);
+      socket_->setReceiveTimeout(Poco::Timespan(15, 0));
+    } catch (const Poco::Net::WebSocketException&) {
+      // Refused before the upgrade: the HTTP status tells why.
+    }
+  }
+  bool upgraded() const { return socket_ != nullptr; }
+  int status() const { return response_.getStatus(); }
+
+  // The next text frame, or nullopt once the server closed (close_code() says how).
+  std::optional<Frame> next() {
+    std::vector<char> buffer(1 << 16);
+    while (true) {
+      int flags = 0;
+      const int n = socket_->receiveFrame(buffer.data(), static_cast<int>(buffer.size()), flags);
+      const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+      if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE || n == 0) {
+        if (n >= 2) {
+          close_code_ =
+              (static_cast<unsigned char>(buffer[0]) << 8) | static_cast<unsigned char>(buffer[1]);
+        }
+        return std::nullopt;
+      }
+      if (opcode != Poco::Net::WebSocket::FRAME_OP_TEXT) continue;  // pings
+      auto frame = json(std::string(buffer.data(), static_cast<std::size_t>(n)));
+      return Frame{frame->getValue<std::string>("id"), frame->getValue<std::string>("event"),
+                   to_text(frame->get("data"))};
+    }
+  }
+  int close_code() const { return close_code_; }
+
+ private:
+  Poco::Net::HTTPClientSession session_;
+  Poco::Net::HTTPResponse response_;
+  std::unique_ptr<Poco::Net::WebSocket> socket_;
+  int close_code_ = 0;
+};
+
+// Reads the whole SSE stream of a build that has finished, to compare with the socket.
+std::vector<Frame> read_sse(int port, const std::string& path) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  session.setTimeout(Poco::Timespan(15, 0));
+  Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("Authorization", "Bearer reader-secret");
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  std::vector<Frame> frames;
+  Frame frame;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("id: ", 0) == 0) frame.id = line.substr(4);
+    if (line.rfind("event: ", 0) == 0) frame.event = line.substr(7);
+    if (line.rfind("data: ", 0) == 0) frame.data = to_text(json(line.substr(6)));
+    if (line.empty() && !frame.event.empty()) {
+      frames.push_back(frame);
+      frame = Frame{};
+    }
+  }
+  return frames;
+}
+
+// "event data" of the log frames (logs true) or of every other frame, in order.
+std::vector<std::string> only(const std::vector<Frame>& frames, bool logs) {
+  std::vector<std::string> out;
+  for (const auto& f : frames) {
+    if ((f.event == "log") == logs) out.push_back(f.event + " " + f.data);
+  }
+  return out;
+}
+
+class AnalyticsWsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_.url(), .name = "ws-test"});
+    ASSERT_TRUE(connected.ok()) << connected.error().describe();
+    bus_ = std::move(connected.value());
+    ASSERT_TRUE(bus::provision(*bus_).ok());
+    auto connection = store::connect(pg_.url());
+    store::migrate(*connection,
+                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations"));
+    auto parsed = http::TokenAuth::parse(
+        "reader:reader-secret:acme:read,stranger:stranger-secret:other:read");
+    ASSERT_TRUE(parsed.ok());
+    auth_ = std::make_unique<http::TokenAuth>(std::move(parsed.value()));
+    pool_ = std::make_unique<DbPool>(pg_.url(), 4);
+    server_ = std::make_unique<http::Server>("ws-test", http::ServerOptions{});
+    api_ = std::make_unique<QueryApi>(*pool_, *bus_, *auth_, server_->metrics());
+    live_ = std::make_unique<LiveStream>(*bus_, *api_, server_->metrics());
+    api_->register_routes(*server_);
+    live_->register_routes(*server_);
+    server_->start();
+    ApplierOptions options;
+    options.database_url = pg_.url();
+    applier_ = std::make_unique<Applier>(*bus_, options, metrics_);
+  }
+  void TearDown() override {
+    live_->stop();
+    server_->stop(1000);
+  }
+  int port() const { return server_->port(); }
+
+  void publish(v1::Envelope e) {
+    auto encoded = events::encode(e);
+    auto ack = bus_->publish(encoded.subject, encoded.data, e.event_id());
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+  void publish_log(const std::string& build, std::int64_t first, int count, std::int64_t at_ms) {
+    v1::LogBatch batch;
+    batch.set_build_id(build);
+    batch.set_first_line(first);
+    for (int i = 0; i < count; ++i) {
+      auto* line = batch.add_lines();
+      line->set_at_ms(at_ms);
+      line->set_stream("stdout");
+      line->set_text("line " + std::to_string(first + i));
+    }
+    std::string data;
+    batch.SerializeToString(&data);
+    auto ack = bus_->publish(events::log_subject(build), data,
+                             "log:" + build + ":" + std::to_string(first));
+    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  }
+  // Applies everything published so far, so the build is visible to the API.
+  void apply_all() {
+    auto last = bus::last_stream_sequence(*bus_, bus::kEventsStream);
+    ASSERT_TRUE(last.ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (applier_->checkpoint() < *last) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "applier did not catch up";
+      ASSERT_TRUE(applier_->run_once().ok());
+    }
+  }
+
+  testing::NatsServer nats_;
+  testing::PostgresServer pg_;
+  std::unique_ptr<bus::Bus> bus_;
+  http::Metrics metrics_;
+  std::unique_ptr<http::TokenAuth> auth_;
+  std::unique_ptr<DbPool> pool_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<QueryApi> api_;
+  std::unique_ptr<LiveStream> live_;
+  std::unique_ptr<Applier> applier_;
+};
+
+TEST_F(AnalyticsWsTest, SendsHistoryThenLiveFramesAndClosesAfterDone) {
+  const std::int64_t t0 = now_ms();
+  auto all = build_events("ws-1", "acme", t0);
+  // requested, queued, dispatched, started now; the rest once the client is connected.
+  for (std::size_t i = 0; i < 4; ++i) publish(all[i]);
+  publish_log("ws-1", 1, 3, t0 + 35);
+  apply_all();
+
+  WsClient client(port(), "/v1/builds/ws-1/stream");
+  ASSERT_TRUE(client.upgraded()) << client.status();
+  std::vector<Frame> frames;
+  while (frames.size() < 4 + 3) {
+    auto f = client.next();
+    ASSERT_TRUE(f.has_value()) << "closed after " << frames.size() << " frames";
+    frames.push_back(*f);
+  }
+  publish_log("ws-1", 4, 2, t0 + 1000);
+  for (std::size_t i = 4; i < all.size(); ++i) publish(all[i]);
+  while (auto f = client.next()) frames.push_back(*f);
+  EXPECT_EQ(client.close_code(), Poco::Net::WebSocket::WS_NORMAL_CLOSE);
+
+  std::vector<std::string> logs, kinds;
+  for (const auto& f : frames) {
+    kinds.push_back(f.event);
+    if (f.event == "log") logs.push_back(json(f.data)->getValue<std::string>("text"));
+  }
+  EXPECT_EQ(logs, (std::vector<std::string>{"line 1", "line 2", "line 3", "line 4", "line 5"}));
+  EXPECT_EQ(kinds.front(), "status");
+  EXPECT_EQ(json(frames.front().data)->getValue<std::string>("type"), "requested");
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "step"), 4);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "status"), 7);
+  ASSERT_EQ(kinds.back(), "done");
+  EXPECT_EQ(json(frames.back().data)->getValue<std::string>("status"), "succeeded");
+  // The history frames come in stream order; ids never go backwards.
+  EXPECT_EQ(json(frames[3].data)->getValue<std::string>("type"), "started");
+  for (std::size_t i = 1; i < frames.size(); ++i) {
+    auto a = parse_position(frames[i - 1].id);
+    auto b = parse_position(frames[i].id);
+    ASSERT_TRUE(a && b) << frames[i].id;
+    EXPECT_TRUE(b->event_seq >= a->event_seq && b->log_line >= a->log_line);
+  }
+}
+
+TEST_F(AnalyticsWsTest, ResumesFromAPositionAndMatchesTheSseStream) {
+  const std::int64_t t0 = now_ms();
+  for (auto& e : build_events("ws-2", "acme", t0)) publish(e);
+  publish_log("ws-2", 1, 4, t0 + 45);
+  apply_all();
+
+  WsClient whole(port(), "/v1/builds/ws-2/stream");
+  ASSERT_TRUE(whole.upgraded());
+  std::vector<Frame> frames;
+  while (auto f = whole.next()) frames.push_back(*f);
+  ASSERT_GE(frames.size(), 16u);  // 13 events, 4 lines, done
+
+  // One producer behind both transports: the same frames with the same data. How the two
+  // sources interleave follows arrival, so each source's frames are compared in order.
+  const auto sse = read_sse(port(), "/v1/builds/ws-2/events");
+  EXPECT_EQ(sse.size(), frames.size());
+  EXPECT_EQ(only(sse, true), only(frames, true));
+  EXPECT_EQ(only(sse, false), only(frames, false));
+  ASSERT_FALSE(sse.empty());
+  EXPECT_EQ(sse.back().id, frames.back().id);
+
+  // From the 6th frame's position: exactly the rest, nothing before it.
+  WsClient resumed(port(), "/v1/builds/ws-2/stream?from=" + frames[5].id);
+  ASSERT_TRUE(resumed.upgraded());
+  std::vector<Frame> rest;
+  while (auto f = resumed.next()) rest.push_back(*f);
+  const std::vector<Frame> expected(frames.begin() + 6, frames.end());
+  EXPECT_EQ(rest.size(), expected.size());
+  EXPECT_EQ(only(rest, true), only(expected, true));
+  EXPECT_EQ(only(rest, false), only(expected, false));
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().event, "done");
+  EXPECT_EQ(resumed.close_code(), Poco::Net::WebSocket::WS_NORMAL_CLOSE);
+}
+
+TEST_F(AnalyticsWsTest, RefusesBeforeTheUpgrade) {
+  for (auto& e : build_events("ws-3", "acme", now_ms())) publish(e);
+  apply_all();
+  WsClient anonymous(port(), "/v1/builds/ws-3/stream", "");
+  EXPECT_FALSE(anonymous.upgraded());
+  EXPECT_EQ(anonymous.status(), 401);
+  WsClient stranger(port(), "/v1/builds/ws-3/stream", "stranger-secret");
+  EXPECT_FALSE(stranger.upgraded());
+  EXPECT_EQ(stranger.status(), 404);
+  WsClient bad_from(port(), "/v1/builds/ws-3/stream?from=yesterday");
+  EXPECT_FALSE(bad_from.upgraded());
+  EXPECT_EQ(bad_from.status(), 422);
+
+  // A plain GET (no Upgrade header) is told to use a WebSocket.
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port()));
+  Poco::Net::HTTPRequest request("GET", "/v1/builds/ws-3/stream", Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("Authorization", "Bearer reader-secret");
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(response.getStatus(), 400);
+  EXPECT_NE(body.find("websocket_required"), std::string::npos) << body;
+}
+
+}  // namespace
+}  // namespace kiln::analytics
