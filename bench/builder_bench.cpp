@@ -124,7 +124,8 @@ class Bench {
     auto bus = kiln::bus::Bus::connect({.url = nats_->url(), .name = "builder-bench"});
     if (!bus.ok()) throw std::runtime_error(bus.error().describe());
     bus_ = std::move(bus.value());
-    if (auto s = kiln::bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
+    if (auto s = kiln::bus::provision(*bus_); !s.ok())
+      throw std::runtime_error(s.error().describe());
 
     options_.worker_id = "builder-bench";
     options_.buildah_root = root_ + "/kiln";
@@ -299,12 +300,14 @@ void report(const char* name, const std::vector<HandRun>& hand, const std::vecto
   std::printf("  kiln     dispatched -> built         %8.0f ms   (steps cached: %d)\n", k,
               kiln.empty() ? 0 : kiln.back().steps_cached);
   std::printf("    of which dispatched -> started   %8.0f ms\n", median(started));
-  std::printf("             started -> first step   %8.0f ms   (git fetch, base image check, "
-              "buildah start)\n",
-              median(before_steps));
-  std::printf("             last step -> built      %8.0f ms   (last commit, OCI export, "
-              "publish)\n",
-              median(after_steps));
+  std::printf(
+      "             started -> first step   %8.0f ms   (git fetch, base image check, "
+      "buildah start)\n",
+      median(before_steps));
+  std::printf(
+      "             last step -> built      %8.0f ms   (last commit, OCI export, "
+      "publish)\n",
+      median(after_steps));
   std::printf("  overhead %+.0f ms (%+.1f %%); aim <= %.0f ms: %s\n", overhead,
               h > 0 ? 100.0 * overhead / h : 0.0, allowed, overhead <= allowed ? "met" : "MISSED");
   std::printf("  overhead beyond the git fetch (%.0f ms by hand): %+.0f ms (%+.1f %%)\n", fetch_ms,
@@ -357,9 +360,10 @@ int main() {
     report("fully cached rebuild", hand_cached, kiln_cached, fetch_ms);
     std::sort(latency.begin(), latency.end());
     const double p50 = median(latency);
-    std::printf("dispatched -> started, idle builder (%d samples): p50 %.1f ms, max %.1f ms; "
-                "aim < 100 ms: %s\n",
-                samples, p50, latency.back(), p50 < 100 ? "met" : "MISSED");
+    std::printf(
+        "dispatched -> started, idle builder (%d samples): p50 %.1f ms, max %.1f ms; "
+        "aim < 100 ms: %s\n",
+        samples, p50, latency.back(), p50 < 100 ? "met" : "MISSED");
     std::printf("load average at end: %s", must_run("cat /proc/loadavg").c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "builder_bench: %s\n", e.what());

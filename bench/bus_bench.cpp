@@ -61,7 +61,8 @@ double raw_async(jsCtx* js, const std::string& payload, int n, const std::string
   return n / seconds_since(start);
 }
 
-double kiln_sync(kiln::bus::Bus& bus, const std::string& payload, int n, const std::string& prefix) {
+double kiln_sync(kiln::bus::Bus& bus, const std::string& payload, int n,
+                 const std::string& prefix) {
   const auto start = Clock::now();
   for (int i = 0; i < n; ++i) {
     auto ack = bus.publish("kiln.build.bench." + std::to_string(i % 64), payload,
@@ -74,13 +75,15 @@ double kiln_sync(kiln::bus::Bus& bus, const std::string& payload, int n, const s
   return n / seconds_since(start);
 }
 
-double kiln_async(kiln::bus::Bus& bus, const std::string& payload, int n, const std::string& prefix) {
+double kiln_async(kiln::bus::Bus& bus, const std::string& payload, int n,
+                  const std::string& prefix) {
   auto publisher = kiln::bus::AsyncPublisher::create(bus);
   if (!publisher.ok()) std::exit(1);
   const auto start = Clock::now();
   for (int i = 0; i < n; ++i) {
-    if (!(*publisher)->publish("kiln.build.bench." + std::to_string(i % 64), payload,
-                               prefix + std::to_string(i))
+    if (!(*publisher)
+             ->publish("kiln.build.bench." + std::to_string(i % 64), payload,
+                       prefix + std::to_string(i))
              .ok()) {
       std::exit(1);
     }

@@ -6,7 +6,6 @@
 //
 // Prints "<bytes> <milliseconds>" on success; exits 1 with a message on the first failure.
 #include <curl/curl.h>
-
 #include <strings.h>
 
 #include <algorithm>

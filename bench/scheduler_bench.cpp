@@ -40,8 +40,7 @@ std::unique_ptr<kiln::bus::Bus> connect(const std::string& url, const std::strin
 // Publishes `n` messages asynchronously on `subject_prefix.<i>` and times each one's arrival at an
 // ordered reader: the floor any JetStream-based dispatcher stands on.
 std::vector<double> raw_round_trip(kiln::bus::Bus& bus, int n) {
-  auto reader = kiln::bus::SubjectReader::open(bus, kiln::bus::kEventsStream,
-                                               "kiln.build.raw.>",
+  auto reader = kiln::bus::SubjectReader::open(bus, kiln::bus::kEventsStream, "kiln.build.raw.>",
                                                kiln::bus::SubjectReader::Start::kNew);
   auto publisher = kiln::bus::AsyncPublisher::create(bus);
   std::vector<Clock::time_point> sent(n);
@@ -56,8 +55,9 @@ std::vector<double> raw_round_trip(kiln::bus::Bus& bus, int n) {
   });
   for (int i = 0; i < n; ++i) {
     sent[i] = Clock::now();
-    (void)(*publisher)->publish("kiln.build.raw.r" + std::to_string(i), std::to_string(i),
-                                "raw-" + std::to_string(i));
+    (void)(*publisher)
+        ->publish("kiln.build.raw.r" + std::to_string(i), std::to_string(i),
+                  "raw-" + std::to_string(i));
   }
   (void)(*publisher)->wait();
   consumer.join();
@@ -86,9 +86,9 @@ int main() {
   if (!runner.start().ok()) return 1;
   while (!runner.leader()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
-  auto reader = kiln::bus::SubjectReader::open(*bus, kiln::bus::kEventsStream,
-                                               "kiln.build.dispatched.>",
-                                               kiln::bus::SubjectReader::Start::kNew);
+  auto reader =
+      kiln::bus::SubjectReader::open(*bus, kiln::bus::kEventsStream, "kiln.build.dispatched.>",
+                                     kiln::bus::SubjectReader::Start::kNew);
   std::vector<Clock::time_point> sent(kBurst);
   std::vector<double> dispatch;
   std::thread consumer([&] {
@@ -126,14 +126,14 @@ int main() {
     project.name = "cron" + std::to_string(p);
     project.repository_url = "file:///srv/x.git";
     for (int s = 0; s < 10; ++s) {
-      project.schedules.push_back({.name = "s" + std::to_string(s), .cron = "* * * * *",
-                                   .timezone = "UTC", .branch = ""});
+      project.schedules.push_back(
+          {.name = "s" + std::to_string(s), .cron = "* * * * *", .timezone = "UTC", .branch = ""});
     }
     (void)(*projects)->put(project.name, kiln::project::to_json(project));
   }
-  auto fires = kiln::bus::SubjectReader::open(*bus, kiln::bus::kEventsStream,
-                                              "kiln.build.requested.>",
-                                              kiln::bus::SubjectReader::Start::kNew);
+  auto fires =
+      kiln::bus::SubjectReader::open(*bus, kiln::bus::kEventsStream, "kiln.build.requested.>",
+                                     kiln::bus::SubjectReader::Start::kNew);
   use_fake = true;
   std::this_thread::sleep_for(std::chrono::seconds(3));  // schedules loaded
   const auto tick = Clock::now();

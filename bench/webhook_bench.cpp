@@ -46,10 +46,13 @@ double percentile(std::vector<double> v, double p) {
 
 std::string push_body(const std::string& after) {
   return R"({"ref":"refs/heads/main","before":"1111111111111111111111111111111111111111","after":")" +
-         after + R"(","repository":{"full_name":"octo/bench","clone_url":"https://github.com/octo/bench.git"},
-    "pusher":{"name":"bench"},"commits":[{"id":")" + after +
+         after +
+         R"(","repository":{"full_name":"octo/bench","clone_url":"https://github.com/octo/bench.git"},
+    "pusher":{"name":"bench"},"commits":[{"id":")" +
+         after +
          R"(","message":"bench","author":{"name":"B"},"added":["src/a.c"],"removed":[],"modified":[]}],
-    "head_commit":{"id":")" + after + R"(","message":"bench","author":{"name":"B"}}})";
+    "head_commit":{"id":")" +
+         after + R"(","message":"bench","author":{"name":"B"}}})";
 }
 
 // One connection sending `count` webhooks, optionally paced to one every `interval`.
@@ -118,8 +121,8 @@ double raw_publish(jsCtx* js, int connections, int per_connection, const std::st
         jsPubOptions_Init(&opts);
         opts.MsgId = id.c_str();
         jsPubAck* ack = nullptr;
-        if (js_Publish(&ack, js, subject.c_str(), payload.data(),
-                       static_cast<int>(payload.size()), &opts, nullptr) != NATS_OK) {
+        if (js_Publish(&ack, js, subject.c_str(), payload.data(), static_cast<int>(payload.size()),
+                       &opts, nullptr) != NATS_OK) {
           ++failures;
         }
         jsPubAck_Destroy(ack);
@@ -183,7 +186,7 @@ int main(int argc, char** argv) {
 
   Run steady;  // 200 req/s: 4 connections at 50 req/s each, for 5 s
   drive(port, "steady", 4, 250, std::chrono::milliseconds(20), steady);
-  Run burst;   // 1,000 requests at once over 50 connections
+  Run burst;  // 1,000 requests at once over 50 connections
   drive(port, "burst", 50, 20, {}, burst);
 
   std::printf("webhook-ingest, signed GitHub push webhooks answered after the JetStream ack\n");

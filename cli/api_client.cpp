@@ -47,8 +47,8 @@ Poco::JSON::Object::Ptr parse_object(const std::string& json, const std::string&
     if (object) return object;
   } catch (const std::exception&) {
   }
-  throw CliError(kExitUnavailable, "the server's " + what + " answer is not a JSON object: " +
-                                       json.substr(0, 200));
+  throw CliError(kExitUnavailable,
+                 "the server's " + what + " answer is not a JSON object: " + json.substr(0, 200));
 }
 
 HttpReply ApiClient::send(const std::string& base, const std::string& method,
@@ -85,10 +85,9 @@ Poco::JSON::Object::Ptr ApiClient::query(const std::string& path) {
   return parse_object(send(endpoints_.query_url, "GET", path, "").body, path);
 }
 
-void ApiClient::stream_events(
-    const std::string& path, const std::string& last_event_id,
-    const std::function<bool(const std::string&, const std::string&, const std::string&)>&
-        on_event) {
+void ApiClient::stream_events(const std::string& path, const std::string& last_event_id,
+                              const std::function<bool(const std::string&, const std::string&,
+                                                       const std::string&)>& on_event) {
   Poco::URI uri(endpoints_.query_url + path);
   try {
     auto session = open_session(uri);
@@ -124,8 +123,8 @@ void ApiClient::stream_events(
       if (field == "data") data += (data.empty() ? "" : "\n") + value;
     }
   } catch (const Poco::Exception& e) {
-    throw CliError(kExitUnavailable, "event stream from " + endpoints_.query_url +
-                                         " broke: " + e.displayText());
+    throw CliError(kExitUnavailable,
+                   "event stream from " + endpoints_.query_url + " broke: " + e.displayText());
   }
 }
 

@@ -10,7 +10,8 @@ namespace kiln::cli {
 
 class Args {
  public:
-  Args(std::string usage, std::string summary) : usage_(std::move(usage)), summary_(std::move(summary)) {}
+  Args(std::string usage, std::string summary)
+      : usage_(std::move(usage)), summary_(std::move(summary)) {}
 
   Args& flag(const std::string& name, const std::string& help, const std::string& short_name = "");
   Args& value(const std::string& name, const std::string& metavar, const std::string& help,

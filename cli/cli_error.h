@@ -9,10 +9,10 @@ namespace kiln::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitBuildFailed = 1,   // the build failed or was cancelled
-  kExitUsage = 2,         // bad command line or input file
-  kExitApiError = 3,      // the API refused the request (4xx)
-  kExitUnavailable = 4,   // the API could not be reached or failed (5xx)
+  kExitBuildFailed = 1,  // the build failed or was cancelled
+  kExitUsage = 2,        // bad command line or input file
+  kExitApiError = 3,     // the API refused the request (4xx)
+  kExitUnavailable = 4,  // the API could not be reached or failed (5xx)
 };
 
 class CliError : public std::runtime_error {

@@ -45,7 +45,8 @@ int cmd_push_layout(Context& ctx, const Argv& argv) {
             "parallel. Credentials come from KILN_REGISTRY_USERNAME/PASSWORD or Docker's "
             "config.json.");
   args.value("tag", "TAG", "an additional tag (repeatable)", "t")
-      .value("mount-from", "REPO", "repository on the same registry to mount blobs from (repeatable)")
+      .value("mount-from", "REPO",
+             "repository on the same registry to mount blobs from (repeatable)")
       .value("ref", "NAME", "which image of the layout (index.json ref.name annotation)")
       .value("parallel", "N", "blob uploads at once (default 4)")
       .value("docker-config", "FILE", "Docker config.json with registry credentials")
@@ -57,7 +58,8 @@ int cmd_push_layout(Context& ctx, const Argv& argv) {
   registry::RegistryOptions options;
   options.host = image.host;
   options.insecure = args.has("insecure");
-  if (args.has("parallel")) options.parallelism = std::max(1, std::atoi(args.get("parallel").c_str()));
+  if (args.has("parallel"))
+    options.parallelism = std::max(1, std::atoi(args.get("parallel").c_str()));
   auto credentials = registry::resolve_credentials(image.host, args.get("docker-config"));
   if (!credentials.ok()) throw CliError(kExitUsage, credentials.error().describe());
   options.credentials = *credentials;
@@ -84,8 +86,9 @@ int cmd_push_layout(Context& ctx, const Argv& argv) {
                    "push failed: " + report.error().describe());
   }
   if (ctx.json_output) {
-    std::cout << "{\"digest\":\"" << report->manifest_digest << "\",\"bytes_uploaded\":"
-              << report->bytes_uploaded << ",\"bytes_skipped\":" << report->bytes_skipped
+    std::cout << "{\"digest\":\"" << report->manifest_digest
+              << "\",\"bytes_uploaded\":" << report->bytes_uploaded
+              << ",\"bytes_skipped\":" << report->bytes_skipped
               << ",\"duration_ms\":" << report->duration.count() << "}\n";
   } else {
     for (const auto& ref : report->image_refs) std::cout << ref << "\n";

@@ -99,8 +99,8 @@ int cmd_status(Context& ctx, const Argv& argv) {
     std::cout << to_json(build) << "\n";
     return kExitOk;
   }
-  std::cout << "build:    " << field(build, "build_id") << " (#" << field(build, "number")
-            << " of " << field(build, "project") << ")\n"
+  std::cout << "build:    " << field(build, "build_id") << " (#" << field(build, "number") << " of "
+            << field(build, "project") << ")\n"
             << "status:   " << field(build, "status") << " " << field(build, "progress") << "%\n"
             << "trigger:  " << field(build, "trigger") << "\n"
             << "ref:      " << field(build, "ref") << " " << field(build, "commit") << "\n";
@@ -126,7 +126,8 @@ int cmd_status(Context& ctx, const Argv& argv) {
 }
 
 int cmd_logs(Context& ctx, const Argv& argv) {
-  Args args("kiln logs BUILD [-f]", "Prints a build's log; with -f, follows it until the build ends.");
+  Args args("kiln logs BUILD [-f]",
+            "Prints a build's log; with -f, follows it until the build ends.");
   args.flag("follow", "keep printing new lines until the build ends", "f")
       .value("from", "LINE", "start at this line number (default 1)");
   if (!args.parse(argv)) return kExitOk;
@@ -200,9 +201,9 @@ int cmd_stats(Context& ctx, const Argv& argv) {
             "Summarises builds over the last days: counts, success rate, durations, cache hits.");
   args.value("project", "P", "only this project").value("days", "N", "window in days (default 7)");
   if (!args.parse(argv)) return kExitOk;
-  auto summary = ctx.api->query("/v1/analytics/summary" +
-                                query_string({{"project", args.get("project")},
-                                              {"days", args.get("days", "7")}}));
+  auto summary =
+      ctx.api->query("/v1/analytics/summary" + query_string({{"project", args.get("project")},
+                                                             {"days", args.get("days", "7")}}));
   if (ctx.json_output) {
     std::cout << to_json(summary) << "\n";
     return kExitOk;

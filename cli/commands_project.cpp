@@ -48,8 +48,8 @@ int list(Context& ctx, const Argv& argv) {
   if (auto projects = answer->getArray("projects")) {
     for (size_t i = 0; i < projects->size(); ++i) {
       auto p = projects->getObject(static_cast<unsigned>(i));
-      rows.push_back({field(p, "name"), field(p, "repository_url"), field(p, "registry") + "/" +
-                                                                        field(p, "image_repository")});
+      rows.push_back({field(p, "name"), field(p, "repository_url"),
+                      field(p, "registry") + "/" + field(p, "image_repository")});
     }
   }
   print_table({"NAME", "REPOSITORY", "IMAGE"}, rows);
@@ -76,8 +76,7 @@ int remove(Context& ctx, const Argv& argv) {
 }  // namespace
 
 int cmd_project(Context& ctx, const Argv& argv) {
-  const std::string usage =
-      "Usage: kiln project apply FILE | ls | show NAME | rm NAME\n";
+  const std::string usage = "Usage: kiln project apply FILE | ls | show NAME | rm NAME\n";
   if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
     std::cout << usage;
     return argv.empty() ? kExitUsage : kExitOk;

@@ -86,41 +86,39 @@ int follow_build(Context& ctx, const std::string& build_id) {
   // Reconnect a few times: the stream resumes from the last event seen (Last-Event-ID).
   for (int attempt = 0; attempt < 30 && !done; ++attempt) {
     try {
-      ctx.api->stream_events("/v1/builds/" + build_id + "/events", last_id,
-                             [&](const std::string& type, const std::string& id,
-                                 const std::string& data) {
-                               if (!id.empty()) last_id = id;
-                               if (ctx.json_output) {
-                                 std::cout << data << "\n";
-                               }
-                               Poco::JSON::Object::Ptr event;
-                               try {
-                                 event = parse_object(data, "event");
-                               } catch (const CliError&) {
-                                 return true;
-                               }
-                               if (ctx.json_output) {
-                               } else if (type == "log") {
-                                 view.log_line(event->optValue<std::string>("text", ""));
-                               } else if (type == "step" &&
-                                          event->optValue<std::string>("type", "") ==
-                                              "step_finished") {
-                                 view.step_finished(event->optValue<int>("step", 0),
-                                                    event->optValue<bool>("cached", false),
-                                                    event->optValue<long long>("duration_ms", 0));
-                               } else if (type == "step") {
-                                 view.step_started(event->optValue<int>("step", 0),
-                                                   event->optValue<int>("total", 0),
-                                                   event->optValue<std::string>("instruction", ""));
-                               } else if (type == "status") {
-                                 view.status(event->optValue<std::string>("status", ""));
-                               }
-                               if (type == "done") {
-                                 done = true;
-                                 return false;
-                               }
-                               return true;
-                             });
+      ctx.api->stream_events(
+          "/v1/builds/" + build_id + "/events", last_id,
+          [&](const std::string& type, const std::string& id, const std::string& data) {
+            if (!id.empty()) last_id = id;
+            if (ctx.json_output) {
+              std::cout << data << "\n";
+            }
+            Poco::JSON::Object::Ptr event;
+            try {
+              event = parse_object(data, "event");
+            } catch (const CliError&) {
+              return true;
+            }
+            if (ctx.json_output) {
+            } else if (type == "log") {
+              view.log_line(event->optValue<std::string>("text", ""));
+            } else if (type == "step" &&
+                       event->optValue<std::string>("type", "") == "step_finished") {
+              view.step_finished(event->optValue<int>("step", 0),
+                                 event->optValue<bool>("cached", false),
+                                 event->optValue<long long>("duration_ms", 0));
+            } else if (type == "step") {
+              view.step_started(event->optValue<int>("step", 0), event->optValue<int>("total", 0),
+                                event->optValue<std::string>("instruction", ""));
+            } else if (type == "status") {
+              view.status(event->optValue<std::string>("status", ""));
+            }
+            if (type == "done") {
+              done = true;
+              return false;
+            }
+            return true;
+          });
       done = true;
     } catch (const CliError& e) {
       if (e.exit_code() == kExitApiError) throw;

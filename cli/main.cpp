@@ -58,7 +58,8 @@ std::map<std::string, std::string> read_config_file(const std::string& path, boo
       return s;
     };
     if (trim(line).empty()) continue;
-    if (eq == std::string::npos) throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": expected key = value");
+    if (eq == std::string::npos)
+      throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": expected key = value");
     const std::string key = trim(line.substr(0, eq));
     if (key != "api-url" && key != "query-url" && key != "token") {
       throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": unknown key '" + key + "'");
@@ -90,7 +91,8 @@ int run(int argc, char** argv) {
     } else if (i + 1 < argc) {
       value = argv[++i];
     }
-    if (name != "api" && name != "query" && name != "token" && name != "config" && name != "output") {
+    if (name != "api" && name != "query" && name != "token" && name != "config" &&
+        name != "output") {
       throw CliError(kExitUsage, "unknown global option --" + name + "\n\n" + kUsage);
     }
     flags[name] = value;

@@ -46,8 +46,10 @@ std::string to_json(const YAML::Node& node, const std::string& path, ProjectFile
       }
       return json + "]";
     }
-    case YAML::NodeType::Scalar: return scalar_json(node);
-    default: return "null";
+    case YAML::NodeType::Scalar:
+      return scalar_json(node);
+    default:
+      return "null";
   }
 }
 

@@ -21,8 +21,8 @@ Result<PublishAck> publish_with(jsCtx* js, std::string_view subject, std::string
   options.MaxWait = timeout_ms;
   if (expected_last_subject_seq) {
     options.ExpectLastSubjectSeq = *expected_last_subject_seq;
-    // nats.c treats 0 as "not set"; "no message yet on this subject" is asked for with ExpectLastSeq
-    // semantics through the subject sequence header below.
+    // nats.c treats 0 as "not set"; "no message yet on this subject" is asked for with
+    // ExpectLastSeq semantics through the subject sequence header below.
   }
   natsMsg* raw_msg = nullptr;
   if (natsStatus s = natsMsg_Create(&raw_msg, subject_str.c_str(), nullptr, data.data(),
@@ -54,7 +54,8 @@ Result<std::unique_ptr<Bus>> Bus::connect(const BusOptions& options) {
   natsOptions_SetTimeout(opts.get(), options.connect_timeout_ms);
   natsOptions_SetMaxReconnect(opts.get(), options.max_reconnect);
   natsOptions_SetReconnectWait(opts.get(), options.reconnect_wait_ms);
-  // Outgoing messages are buffered while reconnecting; JetStream publishes still wait for their ack.
+  // Outgoing messages are buffered while reconnecting; JetStream publishes still wait for their
+  // ack.
   natsOptions_SetReconnectBufSize(opts.get(), 8 * 1024 * 1024);
   if (options.retry_on_failed_connect) {
     natsOptions_SetRetryOnFailedConnect(opts.get(), true, nullptr, nullptr);
@@ -149,8 +150,7 @@ AsyncPublisher::~AsyncPublisher() {
   }
 }
 
-void AsyncPublisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
-                            void* closure) {
+void AsyncPublisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
   MsgHandle owned(msg);
   auto* counters = static_cast<Counters*>(closure);
   std::lock_guard lock(counters->mutex);

@@ -23,12 +23,12 @@ namespace kiln::bus {
 
 struct BusOptions {
   std::string url = "nats://127.0.0.1:4222";  // comma-separated list for a cluster
-  std::string name = "kiln";                   // connection name shown by the server
+  std::string name = "kiln";                  // connection name shown by the server
   int connect_timeout_ms = 2000;
   int reconnect_wait_ms = 250;
-  int max_reconnect = -1;          // -1: retry forever; the connection survives server restarts
+  int max_reconnect = -1;  // -1: retry forever; the connection survives server restarts
   bool retry_on_failed_connect = false;  // true: start even when the server is not up yet
-  int request_timeout_ms = 5000;   // JetStream API calls and publish acks
+  int request_timeout_ms = 5000;         // JetStream API calls and publish acks
 };
 
 struct PublishAck {

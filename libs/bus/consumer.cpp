@@ -10,8 +10,8 @@ Result<std::unique_ptr<PullConsumer>> PullConsumer::bind(Bus& bus, const Consume
   sub_opts.ManualAck = true;
   natsSubscription* raw = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
-  natsStatus s = js_PullSubscribe(&raw, bus.js(), spec.filter_subject.c_str(),
-                                  spec.durable.c_str(), nullptr, &sub_opts, &js_code);
+  natsStatus s = js_PullSubscribe(&raw, bus.js(), spec.filter_subject.c_str(), spec.durable.c_str(),
+                                  nullptr, &sub_opts, &js_code);
   if (s != NATS_OK) return nats_error("js_PullSubscribe", s, js_code);
   auto consumer = std::unique_ptr<PullConsumer>(new PullConsumer());
   consumer->subscription_.reset(raw);
@@ -48,8 +48,12 @@ Result<std::unique_ptr<SubjectReader>> SubjectReader::open(Bus& bus, const std::
   sub_opts.Stream = stream.c_str();
   sub_opts.Ordered = true;
   switch (start) {
-    case Start::kAll: sub_opts.Config.DeliverPolicy = js_DeliverAll; break;
-    case Start::kNew: sub_opts.Config.DeliverPolicy = js_DeliverNew; break;
+    case Start::kAll:
+      sub_opts.Config.DeliverPolicy = js_DeliverAll;
+      break;
+    case Start::kNew:
+      sub_opts.Config.DeliverPolicy = js_DeliverNew;
+      break;
     case Start::kSequence:
       sub_opts.Config.DeliverPolicy = js_DeliverByStartSequence;
       sub_opts.Config.OptStartSeq = start_sequence == 0 ? 1 : start_sequence;

@@ -5,16 +5,25 @@ namespace kiln::bus {
 Error nats_error(const char* call, natsStatus status, jsErrCode js_code) {
   ErrorCode code = ErrorCode::kInternal;
   switch (status) {
-    case NATS_TIMEOUT: code = ErrorCode::kDeadlineExceeded; break;
-    case NATS_NOT_FOUND: code = ErrorCode::kNotFound; break;
+    case NATS_TIMEOUT:
+      code = ErrorCode::kDeadlineExceeded;
+      break;
+    case NATS_NOT_FOUND:
+      code = ErrorCode::kNotFound;
+      break;
     case NATS_NO_SERVER:
     case NATS_CONNECTION_CLOSED:
     case NATS_CONNECTION_DISCONNECTED:
     case NATS_STALE_CONNECTION:
     case NATS_NO_RESPONDERS:
-    case NATS_IO_ERROR: code = ErrorCode::kUnavailable; break;
-    case NATS_INVALID_ARG: code = ErrorCode::kInvalidArgument; break;
-    default: break;
+    case NATS_IO_ERROR:
+      code = ErrorCode::kUnavailable;
+      break;
+    case NATS_INVALID_ARG:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    default:
+      break;
   }
   std::string message = std::string(call) + ": " + natsStatus_GetText(status);
   natsStatus last_status = NATS_OK;

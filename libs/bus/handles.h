@@ -35,6 +35,7 @@ using KvWatcherHandle = Handle<kvWatcher, kvWatcher_Destroy>;
 
 // Turns a failed nats.c call into an Error naming the call, the status text, the library's last
 // error detail and, when JetStream gave one, its error code (as peer_code "JS <code>").
-Error nats_error(const char* call, natsStatus status, jsErrCode js_code = static_cast<jsErrCode>(0));
+Error nats_error(const char* call, natsStatus status,
+                 jsErrCode js_code = static_cast<jsErrCode>(0));
 
 }  // namespace kiln::bus

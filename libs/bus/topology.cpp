@@ -22,12 +22,20 @@ ConsumerSpec dispatcher_consumer(const TopologyOptions&) {
   return {kEventsStream, "dispatcher", "kiln.build.>", 30, 10000, -1};
 }
 ConsumerSpec builder_consumer(const TopologyOptions& options) {
-  return {kEventsStream, "builder", events::build_subject_filter("dispatched"),
-          options.builder_ack_wait_seconds, 1000, -1};
+  return {kEventsStream,
+          "builder",
+          events::build_subject_filter("dispatched"),
+          options.builder_ack_wait_seconds,
+          1000,
+          -1};
 }
 ConsumerSpec pusher_consumer(const TopologyOptions& options) {
-  return {kEventsStream, "pusher", events::build_subject_filter("built"),
-          options.pusher_ack_wait_seconds, 1000, -1};
+  return {kEventsStream,
+          "pusher",
+          events::build_subject_filter("built"),
+          options.pusher_ack_wait_seconds,
+          1000,
+          -1};
 }
 ConsumerSpec analytics_consumer(const TopologyOptions&) {
   return {kEventsStream, "analytics", "kiln.build.>", 30, 20000, -1};
@@ -84,8 +92,8 @@ Status ensure_consumer(Bus& bus, const ConsumerSpec& spec) {
 
   jsConsumerInfo* raw_info = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetConsumerInfo(&raw_info, bus.js(), spec.stream.c_str(),
-                                    spec.durable.c_str(), nullptr, &js_code);
+  natsStatus s = js_GetConsumerInfo(&raw_info, bus.js(), spec.stream.c_str(), spec.durable.c_str(),
+                                    nullptr, &js_code);
   ConsumerInfoHandle info(raw_info);
   if (s == NATS_NOT_FOUND || js_code == JSConsumerNotFoundErr) {
     jsConsumerInfo* created = nullptr;

@@ -20,7 +20,7 @@ inline constexpr char kLeasesBucket[] = "kiln_leases";
 struct StreamSpec {
   std::string name;
   std::vector<std::string> subjects;
-  std::int64_t max_age_seconds = 0;       // 0: keep forever
+  std::int64_t max_age_seconds = 0;  // 0: keep forever
   std::int64_t duplicate_window_seconds = 120;
   std::int32_t max_msg_size = -1;
 };
@@ -31,7 +31,7 @@ struct ConsumerSpec {
   std::string filter_subject;
   std::int64_t ack_wait_seconds = 30;
   std::int64_t max_ack_pending = 1000;
-  std::int64_t max_deliver = -1;          // -1: until acked or terminated
+  std::int64_t max_deliver = -1;  // -1: until acked or terminated
 };
 
 struct TopologyOptions {

@@ -18,8 +18,8 @@ std::string trim(const std::string& s) {
 }
 
 std::string unquote(const std::string& s) {
-  if (s.size() >= 2 && ((s.front() == '"' && s.back() == '"') ||
-                        (s.front() == '\'' && s.back() == '\''))) {
+  if (s.size() >= 2 &&
+      ((s.front() == '"' && s.back() == '"') || (s.front() == '\'' && s.back() == '\''))) {
     return s.substr(1, s.size() - 2);
   }
   return s;
@@ -42,7 +42,8 @@ Config& Config::option(const std::string& name, const std::string& default_value
 std::string Config::env_name(const std::string& option_name) {
   std::string out = "KILN_";
   for (char c : option_name) {
-    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += (c == '.' || c == '-') ? '_'
+                                  : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }

@@ -1,10 +1,10 @@
 #include "log.h"
 
-#include "ids.h"
-
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+
+#include "ids.h"
 
 namespace kiln::log {
 namespace {
@@ -15,10 +15,14 @@ std::mutex g_write_mutex;
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -39,11 +43,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 2);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -60,8 +74,8 @@ std::string json_escape(std::string_view s) {
 void write(Level level, std::string_view msg, Fields fields) {
   if (static_cast<int>(level) < g_min_level.load()) return;
   std::string line = "{\"ts\":\"" + format_time_ms(now_ms()) + "\",\"level\":\"" +
-                     std::string(level_name(level)) + "\",\"service\":\"" +
-                     json_escape(g_service) + "\",\"msg\":\"" + json_escape(msg) + "\"";
+                     std::string(level_name(level)) + "\",\"service\":\"" + json_escape(g_service) +
+                     "\",\"msg\":\"" + json_escape(msg) + "\"";
   for (const auto& f : fields) {
     line += ",\"" + json_escape(f.key) + "\":";
     std::visit(

@@ -19,7 +19,8 @@ Result<TokenAuth> TokenAuth::parse(const std::string& spec) {
     if (parts.size() != 4 || parts[0].empty() || parts[1].size() < 8 || parts[2].empty()) {
       return make_error(ErrorCode::kInvalidArgument,
                         "api.tokens: each entry is name:secret:tenant:roles with a secret of at "
-                        "least 8 characters (entry for '" + (parts.empty() ? "" : parts[0]) + "')");
+                        "least 8 characters (entry for '" +
+                            (parts.empty() ? "" : parts[0]) + "')");
     }
     Principal p{parts[0], parts[2]};
     std::stringstream roles(parts[3]);

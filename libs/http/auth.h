@@ -14,7 +14,7 @@
 namespace kiln::http {
 
 struct Principal {
-  std::string name;    // the token's name: the actor recorded in events
+  std::string name;  // the token's name: the actor recorded in events
   std::string tenant;
   bool read = false;
   bool build = false;

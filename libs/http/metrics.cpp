@@ -8,8 +8,8 @@
 namespace kiln::http {
 namespace {
 
-const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                            0.25,  0.5,    1,     2.5,  5,    10,   30, 60, 300};
+const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                            0.5,   1,      2.5,   5,    10,    30,   60,  300};
 
 std::string format_number(double v) {
   char buf[64];
@@ -84,8 +84,8 @@ std::string Metrics::render() const {
       }
       const std::string inner = labels.empty() ? "" : labels.substr(1, labels.size() - 2) + ",";
       for (size_t i = 0; i < kLatencyBounds.size(); ++i) {
-        out << name << "_bucket{" << inner << "le=\"" << format_number(kLatencyBounds[i])
-            << "\"} " << format_number(series.buckets[i]) << "\n";
+        out << name << "_bucket{" << inner << "le=\"" << format_number(kLatencyBounds[i]) << "\"} "
+            << format_number(series.buckets[i]) << "\n";
       }
       out << name << "_bucket{" << inner << "le=\"+Inf\"} " << format_number(series.count) << "\n";
       out << name << "_sum" << labels << " " << format_number(series.sum) << "\n";

@@ -119,18 +119,30 @@ struct Server::Dispatcher : public Poco::Net::HTTPRequestHandlerFactory {
 
 int status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 422;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kFailedPrecondition: return 409;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kResourceExhausted: return 429;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kDeadlineExceeded: return 503;
-    case ErrorCode::kCancelled: return 409;
-    case ErrorCode::kDataLoss: return 500;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInvalidArgument:
+      return 422;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 503;
+    case ErrorCode::kCancelled:
+      return 409;
+    case ErrorCode::kDataLoss:
+      return 500;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -212,7 +224,8 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
       if (req.method == "OPTIONS" && request.has("Access-Control-Request-Method")) {
         // A preflight carries no token; answering it reveals nothing.
         response.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
-        response.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+        response.set("Access-Control-Allow-Headers",
+                     "Authorization, Content-Type, Idempotency-Key");
         response.set("Access-Control-Max-Age", "600");
         status = 204;
         log_it = false;
@@ -224,9 +237,9 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
     }
     if (!handled && in_flight > server.options_.max_in_flight) {
       response.setKeepAlive(false);
-      throw HttpError(503, "overloaded", "server is at its limit of " +
-                                             std::to_string(server.options_.max_in_flight) +
-                                             " requests in flight; retry shortly");
+      throw HttpError(503, "overloaded",
+                      "server is at its limit of " + std::to_string(server.options_.max_in_flight) +
+                          " requests in flight; retry shortly");
     }
     if (!handled && req.method == "GET") {
       Response r = builtin(req.path, handled);
@@ -292,8 +305,8 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
   server.metrics_.counter_add("kiln_http_requests_total", "HTTP requests by route and status",
                               {{"method", req.method}, {"status", std::to_string(status)}});
   if (log_it) {
-    server.metrics_.observe("kiln_http_request_duration_seconds", "HTTP request latency",
-                            seconds, {{"method", req.method}});
+    server.metrics_.observe("kiln_http_request_duration_seconds", "HTTP request latency", seconds,
+                            {{"method", req.method}});
     log::info("http request", {{"method", req.method},
                                {"path", req.path},
                                {"status", status},

@@ -1,8 +1,8 @@
 // libs/http — the HTTP bootstrap every kiln service uses (Poco::Net underneath).
 //
 // Error convention: handlers throw HttpError(status, code, message) for anything the client should
-// see; the server turns it into {"error": {"code": ..., "message": ...}} with that status. Any other
-// exception is a 500 with the same body shape and an error log line. Nothing is swallowed.
+// see; the server turns it into {"error": {"code": ..., "message": ...}} with that status. Any
+// other exception is a 500 with the same body shape and an error log line. Nothing is swallowed.
 //
 // Overload: Poco silently drops connections past its queue. Instead, the server admits at most
 // `max_in_flight` requests at once and answers the rest 503 with Retry-After, immediately; its
@@ -50,10 +50,10 @@ int status_for(ErrorCode code);
 
 struct Request {
   std::string method;
-  std::string path;                                 // without the query string
-  std::map<std::string, std::string> query;         // decoded
-  std::map<std::string, std::string> path_params;   // from {name} segments of the route
-  std::string body;                                 // read whole unless the route streams it
+  std::string path;                                // without the query string
+  std::map<std::string, std::string> query;        // decoded
+  std::map<std::string, std::string> path_params;  // from {name} segments of the route
+  std::string body;                                // read whole unless the route streams it
   Poco::Net::HTTPServerRequest* raw = nullptr;
 
   std::string header(const std::string& name) const;  // empty when absent
@@ -91,12 +91,12 @@ struct RouteOptions {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;                        // 0: pick a free port (see port())
-  int threads = 32;                    // request threads (keep-alive connections hold one each)
-  int max_in_flight = 0;               // 0: same as threads
-  int max_queued = 256;                // accepted connections waiting for a thread
+  int port = 0;           // 0: pick a free port (see port())
+  int threads = 32;       // request threads (keep-alive connections hold one each)
+  int max_in_flight = 0;  // 0: same as threads
+  int max_queued = 256;   // accepted connections waiting for a thread
   std::size_t max_body_bytes = 1 << 20;
-  int read_timeout_ms = 10000;         // a slow body times out
+  int read_timeout_ms = 10000;  // a slow body times out
   int keep_alive_timeout_ms = 15000;
   // Origins allowed to call this server from a browser (CORS), e.g. the dashboard's
   // "http://127.0.0.1:8081"; "*" allows any. Empty: no CORS headers at all.

@@ -41,16 +41,16 @@ std::string to_hex(const unsigned char* data, unsigned int n) {
 Result<Digest> Digest::parse(std::string_view text) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "invalid digest \"" + std::string(text.substr(0, 80)) +
-                          "\": expected sha256:<64 hex>");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "invalid digest \"" + std::string(text.substr(0, 80)) + "\": expected sha256:<64 hex>");
   }
   const std::string_view algorithm = text.substr(0, colon);
   const std::string_view hex = text.substr(colon + 1);
   if (algorithm != "sha256") {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "unsupported digest algorithm \"" + std::string(algorithm.substr(0, 32)) +
-                          "\" (only sha256)");
+    return make_error(ErrorCode::kInvalidArgument, "unsupported digest algorithm \"" +
+                                                       std::string(algorithm.substr(0, 32)) +
+                                                       "\" (only sha256)");
   }
   if (hex.size() != 64 || !is_lower_hex(hex)) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -120,14 +120,14 @@ Status verify_file(const std::string& path, std::string_view expected_digest,
   auto actual = sha256_file(path);
   if (!actual) return actual.error();
   if (expected_size >= 0 && actual->size != expected_size) {
-    return make_error(ErrorCode::kDataLoss,
-                      path + " has " + std::to_string(actual->size) + " bytes, expected " +
-                          std::to_string(expected_size) + " (" + std::string(expected_digest) +
-                          ")");
+    return make_error(ErrorCode::kDataLoss, path + " has " + std::to_string(actual->size) +
+                                                " bytes, expected " +
+                                                std::to_string(expected_size) + " (" +
+                                                std::string(expected_digest) + ")");
   }
   if (actual->digest != expected_digest) {
-    return make_error(ErrorCode::kDataLoss, path + " hashes to " + actual->digest +
-                                                ", expected " + std::string(expected_digest));
+    return make_error(ErrorCode::kDataLoss, path + " hashes to " + actual->digest + ", expected " +
+                                                std::string(expected_digest));
   }
   return {};
 }

@@ -1,15 +1,14 @@
 #include "oci/layout.h"
 
+#include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include "oci/digest.h"
 
@@ -23,9 +22,9 @@ Result<std::string> read_small_file(const std::string& path, std::int64_t max_si
                       "cannot stat " + path + ": " + std::strerror(errno));
   }
   if (st.st_size > max_size) {
-    return make_error(ErrorCode::kResourceExhausted,
-                      path + " is " + std::to_string(st.st_size) + " bytes, more than " +
-                          std::to_string(max_size));
+    return make_error(ErrorCode::kResourceExhausted, path + " is " + std::to_string(st.st_size) +
+                                                         " bytes, more than " +
+                                                         std::to_string(max_size));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCode::kInternal, "cannot open " + path);
@@ -54,9 +53,8 @@ Result<ImageLayout> ImageLayout::open(const std::string& dir) {
     auto obj = parser.parse(*marker).extract<Poco::JSON::Object::Ptr>();
     const auto version = obj->optValue<std::string>("imageLayoutVersion", "");
     if (version.rfind("1.", 0) != 0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        dir + "/oci-layout has imageLayoutVersion \"" + version +
-                            "\", expected 1.x");
+      return make_error(ErrorCode::kInvalidArgument, dir + "/oci-layout has imageLayoutVersion \"" +
+                                                         version + "\", expected 1.x");
     }
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -67,13 +65,12 @@ Result<ImageLayout> ImageLayout::open(const std::string& dir) {
   if (!index_raw) return index_raw.error();
   auto index = parse_manifest(std::move(*index_raw), kMediaTypeOciIndex);
   if (!index) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      dir + "/index.json: " + index.error().message);
+    return make_error(ErrorCode::kInvalidArgument, dir + "/index.json: " + index.error().message);
   }
   if (!index->is_index()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      dir + "/index.json has media type " + index->media_type +
-                          ", expected an image index");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        dir + "/index.json has media type " + index->media_type + ", expected an image index");
   }
   layout.entries_ = std::move(index->manifests);
   return layout;
@@ -91,9 +88,9 @@ Result<Descriptor> ImageLayout::find(std::string_view ref_name) const {
     }
     std::string names;
     for (const auto& e : entries_) names += (names.empty() ? "" : ", ") + name_of(e);
-    return make_error(ErrorCode::kFailedPrecondition,
-                      dir_ + " holds " + std::to_string(entries_.size()) +
-                          " manifests; name one of: " + names);
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        dir_ + " holds " + std::to_string(entries_.size()) + " manifests; name one of: " + names);
   }
   for (const auto& e : entries_) {
     if (name_of(e) == ref_name) return e;
@@ -127,17 +124,16 @@ Result<std::int64_t> ImageLayout::blob_size(std::string_view digest) const {
 Result<std::string> ImageLayout::read_blob(const Descriptor& d, std::int64_t max_size) const {
   if (auto parsed = Digest::parse(d.digest); !parsed) return parsed.error();
   if (d.size > max_size) {
-    return make_error(ErrorCode::kResourceExhausted,
-                      "blob " + d.digest + " is " + std::to_string(d.size) +
-                          " bytes, too big to read into memory");
+    return make_error(ErrorCode::kResourceExhausted, "blob " + d.digest + " is " +
+                                                         std::to_string(d.size) +
+                                                         " bytes, too big to read into memory");
   }
   auto data = read_small_file(blob_path(d.digest), max_size);
   if (!data) return data.error();
   if (static_cast<std::int64_t>(data->size()) != d.size) {
-    return make_error(ErrorCode::kDataLoss, "blob " + d.digest + " in " + dir_ + " has " +
-                                                std::to_string(data->size()) +
-                                                " bytes, descriptor says " +
-                                                std::to_string(d.size));
+    return make_error(ErrorCode::kDataLoss,
+                      "blob " + d.digest + " in " + dir_ + " has " + std::to_string(data->size()) +
+                          " bytes, descriptor says " + std::to_string(d.size));
   }
   const std::string actual = sha256_digest(*data);
   if (actual != d.digest) {

@@ -9,8 +9,7 @@ namespace kiln::oci {
 bool is_valid_repository(std::string_view name) {
   static const std::regex kRepo(
       "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
-  return !name.empty() && name.size() <= 255 &&
-         std::regex_match(name.begin(), name.end(), kRepo);
+  return !name.empty() && name.size() <= 255 && std::regex_match(name.begin(), name.end(), kRepo);
 }
 
 bool is_valid_tag(std::string_view tag) {
@@ -25,8 +24,7 @@ std::string ImageReference::str() const {
   return out;
 }
 
-Result<ImageReference> parse_image_reference(std::string_view text,
-                                             std::string_view default_host) {
+Result<ImageReference> parse_image_reference(std::string_view text, std::string_view default_host) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorCode::kInvalidArgument,
                       "invalid image reference \"" + std::string(text) + "\": " + why);

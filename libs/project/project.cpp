@@ -26,9 +26,12 @@ Error field_error(const std::string& field, const std::string& message) {
 // unknown keys (typos) can be reported.
 class Reader {
  public:
-  Reader(Object::Ptr object, std::string path) : object_(std::move(object)), path_(std::move(path)) {}
+  Reader(Object::Ptr object, std::string path)
+      : object_(std::move(object)), path_(std::move(path)) {}
 
-  std::string field(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string field(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
 
   bool has(const std::string& key) {
     seen_.insert(key);
@@ -53,8 +56,8 @@ class Reader {
     if (!v.isInteger()) throw field_error(field(key), "must be an integer");
     const long long n = v.convert<long long>();
     if (n < min || n > max) {
-      throw field_error(field(key), "must be between " + std::to_string(min) + " and " +
-                                        std::to_string(max));
+      throw field_error(field(key),
+                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     out = static_cast<int>(n);
   }
@@ -65,7 +68,8 @@ class Reader {
     out.clear();
     for (size_t i = 0; i < array->size(); ++i) {
       auto v = array->get(static_cast<unsigned>(i));
-      if (!v.isString()) throw field_error(field(key) + "[" + std::to_string(i) + "]", "must be a string");
+      if (!v.isString())
+        throw field_error(field(key) + "[" + std::to_string(i) + "]", "must be a string");
       out.push_back(v.convert<std::string>());
     }
   }
@@ -153,14 +157,14 @@ void read_project(Reader& r, Project& p) {
 
 void validate(Project& p) {
   if (!valid_project_name(p.name)) {
-    throw field_error("name", "must be 1-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit");
+    throw field_error(
+        "name", "must be 1-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit");
   }
   if (p.repository_url.empty()) throw field_error("repository_url", "is required");
-  const bool known_scheme = p.repository_url.rfind("file://", 0) == 0 ||
-                            p.repository_url.rfind("https://", 0) == 0 ||
-                            p.repository_url.rfind("http://", 0) == 0 ||
-                            p.repository_url.rfind("ssh://", 0) == 0 ||
-                            p.repository_url.find('@') != std::string::npos;
+  const bool known_scheme =
+      p.repository_url.rfind("file://", 0) == 0 || p.repository_url.rfind("https://", 0) == 0 ||
+      p.repository_url.rfind("http://", 0) == 0 || p.repository_url.rfind("ssh://", 0) == 0 ||
+      p.repository_url.find('@') != std::string::npos;
   if (!known_scheme) {
     throw field_error("repository_url", "must be a file://, http(s):// or ssh:// URL");
   }
@@ -179,7 +183,8 @@ void validate(Project& p) {
   if (!p.registry.empty() && !valid_registry_host(p.registry)) {
     throw field_error("registry", "'" + p.registry + "' is not a host[:port]");
   }
-  if (p.dockerfile.empty() || p.dockerfile.front() == '/' || p.dockerfile.find("..") != std::string::npos) {
+  if (p.dockerfile.empty() || p.dockerfile.front() == '/' ||
+      p.dockerfile.find("..") != std::string::npos) {
     throw field_error("dockerfile", "must be a relative path inside the repository");
   }
   if (p.context.empty() || p.context.front() == '/' || p.context.find("..") != std::string::npos) {
@@ -207,7 +212,8 @@ void validate(Project& p) {
     auto& s = p.schedules[i];
     const std::string path = "schedules[" + std::to_string(i) + "]";
     if (s.name.empty()) s.name = "schedule-" + std::to_string(i + 1);
-    if (!valid_project_name(s.name)) throw field_error(path + ".name", "must be like a project name");
+    if (!valid_project_name(s.name))
+      throw field_error(path + ".name", "must be like a project name");
     if (!schedule_names.insert(s.name).second) throw field_error(path + ".name", "is used twice");
     auto parsed = cron::Schedule::parse(s.cron);
     if (!parsed.ok()) throw field_error(path + ".cron", parsed.error().message);
@@ -305,7 +311,8 @@ Result<std::string> resolve_secret(const std::string& ref) {
   if (ref.rfind("env:", 0) == 0) {
     const char* value = std::getenv(ref.substr(4).c_str());
     if (value == nullptr || *value == '\0') {
-      return make_error(ErrorCode::kNotFound, "environment variable " + ref.substr(4) + " is not set");
+      return make_error(ErrorCode::kNotFound,
+                        "environment variable " + ref.substr(4) + " is not set");
     }
     return std::string(value);
   }
@@ -346,7 +353,8 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   if (p == '?') return text.front() != '/' && glob_match(pattern.substr(1), text.substr(1));
   if (p == '[') {
     const size_t close = pattern.find(']', 1);
-    if (close == std::string_view::npos) return p == text.front() && glob_match(pattern.substr(1), text.substr(1));
+    if (close == std::string_view::npos)
+      return p == text.front() && glob_match(pattern.substr(1), text.substr(1));
     std::string_view set = pattern.substr(1, close - 1);
     bool negate = !set.empty() && (set.front() == '!' || set.front() == '^');
     if (negate) set.remove_prefix(1);
@@ -389,7 +397,8 @@ bool valid_tag(std::string_view tag) {
 
 bool valid_registry_host(std::string_view host) {
   static const std::regex kHost(
-      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*"
+      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])"
+      "?))*"
       "(?::[0-9]{1,5})?");
   return std::regex_match(host.begin(), host.end(), kHost);
 }
@@ -420,7 +429,8 @@ std::vector<std::string> tags_for(const Project& project, std::string_view ref,
                                   std::string_view commit) {
   std::vector<std::string> tags;
   auto add = [&tags](const std::string& tag) {
-    if (valid_tag(tag) && std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.push_back(tag);
+    if (valid_tag(tag) && std::find(tags.begin(), tags.end(), tag) == tags.end())
+      tags.push_back(tag);
   };
   const std::string name = short_ref(ref);
   if (is_tag_ref(ref)) {

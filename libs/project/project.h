@@ -34,8 +34,8 @@ struct TagPolicy {
 struct Project {
   std::string name;
   std::string tenant = "default";
-  std::string repository_url;    // clone URL: file://, https://, ssh://
-  std::string repository_name;   // owner/name as the Git host names it (matches webhooks)
+  std::string repository_url;   // clone URL: file://, https://, ssh://
+  std::string repository_name;  // owner/name as the Git host names it (matches webhooks)
   std::string default_branch = "main";
   std::string webhook_secret_ref;  // env:VAR or file:/path — the secret itself is never stored
   std::vector<std::string> branch_filters = {"*"};
@@ -50,11 +50,11 @@ struct Project {
   std::string image_repository;  // e.g. team/app; empty: kiln/<name>
   TagPolicy tag_policy;
   std::vector<ScheduleSpec> schedules;
-  int concurrency = 2;           // running builds at once, 0: no project limit
+  int concurrency = 2;  // running builds at once, 0: no project limit
   int timeout_seconds = 3600;
-  int max_queue_seconds = 0;     // 0: wait as long as needed
-  bool supersede = true;         // a newer build of the same branch cancels a queued older one
-  bool network = false;          // RUN steps reach the network
+  int max_queue_seconds = 0;  // 0: wait as long as needed
+  bool supersede = true;      // a newer build of the same branch cancels a queued older one
+  bool network = false;       // RUN steps reach the network
 };
 
 Result<Project> parse_project(std::string_view json);

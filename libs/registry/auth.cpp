@@ -1,16 +1,16 @@
 #include "registry/auth.h"
 
-#include <cctype>
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+
+#include <cctype>
 
 namespace kiln::registry {
 namespace {
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~/").find(c) !=
-                                                            std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
 }
 
 std::string lower(std::string_view s) {

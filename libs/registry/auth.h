@@ -21,7 +21,8 @@ struct AuthChallenge {
 };
 
 // Every challenge in a WWW-Authenticate value, e.g.
-//   Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a:pull,push"
+//   Bearer
+//   realm="https://auth.example/token",service="registry.example",scope="repository:a:pull,push"
 // Quoted values may contain commas and backslash escapes. Malformed trailing text is ignored.
 std::vector<AuthChallenge> parse_www_authenticate(std::string_view header);
 

@@ -112,9 +112,9 @@ Result<Authenticator::CachedToken> Authenticator::fetch_token(
   if (response->status != 200) {
     Error e = registry_error(response->status, response->body, what);
     if (response->status == 401 || response->status == 403) {
-      e.message += options_.credentials.empty() ? "; no credentials are configured for " +
-                                                      options_.host
-                                                : "; the credentials were refused";
+      e.message += options_.credentials.empty()
+                       ? "; no credentials are configured for " + options_.host
+                       : "; the credentials were refused";
     }
     return e;
   }
@@ -126,8 +126,7 @@ Result<Authenticator::CachedToken> Authenticator::fetch_token(
       std::chrono::seconds(30));
   log::debug("registry token issued",
              {{"host", options_.host}, {"expires_in_s", token->expires_in.count()}});
-  return CachedToken{"Authorization: Bearer " + token->token,
-                     started + token->expires_in - margin};
+  return CachedToken{"Authorization: Bearer " + token->token, started + token->expires_in - margin};
 }
 
 }  // namespace kiln::registry

@@ -57,8 +57,8 @@ class HashingFileSink : public ResponseSink {
   oci::Sha256 hasher_;
 };
 
-Call blob_get(RegistryClient::Impl& impl, const std::string& repository,
-              const std::string& digest, ResponseSink* sink) {
+Call blob_get(RegistryClient::Impl& impl, const std::string& repository, const std::string& digest,
+              ResponseSink* sink) {
   Call call;
   call.request.url = impl.repo_url(repository, "/blobs/" + digest);
   call.request.sink = sink;
@@ -71,7 +71,8 @@ Call blob_get(RegistryClient::Impl& impl, const std::string& repository,
 
 Status check_args(const std::string& repository, const std::string& digest) {
   if (!oci::is_valid_repository(repository)) {
-    return make_error(ErrorCode::kInvalidArgument, "invalid repository name \"" + repository + "\"");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid repository name \"" + repository + "\"");
   }
   if (auto d = oci::Digest::parse(digest); !d) return d.error();
   return {};

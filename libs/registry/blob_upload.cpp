@@ -58,8 +58,8 @@ struct UploadContext {
   std::string what;
 };
 
-Error fail_from_response(UploadContext& ctx, const HttpResponse& response,
-                         const std::string& what, AttemptFailure* failure) {
+Error fail_from_response(UploadContext& ctx, const HttpResponse& response, const std::string& what,
+                         AttemptFailure* failure) {
   Error e = ctx.impl.error_from(response, what);
   failure->retryable = is_retryable_status(response.status) || e.peer_code == "BLOB_UPLOAD_UNKNOWN";
   if (auto after = parse_retry_after(response.header("retry-after"))) {
@@ -116,9 +116,8 @@ Result<UploadResult> upload_monolithic(UploadContext& ctx, const std::string& se
   oci::Sha256 hasher;
   std::int64_t hashed = 0;
   FileRangeBody body(ctx.fd, 0, ctx.blob.size, &hasher, &hashed);
-  Call call = blob_call(ctx, "PUT",
-                        RegistryClient::Impl::with_query(session, "digest", ctx.blob.digest),
-                        ctx.what);
+  Call call = blob_call(
+      ctx, "PUT", RegistryClient::Impl::with_query(session, "digest", ctx.blob.digest), ctx.what);
   call.request.headers = {kOctetStream};
   call.request.body = &body;
   call.request.long_transfer = true;
@@ -151,11 +150,11 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
     const std::int64_t n = std::min(chunk, ctx.blob.size - offset);
     const std::int64_t last = offset + n - 1;
     FileRangeBody body(ctx.fd, offset, n, &hasher, &hashed);
-    Call call = blob_call(ctx, "PATCH", url,
-                          ctx.what + " (bytes " + std::to_string(offset) + "-" +
-                              std::to_string(last) + ")");
-    call.request.headers = {kOctetStream,
-                            "Content-Range: " + std::to_string(offset) + "-" + std::to_string(last)};
+    Call call = blob_call(
+        ctx, "PATCH", url,
+        ctx.what + " (bytes " + std::to_string(offset) + "-" + std::to_string(last) + ")");
+    call.request.headers = {
+        kOctetStream, "Content-Range: " + std::to_string(offset) + "-" + std::to_string(last)};
     call.request.body = &body;
     call.request.long_transfer = true;
     call.retry = false;
@@ -165,9 +164,8 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
     const std::string range = response->header("range");
     if (!range.empty() && range != "0-" + std::to_string(last)) {
       failure->retryable = true;
-      return make_error(ErrorCode::kUnavailable,
-                        call.what + ": registry reports range " + range + ", expected 0-" +
-                            std::to_string(last));
+      return make_error(ErrorCode::kUnavailable, call.what + ": registry reports range " + range +
+                                                     ", expected 0-" + std::to_string(last));
     }
     url = RegistryClient::Impl::resolve(url, response->header("location"));
     if (url.empty()) {
@@ -202,7 +200,8 @@ Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
                                                  const TransferControl& control,
                                                  const std::string& upload_url) {
   if (!oci::is_valid_repository(repository)) {
-    return make_error(ErrorCode::kInvalidArgument, "invalid repository name \"" + repository + "\"");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid repository name \"" + repository + "\"");
   }
   if (auto d = oci::Digest::parse(blob.digest); !d) return d.error();
   FileHandle file(blob.path);
@@ -212,16 +211,20 @@ Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
   }
   struct stat st {};
   if (::fstat(file.fd(), &st) != 0 || st.st_size != blob.size) {
-    return make_error(ErrorCode::kDataLoss,
-                      "blob " + blob.digest + " at " + blob.path + " has " +
-                          std::to_string(st.st_size) + " bytes, its descriptor says " +
-                          std::to_string(blob.size));
+    return make_error(ErrorCode::kDataLoss, "blob " + blob.digest + " at " + blob.path + " has " +
+                                                std::to_string(st.st_size) +
+                                                " bytes, its descriptor says " +
+                                                std::to_string(blob.size));
   }
   const bool chunked = blob.size > impl_->options.chunked_threshold;
-  UploadContext ctx{*impl_, repository, blob, file.fd(), control,
-                    std::string(chunked ? "chunked" : "monolithic") + " upload of " +
-                        blob.digest + " (" + std::to_string(blob.size) + " bytes) to " +
-                        impl_->options.host + "/" + repository};
+  UploadContext ctx{*impl_,
+                    repository,
+                    blob,
+                    file.fd(),
+                    control,
+                    std::string(chunked ? "chunked" : "monolithic") + " upload of " + blob.digest +
+                        " (" + std::to_string(blob.size) + " bytes) to " + impl_->options.host +
+                        "/" + repository};
   const int max_attempts = std::max(1, impl_->options.retry.max_attempts);
   std::string session = upload_url;
   for (int attempt = 1;; ++attempt) {
@@ -229,8 +232,10 @@ Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
     Result<UploadResult> result = make_error(ErrorCode::kInternal, "not attempted");
     if (session.empty()) {
       auto started = start_upload(ctx, &failure);
-      if (started) session = std::move(*started);
-      else result = started.error();
+      if (started)
+        session = std::move(*started);
+      else
+        result = started.error();
     }
     if (!session.empty()) {
       result = chunked ? upload_chunked(ctx, session, &failure)
@@ -258,9 +263,10 @@ Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
     }
     const auto delay =
         failure.delay.value_or(backoff_delay(impl_->options.retry, attempt, random_unit()));
-    log::warn("blob upload failed, restarting",
-              {{"op", ctx.what}, {"error", error.message}, {"attempt", attempt},
-               {"delay_ms", delay.count()}});
+    log::warn("blob upload failed, restarting", {{"op", ctx.what},
+                                                 {"error", error.message},
+                                                 {"attempt", attempt},
+                                                 {"delay_ms", delay.count()}});
     if (auto s = sleep_unless_cancelled(delay, control.cancel); !s) return s.error();
   }
 }

@@ -73,10 +73,10 @@ Error RegistryClient::Impl::error_from(const HttpResponse& response,
                                        const std::string& what) const {
   Error e = registry_error(response.status, response.body, what + " at " + options.host);
   if (response.status == 401) {
-    e.message += options.credentials.empty()
-                     ? "; the registry requires authentication and no credentials are configured"
-                     : "; the registry refused the credentials of " +
-                           options.credentials.describe();
+    e.message +=
+        options.credentials.empty()
+            ? "; the registry requires authentication and no credentials are configured"
+            : "; the registry refused the credentials of " + options.credentials.describe();
   } else if (response.status == 403) {
     e.message += "; " + options.credentials.describe() + " is not allowed to do this";
   }
@@ -108,8 +108,7 @@ Result<HttpResponse> RegistryClient::Impl::send(Call& call, const TransferContro
     HttpRequest request = call.request;
     request.url = url;
     CurlUrl parsed;
-    const bool same_origin =
-        call.registry_auth && parsed.set_url(url) && parsed.origin() == origin;
+    const bool same_origin = call.registry_auth && parsed.set_url(url) && parsed.origin() == origin;
     std::string sent_auth;
     if (same_origin) {
       auto header = auth.header_for(call.scopes);
@@ -125,9 +124,10 @@ Result<HttpResponse> RegistryClient::Impl::send(Call& call, const TransferContro
       const Error& err = response.error();
       if (call.retry && is_retryable(err) && attempt < max_attempts) {
         const auto delay = retry_delay(attempt, nullptr);
-        log::warn("registry request failed, retrying",
-                  {{"op", call.what}, {"error", err.message}, {"attempt", attempt},
-                   {"delay_ms", delay.count()}});
+        log::warn("registry request failed, retrying", {{"op", call.what},
+                                                        {"error", err.message},
+                                                        {"attempt", attempt},
+                                                        {"delay_ms", delay.count()}});
         if (auto s = sleep_unless_cancelled(delay, control.cancel); !s) return s.error();
         ++attempt;
         continue;
@@ -140,8 +140,8 @@ Result<HttpResponse> RegistryClient::Impl::send(Call& call, const TransferContro
                                     {"status", static_cast<std::int64_t>(status)}});
     if (status == 401 && same_origin && !auth_retried) {
       auth_retried = true;
-      auto again = auth.on_unauthorized(response->header("www-authenticate"), call.scopes,
-                                        sent_auth);
+      auto again =
+          auth.on_unauthorized(response->header("www-authenticate"), call.scopes, sent_auth);
       if (!again) return again.error();
       if (*again) continue;
       return response;
@@ -149,8 +149,10 @@ Result<HttpResponse> RegistryClient::Impl::send(Call& call, const TransferContro
     if (call.retry && is_retryable_status(status) && attempt < max_attempts) {
       const auto delay = retry_delay(attempt, &*response);
       log::warn("registry answered with a retryable status, retrying",
-                {{"op", call.what}, {"status", static_cast<std::int64_t>(status)},
-                 {"attempt", attempt}, {"delay_ms", delay.count()}});
+                {{"op", call.what},
+                 {"status", static_cast<std::int64_t>(status)},
+                 {"attempt", attempt},
+                 {"delay_ms", delay.count()}});
       if (auto s = sleep_unless_cancelled(delay, control.cancel); !s) return s.error();
       ++attempt;
       continue;
@@ -294,12 +296,11 @@ Result<std::string> RegistryClient::put_manifest(const std::string& repository,
   }
   const std::string returned = response->header("docker-content-digest");
   if (!returned.empty() && returned != digest) {
-    return make_error(ErrorCode::kDataLoss, call.what + ": registry stored digest " + returned +
-                                                ", expected " + digest);
+    return make_error(ErrorCode::kDataLoss,
+                      call.what + ": registry stored digest " + returned + ", expected " + digest);
   }
-  log::debug("manifest pushed", {{"repository", repository},
-                                 {"reference", reference},
-                                 {"digest", digest}});
+  log::debug("manifest pushed",
+             {{"repository", repository}, {"reference", reference}, {"digest", digest}});
   return digest;
 }
 
@@ -327,8 +328,7 @@ Result<FetchedManifest> RegistryClient::get_manifest(const std::string& reposito
   const std::string returned = response->header("docker-content-digest");
   if ((oci::is_valid_digest(reference) && reference != out.digest) ||
       (!returned.empty() && returned != out.digest)) {
-    return make_error(ErrorCode::kDataLoss,
-                      call.what + ": received bytes hash to " + out.digest);
+    return make_error(ErrorCode::kDataLoss, call.what + ": received bytes hash to " + out.digest);
   }
   return out;
 }

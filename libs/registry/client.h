@@ -57,7 +57,7 @@ struct UploadResult {
   std::string digest;           // as confirmed by the registry's Docker-Content-Digest
   std::int64_t bytes_sent = 0;  // body bytes of the successful attempt
   bool chunked = false;
-  int attempts = 1;             // whole-upload attempts (a failed attempt restarts at POST)
+  int attempts = 1;  // whole-upload attempts (a failed attempt restarts at POST)
 };
 
 struct FetchedManifest {
@@ -112,8 +112,7 @@ class RegistryClient {
 
   // GET /v2/<repository>/manifests/<reference> accepting OCI and Docker v2 manifests and
   // indexes. When `reference` is a digest, the bytes are checked against it (kDataLoss).
-  Result<FetchedManifest> get_manifest(const std::string& repository,
-                                       const std::string& reference,
+  Result<FetchedManifest> get_manifest(const std::string& repository, const std::string& reference,
                                        const TransferControl& control = {});
 
   // GET /v2/<repository>/blobs/<digest> into memory (at most max_size bytes, else

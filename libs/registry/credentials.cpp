@@ -1,13 +1,12 @@
 #include "registry/credentials.h"
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 namespace kiln::registry {
 namespace {

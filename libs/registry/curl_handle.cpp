@@ -41,8 +41,8 @@ bool CurlUrl::set_url(const std::string& url) {
 
 bool CurlUrl::append_query(std::string_view name, std::string_view value) {
   const std::string item = std::string(name) + "=" + std::string(value);
-  return curl_url_set(url_, CURLUPART_QUERY, item.c_str(),
-                      CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK;
+  return curl_url_set(url_, CURLUPART_QUERY, item.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE) ==
+         CURLUE_OK;
 }
 
 std::string CurlUrl::part(CURLUPart what, unsigned int flags) const {

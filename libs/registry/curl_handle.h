@@ -75,8 +75,7 @@ class HandlePool {
  public:
   class Lease {
    public:
-    Lease(HandlePool* pool, std::unique_ptr<CurlEasy> easy)
-        : pool_(pool), easy_(std::move(easy)) {}
+    Lease(HandlePool* pool, std::unique_ptr<CurlEasy> easy) : pool_(pool), easy_(std::move(easy)) {}
     ~Lease();
     Lease(Lease&&) = default;
     Lease(const Lease&) = delete;

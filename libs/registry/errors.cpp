@@ -1,11 +1,11 @@
 #include "registry/errors.h"
 
-#include <sstream>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+
+#include <sstream>
 
 namespace kiln::registry {
 

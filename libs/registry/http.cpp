@@ -96,8 +96,7 @@ int xferinfo_cb(void* userdata, curl_off_t /*dltotal*/, curl_off_t dlnow, curl_o
 
 Error transport_error(CURLcode code, const char* errbuf, const HttpRequest& request) {
   std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
-  const std::string message =
-      request.method + " " + url_for_log(request.url) + ": " + detail;
+  const std::string message = request.method + " " + url_for_log(request.url) + ": " + detail;
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return make_error(ErrorCode::kDeadlineExceeded, message);
@@ -155,9 +154,7 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
-std::string url_for_log(std::string_view url) {
-  return std::string(url.substr(0, url.find('?')));
-}
+std::string url_for_log(std::string_view url) { return std::string(url.substr(0, url.find('?'))); }
 
 Result<HttpResponse> perform(CurlEasy& easy, const HttpRequest& request,
                              const TransportSettings& settings) {
@@ -222,8 +219,7 @@ Result<HttpResponse> perform(CurlEasy& easy, const HttpRequest& request,
   } else if (effective.body != nullptr) {
     effective.body->rewind();
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(effective.body->size()));
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(effective.body->size()));
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(h, CURLOPT_READDATA, &st);
     curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);

@@ -74,7 +74,7 @@ struct HttpRequest {
   RequestBody* body = nullptr;       // nullptr = no body
   ResponseSink* sink = nullptr;      // nullptr = collect up to max_body bytes in HttpResponse::body
   std::size_t max_body = 1 << 20;
-  bool long_transfer = false;        // blob body: stall timeout instead of request timeout
+  bool long_transfer = false;  // blob body: stall timeout instead of request timeout
 };
 
 struct HttpResponse {

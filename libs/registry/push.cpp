@@ -33,8 +33,8 @@ class BlobPush {
 
   // Runs the workers; returns the first error.
   Status run(PushReport& report) {
-    const int workers = std::clamp(client_.options().parallelism, 1,
-                                   std::max(1, static_cast<int>(blobs_.size())));
+    const int workers =
+        std::clamp(client_.options().parallelism, 1, std::max(1, static_cast<int>(blobs_.size())));
     std::vector<std::thread> threads;
     for (int i = 1; i < workers; ++i) threads.emplace_back([this] { work(); });
     work();
@@ -58,9 +58,7 @@ class BlobPush {
   }
 
  private:
-  bool stop_requested() const {
-    return failed_.load() || (request_.cancel && request_.cancel());
-  }
+  bool stop_requested() const { return failed_.load() || (request_.cancel && request_.cancel()); }
 
   void work() {
     for (;;) {
@@ -115,9 +113,8 @@ class BlobPush {
       auto mount = client_.mount_blob(repo, d.digest, from, control_);
       if (!mount) {
         if (mount.error().code == ErrorCode::kCancelled) return mount.error();
-        log::debug("mount failed, falling back", {{"digest", d.digest},
-                                                  {"from", from},
-                                                  {"error", mount.error().message}});
+        log::debug("mount failed, falling back",
+                   {{"digest", d.digest}, {"from", from}, {"error", mount.error().message}});
         continue;
       }
       if (mount->mounted) {
@@ -158,9 +155,12 @@ Error with_context(const Error& e, const std::string& context) {
 
 std::string_view to_string(BlobOutcome outcome) {
   switch (outcome) {
-    case BlobOutcome::kPresent: return "present";
-    case BlobOutcome::kMounted: return "mounted";
-    case BlobOutcome::kUploaded: return "uploaded";
+    case BlobOutcome::kPresent:
+      return "present";
+    case BlobOutcome::kMounted:
+      return "mounted";
+    case BlobOutcome::kUploaded:
+      return "uploaded";
   }
   return "unknown";
 }

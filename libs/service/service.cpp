@@ -15,8 +15,9 @@ void add_common_options(Config& config, int default_http_port) {
       .option("http.host", "127.0.0.1", "Address the HTTP server binds to")
       .option("http.port", std::to_string(default_http_port), "HTTP port (0: any free port)")
       .option("http.threads", "32", "HTTP request threads")
-      .option("http.cors-origins", "http://127.0.0.1:8081,http://localhost:8081",
-              "Browser origins allowed to call this API (the dashboard's), comma-separated; * for any")
+      .option(
+          "http.cors-origins", "http://127.0.0.1:8081,http://localhost:8081",
+          "Browser origins allowed to call this API (the dashboard's), comma-separated; * for any")
       .option("log.level", "info", "debug, info, warn or error")
       .option("instance", "", "Instance id in logs and events (default: <service>/<host>-<pid>)");
 }

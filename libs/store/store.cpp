@@ -56,8 +56,8 @@ int migrate(pqxx::connection& connection, const std::vector<Migration>& migratio
         "CREATE TABLE IF NOT EXISTS kiln_schema_migrations ("
         " version integer PRIMARY KEY, name text NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())");
-    const auto done =
-        tx.exec_params("SELECT 1 FROM kiln_schema_migrations WHERE version = $1", migration.version);
+    const auto done = tx.exec_params("SELECT 1 FROM kiln_schema_migrations WHERE version = $1",
+                                     migration.version);
     if (!done.empty()) {
       tx.commit();
       continue;

@@ -6,10 +6,9 @@
 // std::exception, report it and decide (retry later, 503, exit).
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <functional>
 #include <memory>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -45,11 +45,16 @@ v1::Envelope to_envelope(const Action& action, std::string_view producer, std::i
 
 std::string_view kind_name(Action::Kind kind) {
   switch (kind) {
-    case Action::Kind::kQueued: return "queued";
-    case Action::Kind::kDispatched: return "dispatched";
-    case Action::Kind::kCancelRequested: return "cancel_requested";
-    case Action::Kind::kCancelled: return "cancelled";
-    case Action::Kind::kFailed: return "failed";
+    case Action::Kind::kQueued:
+      return "queued";
+    case Action::Kind::kDispatched:
+      return "dispatched";
+    case Action::Kind::kCancelRequested:
+      return "cancel_requested";
+    case Action::Kind::kCancelled:
+      return "cancelled";
+    case Action::Kind::kFailed:
+      return "failed";
   }
   return "";
 }

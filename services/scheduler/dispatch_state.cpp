@@ -214,8 +214,7 @@ void DispatchState::decide_timeouts(std::int64_t now_ms, std::vector<Action>& ou
     Build& build = builds_.at(id);
     Action failed = make(Action::Kind::kFailed, id, build);
     failed.stage = v1::QUEUE;
-    failed.reason =
-        "timeout: queued longer than " + std::to_string(build.max_queue_seconds) + " s";
+    failed.reason = "timeout: queued longer than " + std::to_string(build.max_queue_seconds) + " s";
     out.push_back(std::move(failed));
     on_terminal(build, id);
   }
@@ -255,8 +254,7 @@ void DispatchState::decide_stuck(std::int64_t now_ms, std::vector<Action>& out) 
 }
 
 bool DispatchState::project_full(const ProjectQueue& queue, const Build& build) const {
-  return build.project_limit > 0 &&
-         queue.running >= static_cast<std::size_t>(build.project_limit);
+  return build.project_limit > 0 && queue.running >= static_cast<std::size_t>(build.project_limit);
 }
 
 void DispatchState::decide_dispatch(std::int64_t now_ms, std::vector<Action>& out) {

@@ -38,9 +38,9 @@ namespace kiln::scheduler {
 namespace v1 = ::kiln::events::v1;
 
 struct DispatchLimits {
-  int global_limit = 4;          // running builds at once across all projects (0: no limit)
+  int global_limit = 4;  // running builds at once across all projects (0: no limit)
   std::int64_t stuck_seconds = 600;
-  int max_attempts = 2;          // dispatch attempts before a lost worker fails the build
+  int max_attempts = 2;  // dispatch attempts before a lost worker fails the build
 };
 
 // One thing to publish. Its envelope is made by to_envelope() (dispatch_actions.h).
@@ -49,13 +49,13 @@ struct Action {
   Kind kind = Kind::kQueued;
   std::string build_id;
   std::string project;
-  std::int32_t attempt = 0;     // kDispatched: the attempt
-  std::int32_t position = 0;    // kQueued
-  std::string held_by;          // kQueued: "global", "project" or empty
+  std::int32_t attempt = 0;                 // kDispatched: the attempt
+  std::int32_t position = 0;                // kQueued
+  std::string held_by;                      // kQueued: "global", "project" or empty
   v1::Stage stage = v1::STAGE_UNSPECIFIED;  // kCancelled, kFailed
-  std::string reason;           // kCancelRequested, kCancelled, kFailed
-  std::string by;               // kCancelRequested
-  std::int64_t requested_ms = 0;  // when the build was requested (for latency metrics)
+  std::string reason;                       // kCancelRequested, kCancelled, kFailed
+  std::string by;                           // kCancelRequested
+  std::int64_t requested_ms = 0;            // when the build was requested (for latency metrics)
 };
 
 class DispatchState {
@@ -84,13 +84,13 @@ class DispatchState {
     std::string project;
     std::string ref;
     std::int32_t priority = 0;
-    bool preferred = false;        // default branch or tag
+    bool preferred = false;  // default branch or tag
     bool supersede = false;
     std::int32_t project_limit = 0;
     std::int32_t max_queue_seconds = 0;
     std::int64_t requested_ms = 0;
-    std::uint64_t order = 0;       // position of its `requested` in the log
-    bool queued_announced = false; // a `queued` event exists
+    std::uint64_t order = 0;        // position of its `requested` in the log
+    bool queued_announced = false;  // a `queued` event exists
     bool cancel_requested = false;
     std::string cancel_reason;
     std::string superseded_by;
@@ -112,7 +112,7 @@ class DispatchState {
   struct ProjectQueue {
     std::map<QueueKey, std::string> waiting;  // build ids
     std::size_t running = 0;
-    std::uint64_t last_served = 0;            // dispatch counter when last served; 0: never
+    std::uint64_t last_served = 0;  // dispatch counter when last served; 0: never
   };
 
   void on_requested(Build& build, const std::string& id, const v1::Envelope& envelope);

@@ -42,8 +42,8 @@ void LeaderLease::stop() {
 
 bool LeaderLease::leader() const {
   if (!leader_.load()) return false;
-  const auto since = Clock::now().time_since_epoch() -
-                     std::chrono::nanoseconds(last_heartbeat_ns_.load());
+  const auto since =
+      Clock::now().time_since_epoch() - std::chrono::nanoseconds(last_heartbeat_ns_.load());
   return since < options_.stale_after;
 }
 
@@ -58,8 +58,8 @@ void LeaderLease::acquired(std::uint64_t revision) {
   leader_ = true;
   ++term_;
   warned_ = false;
-  log::info("became leader", {{"holder", options_.holder},
-                              {"revision", static_cast<std::int64_t>(revision)}});
+  log::info("became leader",
+            {{"holder", options_.holder}, {"revision", static_cast<std::int64_t>(revision)}});
 }
 
 void LeaderLease::loop() {

@@ -64,8 +64,8 @@ class LeaderLease {
   std::atomic<bool> leader_{false};
   std::atomic<std::uint64_t> term_{0};
   std::atomic<std::int64_t> last_heartbeat_ns_{0};  // steady clock
-  std::uint64_t revision_ = 0;      // held revision
-  std::uint64_t seen_revision_ = 0; // another holder's revision, and since when we see it
+  std::uint64_t revision_ = 0;                      // held revision
+  std::uint64_t seen_revision_ = 0;  // another holder's revision, and since when we see it
   Clock::time_point seen_since_{};
   bool warned_ = false;
 };

@@ -19,8 +19,7 @@ int serve(int argc, char** argv) {
       .option("dispatch.max-attempts", "2", "Dispatch attempts before a lost worker fails a build")
       .option("registry.default", "127.0.0.1:5000",
               "Registry for scheduled builds of projects that name none")
-      .option("scheduler.lease-seconds", "6",
-              "A leader silent this long is replaced by a standby");
+      .option("scheduler.lease-seconds", "6", "A leader silent this long is replaced by a standby");
   if (!config.parse(argc, argv)) return 0;
 
   kiln::shutdown::install();

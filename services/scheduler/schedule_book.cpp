@@ -8,8 +8,7 @@ std::string schedule_id(const std::string& project, const std::string& name) {
   return project + "/" + name;
 }
 
-std::vector<Error> ScheduleBook::set_project(const project::Project& project,
-                                             std::int64_t now_ms) {
+std::vector<Error> ScheduleBook::set_project(const project::Project& project, std::int64_t now_ms) {
   std::vector<Error> errors;
   auto shared = std::make_shared<const project::Project>(project);
   std::map<std::string, Entry> kept;
@@ -17,8 +16,8 @@ std::vector<Error> ScheduleBook::set_project(const project::Project& project,
     const std::string id = schedule_id(project.name, spec.name);
     auto schedule = cron::Schedule::parse(spec.cron);
     if (!schedule.ok()) {
-      errors.push_back(make_error(schedule.error().code,
-                                  id + ": cron: " + schedule.error().message));
+      errors.push_back(
+          make_error(schedule.error().code, id + ": cron: " + schedule.error().message));
       continue;
     }
     auto zone = cron::TimeZone::load(spec.timezone.empty() ? "UTC" : spec.timezone);
@@ -29,8 +28,12 @@ std::vector<Error> ScheduleBook::set_project(const project::Project& project,
     // New to this book: ticks since the last recorded fire are missed ticks (downtime); without
     // any recorded fire, counting starts now. Changed cron or zone: counting starts now.
     const bool fired_before = last_fire_.count(id) > 0;
-    Entry entry{shared, spec, std::move(schedule.value()), std::move(zone.value()),
-                fired_before ? 0 : now_ms, 0};
+    Entry entry{shared,
+                spec,
+                std::move(schedule.value()),
+                std::move(zone.value()),
+                fired_before ? 0 : now_ms,
+                0};
     auto old = entries_.find(id);
     if (old != entries_.end()) {
       const bool same_timing =

@@ -59,8 +59,8 @@ class ScheduleBook {
   };
   std::int64_t after_seconds(const std::string& id, const Entry& entry) const;
 
-  std::map<std::string, Entry> entries_;            // by schedule id
-  std::map<std::string, std::int64_t> last_fire_;   // schedule id -> tick (ms)
+  std::map<std::string, Entry> entries_;           // by schedule id
+  std::map<std::string, std::int64_t> last_fire_;  // schedule id -> tick (ms)
 };
 
 std::string schedule_id(const std::string& project, const std::string& name);

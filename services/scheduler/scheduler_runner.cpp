@@ -12,10 +12,10 @@ namespace kiln::scheduler {
 namespace {
 
 constexpr char kEventsFilter[] = "kiln.build.>";
-constexpr int kIdleReadMs = 20;       // how long the loop waits for new events when idle
-constexpr int kMaxBatch = 1000;       // events applied between two decisions at most
+constexpr int kIdleReadMs = 20;  // how long the loop waits for new events when idle
+constexpr int kMaxBatch = 1000;  // events applied between two decisions at most
 constexpr int kCatchUpReadMs = 500;
-constexpr int kCatchUpStallReads = 6; // empty reads before catch-up gives up waiting for a gap
+constexpr int kCatchUpStallReads = 6;  // empty reads before catch-up gives up waiting for a gap
 
 }  // namespace
 
@@ -23,8 +23,8 @@ SchedulerRunner::SchedulerRunner(bus::Bus& bus, RunnerOptions options, http::Met
     : bus_(bus),
       options_(std::move(options)),
       metrics_(metrics),
-      lease_(bus, LeaseOptions{.holder = options_.instance,
-                               .stale_after = options_.lease_stale_after}) {
+      lease_(bus,
+             LeaseOptions{.holder = options_.instance, .stale_after = options_.lease_stale_after}) {
   if (!options_.now_ms) options_.now_ms = [] { return kiln::now_ms(); };
 }
 
@@ -74,8 +74,8 @@ void SchedulerRunner::run() {
         // may still be on their way to this reader.
         auto target = bus::last_stream_sequence(bus_, bus::kEventsStream);
         if (!target.ok() || !catch_up(*target)) {
-          if (!target.ok()) log::error("reading the stream state failed",
-                                       {{"error", target.error().describe()}});
+          if (!target.ok())
+            log::error("reading the stream state failed", {{"error", target.error().describe()}});
           reader_.reset();
           continue;
         }
@@ -218,8 +218,8 @@ void SchedulerRunner::watch_projects() {
     for (const auto& error : book_.set_project(*project, options_.now_ms())) {
       log::error("schedule cannot run", {{"project", entry.key}, {"error", error.describe()}});
     }
-    log::info("project schedules loaded", {{"project", entry.key},
-                                           {"schedules", project->schedules.size()}});
+    log::info("project schedules loaded",
+              {{"project", entry.key}, {"schedules", project->schedules.size()}});
   }
 }
 
@@ -253,8 +253,8 @@ bool SchedulerRunner::fire_schedules(std::int64_t now) {
 bool SchedulerRunner::flush(const char* what) {
   auto stats = publisher_->wait();
   if (!stats.ok()) {
-    log::error("waiting for publish acks failed", {{"what", what},
-                                                   {"error", stats.error().describe()}});
+    log::error("waiting for publish acks failed",
+               {{"what", what}, {"error", stats.error().describe()}});
     return false;
   }
   if (stats->failed > 0) {
@@ -291,7 +291,8 @@ bool SchedulerRunner::dispatch(std::int64_t now) {
                           static_cast<double>(now - action.requested_ms) / 1000.0);
       }
     }
-    const auto level = action.kind == Action::Kind::kQueued ? log::Level::kDebug : log::Level::kInfo;
+    const auto level =
+        action.kind == Action::Kind::kQueued ? log::Level::kDebug : log::Level::kInfo;
     log::write(level, "decision published",
                {{"build_id", action.build_id},
                 {"project", action.project},

@@ -3,7 +3,8 @@
 //
 //   1. Rebuilds its state by reading KILN_EVENTS (kiln.build.>) from sequence 1 up to the
 //      stream's last sequence, and only then starts deciding; afterwards it keeps reading the same
-//      ordered reader live. Decisions are re-derived from the log, so no durable consumer is needed.
+//      ordered reader live. Decisions are re-derived from the log, so no durable consumer is
+//      needed.
 //   2. Watches the kiln_projects bucket for schedules (edits take effect without a restart).
 //   3. While it holds the leader lease: fires due cron ticks and publishes the dispatcher's
 //      decisions. A standby applies the same log and stays current; when it becomes leader it first
@@ -37,7 +38,7 @@ namespace kiln::scheduler {
 struct RunnerOptions {
   std::string instance = "scheduler";  // producer of its events and lease holder
   DispatchLimits limits;
-  std::string default_registry;        // registry for scheduled builds whose project names none
+  std::string default_registry;  // registry for scheduled builds whose project names none
   std::chrono::milliseconds lease_stale_after{6000};
   // A tick fired later than this after its time is flagged catch_up.
   std::int64_t catch_up_grace_ms = 60'000;

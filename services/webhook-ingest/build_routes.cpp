@@ -85,10 +85,12 @@ void BuildRoutes::add_to(http::Server& server) {
 project::Project BuildRoutes::find_project(const std::string& name) {
   if (auto cached = cache_.get(name)) return *cached;
   // Not seen by the watcher yet (or written by another replica a moment ago): ask the bucket.
-  auto entry = project::valid_project_name(name) ? kv_.get(name)
-                                                 : Result<std::optional<bus::KvEntry>>(std::nullopt);
+  auto entry = project::valid_project_name(name)
+                   ? kv_.get(name)
+                   : Result<std::optional<bus::KvEntry>>(std::nullopt);
   if (!entry.ok()) throw http::HttpError(503, "unavailable", entry.error().describe());
-  if (!entry.value()) throw http::HttpError(404, "not_found", "project " + name + " does not exist");
+  if (!entry.value())
+    throw http::HttpError(404, "not_found", "project " + name + " does not exist");
   auto parsed = project::parse_project(entry.value()->value);
   if (!parsed.ok()) throw http::HttpError(500, "internal", parsed.error().describe());
   return parsed.value();
@@ -141,8 +143,7 @@ events::v1::BuildRequested BuildRoutes::git_build(const json::Node& body,
   git->set_repo_url(p.repository_url);
   git->set_ref(ref);
   git->set_commit(commit);
-  git->set_default_branch(!project::is_tag_ref(ref) &&
-                          project::short_ref(ref) == p.default_branch);
+  git->set_default_branch(!project::is_tag_ref(ref) && project::short_ref(ref) == p.default_branch);
   auto& spec = *request.mutable_spec();
   spec = project::build_spec(p, options_.default_registry);
   if (!registry.empty()) spec.set_registry(registry);
@@ -168,7 +169,8 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Node& body,
   }
   std::string tag = body.string("tag");
   if (tag.empty()) tag = "latest";
-  if (!project::valid_tag(tag)) throw json::invalid_field("tag", "'" + tag + "' is not a valid tag");
+  if (!project::valid_tag(tag))
+    throw json::invalid_field("tag", "'" + tag + "' is not a valid tag");
   const std::string registry = body.string("registry");
   check_registry(registry, nullptr);
   // Uploaded builds belong to a project only for accounting; "uploads" unless one is named.
@@ -231,11 +233,11 @@ http::Response BuildRoutes::accepted(const std::string& build_id,
                                 {"trigger", events::trigger_name(request.trigger().kind())},
                                 {"actor", request.trigger().actor()},
                                 {"duplicate", published->duplicate}});
-  return http::json_response(
-      202, "{\"build_id\":" + quote(build_id) + ",\"status\":\"accepted\",\"duplicate\":" +
-               (published->duplicate ? "true" : "false") + ",\"project\":" +
-               quote(request.project()) + extra_json + ",\"links\":" +
-               build_links_json(build_id) + "}");
+  return http::json_response(202, "{\"build_id\":" + quote(build_id) +
+                                      ",\"status\":\"accepted\",\"duplicate\":" +
+                                      (published->duplicate ? "true" : "false") +
+                                      ",\"project\":" + quote(request.project()) + extra_json +
+                                      ",\"links\":" + build_links_json(build_id) + "}");
 }
 
 http::Response BuildRoutes::create(http::Request& request) {
@@ -243,8 +245,8 @@ http::Response BuildRoutes::create(http::Request& request) {
   const json::Node body = api_body(request.body);
   events::v1::BuildRequested build;
   try {
-    build = body.has("dockerfile_base64") ? upload_build(body, principal)
-                                          : git_build(body, principal);
+    build =
+        body.has("dockerfile_base64") ? upload_build(body, principal) : git_build(body, principal);
   } catch (const Error& e) {
     throw_field_error(e);
   }
@@ -258,11 +260,12 @@ events::v1::BuildRequested BuildRoutes::original_request(const std::string& buil
   auto last = bus::last_message(publisher_.bus(), bus::kEventsStream,
                                 events::build_subject("requested", build_id));
   if (!last.ok()) throw http::HttpError(503, "unavailable", last.error().describe());
-  if (!last.value()) throw http::HttpError(404, "not_found", "build " + build_id + " does not exist");
+  if (!last.value())
+    throw http::HttpError(404, "not_found", "build " + build_id + " does not exist");
   auto envelope = events::decode(last.value()->data());
   if (!envelope.ok() || !envelope->has_requested()) {
-    throw http::HttpError(500, "internal", "the requested event of build " + build_id +
-                                               " cannot be decoded");
+    throw http::HttpError(500, "internal",
+                          "the requested event of build " + build_id + " cannot be decoded");
   }
   return envelope->requested();
 }
@@ -276,10 +279,10 @@ http::Response BuildRoutes::cancel(http::Request& request) {
   auto published = publisher_.cancel_requested(build_id, principal.name, reason);
   if (!published.ok()) http::throw_error(published.error());
   log::info("cancel requested", {{"build_id", build_id}, {"by", principal.name}});
-  return http::json_response(
-      202, "{\"build_id\":" + quote(build_id) + ",\"status\":\"cancel_requested\",\"duplicate\":" +
-               (published->duplicate ? "true" : "false") + ",\"links\":" +
-               build_links_json(build_id) + "}");
+  return http::json_response(202, "{\"build_id\":" + quote(build_id) +
+                                      ",\"status\":\"cancel_requested\",\"duplicate\":" +
+                                      (published->duplicate ? "true" : "false") +
+                                      ",\"links\":" + build_links_json(build_id) + "}");
 }
 
 http::Response BuildRoutes::retry(http::Request& request) {
@@ -292,8 +295,7 @@ http::Response BuildRoutes::retry(http::Request& request) {
   trigger->set_kind(events::v1::Trigger::RETRY);
   trigger->set_actor(principal.name);
   trigger->set_retry_of(original_id);
-  return accepted(new_build_id(request, principal), build,
-                  ",\"retry_of\":" + quote(original_id));
+  return accepted(new_build_id(request, principal), build, ",\"retry_of\":" + quote(original_id));
 }
 
 }  // namespace kiln::webhook

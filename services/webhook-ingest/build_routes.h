@@ -29,8 +29,7 @@ class BuildRoutes {
   http::Response retry(http::Request& request);
 
   events::v1::BuildRequested git_build(const json::Node& body, const http::Principal& principal);
-  events::v1::BuildRequested upload_build(const json::Node& body,
-                                          const http::Principal& principal);
+  events::v1::BuildRequested upload_build(const json::Node& body, const http::Principal& principal);
   project::Project find_project(const std::string& name);
   // The original `requested` of a build; 404 when there is none.
   events::v1::BuildRequested original_request(const std::string& build_id);

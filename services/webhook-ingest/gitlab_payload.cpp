@@ -19,12 +19,10 @@ Result<PushEvent> parse_gitlab_push(std::string_view body) {
     const json::Node repository = root.object("repository");
     if (!project.present() && !repository.present()) throw json::missing_field("project");
     event.repository_full_name = project.string("path_with_namespace");
-    for (const auto& [node, key] : {std::pair{&project, "git_http_url"},
-                                    std::pair{&project, "git_ssh_url"},
-                                    std::pair{&project, "web_url"},
-                                    std::pair{&repository, "git_http_url"},
-                                    std::pair{&repository, "git_ssh_url"},
-                                    std::pair{&repository, "homepage"}}) {
+    for (const auto& [node, key] :
+         {std::pair{&project, "git_http_url"}, std::pair{&project, "git_ssh_url"},
+          std::pair{&project, "web_url"}, std::pair{&repository, "git_http_url"},
+          std::pair{&repository, "git_ssh_url"}, std::pair{&repository, "homepage"}}) {
       std::string url = node->string(key);
       if (!url.empty()) event.repository_urls.push_back(std::move(url));
     }

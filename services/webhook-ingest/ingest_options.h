@@ -11,13 +11,13 @@
 namespace kiln::webhook {
 
 struct IngestOptions {
-  std::string api_tokens;                          // api.tokens (see http/auth.h)
+  std::string api_tokens;                           // api.tokens (see http/auth.h)
   std::string default_registry = "127.0.0.1:5000";  // registry.default
-  std::vector<std::string> allowed_registries;     // registry.allowed
-  int publish_timeout_ms = 3000;                   // webhook.publish-timeout-ms
-  std::size_t hook_max_body_bytes = 25u << 20;     // webhook.max-body-bytes
-  std::size_t upload_max_bytes = 256u << 20;       // uploads.max-bytes
-  std::string producer = "webhook-ingest";         // envelope producer (service/instance)
+  std::vector<std::string> allowed_registries;      // registry.allowed
+  int publish_timeout_ms = 3000;                    // webhook.publish-timeout-ms
+  std::size_t hook_max_body_bytes = 25u << 20;      // webhook.max-body-bytes
+  std::size_t upload_max_bytes = 256u << 20;        // uploads.max-bytes
+  std::string producer = "webhook-ingest";          // envelope producer (service/instance)
 };
 
 void add_ingest_options(Config& config);

@@ -31,8 +31,8 @@ std::string normalize_repository(std::string_view url) {
   const auto colon = s.find(':');
   if (colon != std::string::npos && colon < s.find('/')) {
     const auto slash = s.find('/', colon);
-    const std::string port = s.substr(colon + 1, slash == std::string::npos ? std::string::npos
-                                                                            : slash - colon - 1);
+    const std::string port =
+        s.substr(colon + 1, slash == std::string::npos ? std::string::npos : slash - colon - 1);
     const bool numeric = !port.empty() && std::all_of(port.begin(), port.end(), ::isdigit);
     if (!numeric) s[colon] = '/';
   }
@@ -41,22 +41,21 @@ std::string normalize_repository(std::string_view url) {
   return s;
 }
 
-std::vector<project::Project> projects_for_repository(
-    const std::vector<project::Project>& projects, const std::vector<std::string>& urls,
-    const std::string& full_name) {
+std::vector<project::Project> projects_for_repository(const std::vector<project::Project>& projects,
+                                                      const std::vector<std::string>& urls,
+                                                      const std::string& full_name) {
   std::vector<std::string> wanted;
   for (const auto& url : urls) wanted.push_back(normalize_repository(url));
   const std::string name = lower(full_name);
   std::vector<project::Project> out;
   for (const auto& p : projects) {
-    const bool by_name = !name.empty() && !p.repository_name.empty() &&
-                         lower(p.repository_name) == name;
+    const bool by_name =
+        !name.empty() && !p.repository_name.empty() && lower(p.repository_name) == name;
     const std::string own = normalize_repository(p.repository_url);
     const bool by_url = std::find(wanted.begin(), wanted.end(), own) != wanted.end();
     if (by_name || by_url) out.push_back(p);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 

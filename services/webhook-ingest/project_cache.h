@@ -54,8 +54,8 @@ class ProjectCache {
 std::string normalize_repository(std::string_view url);
 
 // Projects whose repository_url or repository_name is the pushed repository, by name.
-std::vector<project::Project> projects_for_repository(
-    const std::vector<project::Project>& projects, const std::vector<std::string>& urls,
-    const std::string& full_name);
+std::vector<project::Project> projects_for_repository(const std::vector<project::Project>& projects,
+                                                      const std::vector<std::string>& urls,
+                                                      const std::string& full_name);
 
 }  // namespace kiln::webhook

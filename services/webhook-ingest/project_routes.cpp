@@ -35,8 +35,8 @@ std::optional<std::pair<project::Project, std::uint64_t>> ProjectRoutes::load(
   if (!entry.value()) return std::nullopt;
   auto parsed = project::parse_project(entry.value()->value);
   if (!parsed.ok()) {
-    throw http::HttpError(500, "internal", "stored project " + name + " is invalid: " +
-                                               parsed.error().message);
+    throw http::HttpError(500, "internal",
+                          "stored project " + name + " is invalid: " + parsed.error().message);
   }
   return std::make_pair(std::move(parsed.value()), entry.value()->revision);
 }
@@ -114,7 +114,8 @@ http::Response ProjectRoutes::list(http::Request& request) {
     if (!entry.value()) continue;  // deleted between keys() and get()
     auto parsed = project::parse_project(entry.value()->value);
     if (!parsed.ok()) {
-      log::error("invalid project in bucket", {{"project", key}, {"error", parsed.error().describe()}});
+      log::error("invalid project in bucket",
+                 {{"project", key}, {"error", parsed.error().describe()}});
       continue;
     }
     if (!may_see(principal, parsed->tenant)) continue;

@@ -4,9 +4,12 @@ namespace kiln::webhook {
 
 std::string_view provider_name(Provider provider) {
   switch (provider) {
-    case Provider::kGithub: return "github";
-    case Provider::kGitlab: return "gitlab";
-    case Provider::kGitea: return "gitea";
+    case Provider::kGithub:
+      return "github";
+    case Provider::kGitlab:
+      return "gitlab";
+    case Provider::kGitea:
+      return "gitea";
   }
   return "unknown";
 }

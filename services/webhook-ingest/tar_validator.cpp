@@ -154,7 +154,8 @@ Status TarValidator::feed(std::string_view bytes) {
       const int rc = inflate(&z, Z_NO_FLUSH);
       if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         failed_ = true;
-        return invalid(std::string("not a valid gzip stream: ") + (z.msg ? z.msg : "inflate failed"));
+        return invalid(std::string("not a valid gzip stream: ") +
+                       (z.msg ? z.msg : "inflate failed"));
       }
       const std::size_t produced = sizeof out - z.avail_out;
       if (produced > 0) {

@@ -48,7 +48,7 @@ class TarValidator {
   std::string long_link_;
   std::string pax_path_;
   std::string pax_link_;
-  bool ended_ = false;           // a zero block was seen
+  bool ended_ = false;  // a zero block was seen
   bool failed_ = false;
   std::uint64_t entries_ = 0;
 };

@@ -66,11 +66,11 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
                                  {"format", tar.format()},
                                  {"by", principal.name}});
   response.setKeepAlive(true);
-  http::write_response(
-      response, http::json_response(
-                    201, "{\"upload_id\":\"" + writer.upload_id() + "\",\"sha256\":\"" +
-                             writer.sha256() + "\",\"size\":" + std::to_string(writer.size()) +
-                             ",\"format\":\"" + tar.format() + "\"}"));
+  http::write_response(response,
+                       http::json_response(201, "{\"upload_id\":\"" + writer.upload_id() +
+                                                    "\",\"sha256\":\"" + writer.sha256() +
+                                                    "\",\"size\":" + std::to_string(writer.size()) +
+                                                    ",\"format\":\"" + tar.format() + "\"}"));
 }
 
 }  // namespace kiln::webhook

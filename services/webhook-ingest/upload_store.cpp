@@ -21,7 +21,9 @@ std::string hex(const unsigned char* data, unsigned n) {
 }  // namespace
 
 UploadWriter::UploadWriter(bus::Bus& bus, std::string upload_id, int timeout_ms)
-    : bus_(bus), upload_id_(std::move(upload_id)), timeout_ms_(timeout_ms),
+    : bus_(bus),
+      upload_id_(std::move(upload_id)),
+      timeout_ms_(timeout_ms),
       digest_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr);
   buffer_.reserve(kUploadChunkBytes);
@@ -75,16 +77,17 @@ Result<StoredUpload> find_upload(bus::Bus& bus, const std::string& upload_id) {
   auto last = bus::last_message(bus, bus::kUploadsStream, subject);
   if (!last.ok()) return last.error();
   events::v1::UploadChunk chunk;
-  if (!last.value() || !chunk.ParseFromArray(last.value()->data().data(),
-                                             static_cast<int>(last.value()->data().size())) ||
+  if (!last.value() ||
+      !chunk.ParseFromArray(last.value()->data().data(),
+                            static_cast<int>(last.value()->data().size())) ||
       !chunk.last()) {
     return make_error(ErrorCode::kNotFound,
                       "upload " + upload_id + " does not exist or did not complete");
   }
   StoredUpload out{chunk.sha256(), chunk.total_size(), "tar"};
   // The format is in the first bytes of the first chunk (gzip magic).
-  auto reader = bus::SubjectReader::open(bus, bus::kUploadsStream, subject,
-                                         bus::SubjectReader::Start::kAll);
+  auto reader =
+      bus::SubjectReader::open(bus, bus::kUploadsStream, subject, bus::SubjectReader::Start::kAll);
   if (!reader.ok()) return reader.error();
   auto first = (*reader)->next(2000);
   if (!first.ok()) return first.error();

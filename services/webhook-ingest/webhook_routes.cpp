@@ -34,40 +34,56 @@ Headers headers_of(Provider provider) {
 bool verify(Provider provider, const std::string& secret, const std::string& header,
             const std::string& body) {
   switch (provider) {
-    case Provider::kGithub: return verify_github_signature(secret, header, body);
-    case Provider::kGitlab: return verify_gitlab_token(secret, header);
-    case Provider::kGitea: return verify_gitea_signature(secret, header, body);
+    case Provider::kGithub:
+      return verify_github_signature(secret, header, body);
+    case Provider::kGitlab:
+      return verify_gitlab_token(secret, header);
+    case Provider::kGitea:
+      return verify_gitea_signature(secret, header, body);
   }
   return false;
 }
 
 bool is_push(Provider provider, const std::string& event) {
   switch (provider) {
-    case Provider::kGithub: return event == "push";
-    case Provider::kGitlab: return event == "Push Hook" || event == "Tag Push Hook";
-    case Provider::kGitea: return event == "push";
+    case Provider::kGithub:
+      return event == "push";
+    case Provider::kGitlab:
+      return event == "Push Hook" || event == "Tag Push Hook";
+    case Provider::kGitea:
+      return event == "push";
   }
   return false;
 }
 
 Result<PushEvent> parse_push(Provider provider, std::string_view body) {
   switch (provider) {
-    case Provider::kGithub: return parse_github_push(body);
-    case Provider::kGitlab: return parse_gitlab_push(body);
-    case Provider::kGitea: return parse_gitea_push(body);
+    case Provider::kGithub:
+      return parse_github_push(body);
+    case Provider::kGitlab:
+      return parse_gitlab_push(body);
+    case Provider::kGitea:
+      return parse_gitea_push(body);
   }
   return make_error(ErrorCode::kInternal, "unknown provider");
 }
 
 std::string outcome_for_status(int status) {
   switch (status) {
-    case 400: return "malformed";
-    case 401: return "unauthorized";
-    case 404: return "unknown_repository";
-    case 413: return "too_large";
-    case 422: return "invalid";
-    case 503: return "unavailable";
-    default: return "error";
+    case 400:
+      return "malformed";
+    case 401:
+      return "unauthorized";
+    case 404:
+      return "unknown_repository";
+    case 413:
+      return "too_large";
+    case 422:
+      return "invalid";
+    case 503:
+      return "unavailable";
+    default:
+      return "error";
   }
 }
 
@@ -77,8 +93,9 @@ void WebhookRoutes::add_to(http::Server& server) {
   http::RouteOptions route;
   route.max_body_bytes = options_.hook_max_body_bytes;
   for (Provider provider : {Provider::kGithub, Provider::kGitlab, Provider::kGitea}) {
-    server.route("POST", "/hooks/" + std::string(provider_name(provider)),
-                 [this, provider](http::Request& r) { return handle(provider, r); }, route);
+    server.route(
+        "POST", "/hooks/" + std::string(provider_name(provider)),
+        [this, provider](http::Request& r) { return handle(provider, r); }, route);
   }
 }
 
@@ -135,9 +152,9 @@ std::vector<project::Project> WebhookRoutes::authenticated(
     if (verify(provider, *secret, given, request.body)) out.push_back(p);
   }
   if (out.empty()) {
-    throw http::HttpError(401, "unauthenticated",
-                          std::string(headers.signature) +
-                              " does not match the webhook secret of any project");
+    throw http::HttpError(
+        401, "unauthenticated",
+        std::string(headers.signature) + " does not match the webhook secret of any project");
   }
   return out;
 }
@@ -164,19 +181,19 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
   // Without a delivery id, a redelivery is recognised by its identical body.
   if (delivery.empty()) delivery = "sha256-" + sha256_hex(request.body);
   if (delivery.size() > kMaxDeliveryIdSize) {
-    throw http::HttpError(422, "invalid_field", std::string(headers.delivery.front()) +
-                                                    ": longer than 200 characters");
+    throw http::HttpError(422, "invalid_field",
+                          std::string(headers.delivery.front()) + ": longer than 200 characters");
   }
 
   if (provider == Provider::kGithub && event == "ping") {
     outcome = "ping";
-    return http::json_response(200, "{\"status\":\"pong\",\"delivery_id\":" + quote(delivery) + "}");
+    return http::json_response(200,
+                               "{\"status\":\"pong\",\"delivery_id\":" + quote(delivery) + "}");
   }
   if (!is_push(provider, event)) {
     outcome = "ignored";
-    return http::json_response(
-        202, "{\"status\":\"ignored\",\"reason\":" +
-                 quote("event '" + event + "' does not start builds") + "}");
+    return http::json_response(202, "{\"status\":\"ignored\",\"reason\":" +
+                                        quote("event '" + event + "' does not start builds") + "}");
   }
 
   auto push = parse_push(provider, request.body);
@@ -190,9 +207,10 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
   if (matching.empty()) {
     const std::string repo = !push->repository_full_name.empty() ? push->repository_full_name
                                                                  : push->repository_urls.front();
-    throw http::HttpError(404, "unknown_repository",
-                          "no project is configured for repository " + repo +
-                              " (set repository_url or repository_name with PUT /v1/projects/{name})");
+    throw http::HttpError(
+        404, "unknown_repository",
+        "no project is configured for repository " + repo +
+            " (set repository_url or repository_name with PUT /v1/projects/{name})");
   }
   const project::Project* chosen = nullptr;
   for (const auto& m : matching) {
@@ -225,16 +243,16 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
   const std::string build_id = stable_id("webhook:" + provider_str + ":" + delivery);
   const auto request_event =
       webhook_request(project, *push, provider, delivery, options_.default_registry);
-  auto published = publisher_.requested(build_id, request_event,
-                                        events::webhook_msg_id(provider_str, delivery));
+  auto published =
+      publisher_.requested(build_id, request_event, events::webhook_msg_id(provider_str, delivery));
   if (!published.ok()) http::throw_error(published.error());
   outcome = published->duplicate ? "duplicate" : "accepted";
   log::info("build requested by webhook", {{"provider", provider_str},
-                                             {"delivery_id", delivery},
-                                             {"build_id", build_id},
-                                             {"project", project.name},
-                                             {"ref", push->ref},
-                                             {"duplicate", published->duplicate}});
+                                           {"delivery_id", delivery},
+                                           {"build_id", build_id},
+                                           {"project", project.name},
+                                           {"ref", push->ref},
+                                           {"duplicate", published->duplicate}});
   return http::json_response(
       202, "{\"build_id\":" + quote(build_id) + ",\"status\":\"accepted\",\"duplicate\":" +
                (published->duplicate ? "true" : "false") + ",\"project\":" + quote(project.name) +

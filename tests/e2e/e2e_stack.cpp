@@ -99,8 +99,8 @@ Stack::Stack() : dir_(testing::make_temp_dir("kiln-e2e")) {
       env({{"KILN_API_TOKENS", tokens},
            {"KILN_REGISTRY_DEFAULT", registry_.host()},
            {"E2E_WEBHOOK_SECRET", kWebhookSecret}}));
-  for (auto* service : {analytics_.get(), scheduler_.get(), builder_.get(), pusher_.get(),
-                        ingest_.get()}) {
+  for (auto* service :
+       {analytics_.get(), scheduler_.get(), builder_.get(), pusher_.get(), ingest_.get()}) {
     if (!service->wait_ready(60000)) {
       throw std::runtime_error("a service did not become ready:\n" + logs());
     }
@@ -108,8 +108,8 @@ Stack::Stack() : dir_(testing::make_temp_dir("kiln-e2e")) {
 }
 
 Stack::~Stack() {
-  for (auto* service : {ingest_.get(), pusher_.get(), builder_.get(), scheduler_.get(),
-                        analytics_.get()}) {
+  for (auto* service :
+       {ingest_.get(), pusher_.get(), builder_.get(), scheduler_.get(), analytics_.get()}) {
     if (service != nullptr) service->stop();
   }
   testing::remove_tree(dir_);
@@ -117,8 +117,8 @@ Stack::~Stack() {
 
 std::string Stack::logs() const {
   std::string out;
-  for (const auto* service : {ingest_.get(), scheduler_.get(), builder_.get(), pusher_.get(),
-                              analytics_.get()}) {
+  for (const auto* service :
+       {ingest_.get(), scheduler_.get(), builder_.get(), pusher_.get(), analytics_.get()}) {
     if (service == nullptr) continue;
     std::string log = service->log();
     if (log.size() > 8000) log = "..." + log.substr(log.size() - 8000);

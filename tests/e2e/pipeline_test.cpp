@@ -1,7 +1,6 @@
 // kiln end to end: every service a real process, every server real. The Git host is the test.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Array.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
@@ -56,7 +55,8 @@ std::string registry_manifest_digest(const std::string& repository, const std::s
   testing::run_command(
       "curl -sSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "
       "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "
-      "http://" + g_stack->registry() + "/v2/" + repository + "/manifests/" + reference +
+      "http://" +
+          g_stack->registry() + "/v2/" + repository + "/manifests/" + reference +
           " | tr -d '\\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'",
       &out);
   while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -65,9 +65,10 @@ std::string registry_manifest_digest(const std::string& repository, const std::s
 
 TEST(EndToEnd, SignedWebhookBecomesAPushedImageTheRegistryServes) {
   const std::string repo = g_stack->make_repo(
-      "webapp", dockerfile(g_stack->registry(),
-                           "ARG GREETING=hi\nRUN echo \"$GREETING\" > /greeting\nCOPY hello.txt /hello.txt\n"
-                           "RUN cat /greeting /hello.txt\n"));
+      "webapp",
+      dockerfile(g_stack->registry(),
+                 "ARG GREETING=hi\nRUN echo \"$GREETING\" > /greeting\nCOPY hello.txt /hello.txt\n"
+                 "RUN cat /greeting /hello.txt\n"));
   g_stack->apply_project(project_json("webapp", repo, R"(,"build_args":{"GREETING":"hello e2e"})"));
   const std::string sha = g_stack->commit(repo, "first change");
   const std::string id = webhook_build("webapp", repo, "refs/heads/main", sha);
@@ -88,15 +89,15 @@ TEST(EndToEnd, SignedWebhookBecomesAPushedImageTheRegistryServes) {
 }
 
 TEST(EndToEnd, RedeliveredWebhookMakesOneBuild) {
-  const std::string repo = g_stack->make_repo(
-      "redelivery", dockerfile(g_stack->registry(), "RUN echo once\n"));
+  const std::string repo =
+      g_stack->make_repo("redelivery", dockerfile(g_stack->registry(), "RUN echo once\n"));
   g_stack->apply_project(project_json("redelivery", repo));
   const std::string sha = g_stack->commit(repo, "change");
   const std::string delivery = random_id();
-  auto first = g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha,
-                                     delivery);
-  auto second = g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha,
-                                      delivery);
+  auto first =
+      g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha, delivery);
+  auto second =
+      g_stack->push_webhook("e2e/redelivery", "file://" + repo, "refs/heads/main", sha, delivery);
   ASSERT_EQ(first.status, 202) << first.body;
   ASSERT_TRUE(second.status == 200 || second.status == 202) << second.body;
   EXPECT_EQ(str(first.json(), "build_id"), str(second.json(), "build_id"));
@@ -110,8 +111,7 @@ TEST(EndToEnd, RedeliveredWebhookMakesOneBuild) {
 
 TEST(EndToEnd, FailingDockerfileFailsInBuildStageWithLogLines) {
   const std::string repo = g_stack->make_repo(
-      "broken", dockerfile(g_stack->registry(),
-                           "RUN echo about to fail && exit 3\n"));
+      "broken", dockerfile(g_stack->registry(), "RUN echo about to fail && exit 3\n"));
   g_stack->apply_project(project_json("broken", repo));
   const std::string id =
       webhook_build("broken", repo, "refs/heads/main", g_stack->commit(repo, "break it"));
@@ -151,8 +151,8 @@ TEST(EndToEnd, NewerPushSupersedesTheQueuedBuildOfTheSameBranch) {
   const std::string repo = g_stack->make_repo(
       "queue", dockerfile(g_stack->registry(), "COPY change.txt /c\nRUN sleep 8\n"));
   g_stack->apply_project(project_json("queue", repo, R"(,"concurrency":1,"supersede":true)"));
-  const std::string blocker = webhook_build("queue", repo, "refs/heads/hold",
-                                            g_stack->create_branch(repo, "hold"));
+  const std::string blocker =
+      webhook_build("queue", repo, "refs/heads/hold", g_stack->create_branch(repo, "hold"));
   g_stack->wait_status(blocker, "building");
   const std::string older =
       webhook_build("queue", repo, "refs/heads/main", g_stack->commit(repo, "older"));
@@ -166,8 +166,8 @@ TEST(EndToEnd, NewerPushSupersedesTheQueuedBuildOfTheSameBranch) {
 }
 
 TEST(EndToEnd, BuilderKilledMidBuildStillCompletesOnce) {
-  const std::string repo = g_stack->make_repo(
-      "crash", dockerfile(g_stack->registry(), "RUN echo working && sleep 6\n"));
+  const std::string repo =
+      g_stack->make_repo("crash", dockerfile(g_stack->registry(), "RUN echo working && sleep 6\n"));
   g_stack->apply_project(project_json("crash", repo));
   const std::string id =
       webhook_build("crash", repo, "refs/heads/main", g_stack->commit(repo, "crash change"));
@@ -191,10 +191,11 @@ TEST(EndToEnd, BuilderKilledMidBuildStillCompletesOnce) {
 }
 
 TEST(EndToEnd, ScheduleFiresABuild) {
-  const std::string repo = g_stack->make_repo(
-      "nightly", dockerfile(g_stack->registry(), "RUN echo scheduled\n"));
+  const std::string repo =
+      g_stack->make_repo("nightly", dockerfile(g_stack->registry(), "RUN echo scheduled\n"));
   g_stack->apply_project(project_json(
-      "nightly", repo, R"(,"schedules":[{"name":"every-minute","cron":"* * * * *","timezone":"UTC"}])"));
+      "nightly", repo,
+      R"(,"schedules":[{"name":"every-minute","cron":"* * * * *","timezone":"UTC"}])"));
   // The next minute boundary fires it; look for a build with trigger schedule.
   std::string id;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
@@ -220,8 +221,8 @@ TEST(EndToEnd, ScheduleFiresABuild) {
 std::string cli(const std::string& args, int* rc) {
   std::string out;
   *rc = testing::run_command(g_stack->cli() + " --api " + g_stack->ingest_url() + " --query " +
-                                 g_stack->analytics_url() + " --token " + kAdminToken + " " +
-                                 args + " 2>&1",
+                                 g_stack->analytics_url() + " --token " + kAdminToken + " " + args +
+                                 " 2>&1",
                              &out);
   return out;
 }
@@ -271,10 +272,10 @@ TEST(EndToEnd, AnalyticsAndCliStatsAgreeWithWhatHappened) {
   EXPECT_GE(failed, 1);
   EXPECT_GE(cancelled, 2);
   std::string out;
-  const int rc = testing::run_command(
-      g_stack->cli() + " --query " + g_stack->analytics_url() + " --token " + kAdminToken +
-          " --output json stats --days 1",
-      &out);
+  const int rc =
+      testing::run_command(g_stack->cli() + " --query " + g_stack->analytics_url() + " --token " +
+                               kAdminToken + " --output json stats --days 1",
+                           &out);
   ASSERT_EQ(rc, 0) << out;
   auto stats = HttpReply{200, out}.json();
   EXPECT_EQ(str(stats, "succeeded"), std::to_string(succeeded)) << out;

@@ -6,8 +6,8 @@
 #include "push_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto push = kiln::webhook::parse_gitlab_push(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto push =
+      kiln::webhook::parse_gitlab_push(std::string_view(reinterpret_cast<const char*>(data), size));
   if (push.ok()) {
     // Touch what the service reads next, so a half-filled event is noticed by the sanitizers.
     volatile std::size_t n = push->ref.size() + push->changed_paths.size() + push->message.size();

@@ -1,13 +1,12 @@
 // kiln-analytics against a real nats-server (JetStream) and a real PostgreSQL, both started per
 // test on free loopback ports: projections, redelivery, rebuild, rollups, PostgreSQL outages, the
 // query API with pagination and auth, and the SSE live stream.
-#include <gtest/gtest.h>
-
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -47,13 +46,13 @@ struct Plan {
   v1::Trigger::Kind trigger = v1::Trigger::MANUAL;
   std::string outcome = "succeeded";  // succeeded | failed | cancelled | running
   std::int64_t requested_at = kBase;
-  std::int64_t queue_ms = 1000;       // requested -> started
+  std::int64_t queue_ms = 1000;  // requested -> started
   int steps = 3;
-  int cached_steps = 1;               // the first N steps are cached
+  int cached_steps = 1;  // the first N steps are cached
   std::int64_t step_ms = 2000;
-  bool start = true;                  // false: cancelled (or failed) while queued
+  bool start = true;  // false: cancelled (or failed) while queued
   std::string failure_reason = "RUN make: exit 2";
-  bool late_started = false;          // a `started` published after the terminal event
+  bool late_started = false;  // a `started` published after the terminal event
   std::int64_t started_at() const { return requested_at + queue_ms; }
   std::int64_t finished_at() const {
     return start ? started_at() + steps * step_ms + 500 : requested_at + queue_ms;
@@ -180,7 +179,8 @@ std::vector<v1::Envelope> pipeline_events(const Plan& p) {
 class AnalyticsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_.url(), .name = "analytics-test"});
+    auto connected =
+        bus::Bus::connect(bus::BusOptions{.url = nats_.url(), .name = "analytics-test"});
     ASSERT_TRUE(connected.ok()) << connected.error().describe();
     bus_ = std::move(connected.value());
     ASSERT_TRUE(bus::provision(*bus_).ok());
@@ -255,8 +255,11 @@ class AnalyticsTest : public ::testing::Test {
 TEST_F(AnalyticsTest, RealisticBuildsFillEveryProjection) {
   Plan ok{.id = "b-ok", .cached_steps = 1};
   Plan failed{.id = "b-failed", .outcome = "failed", .requested_at = kBase + 60000};
-  Plan cancelled{.id = "b-cancelled", .outcome = "cancelled", .requested_at = kBase + 120000,
-                 .start = false, .late_started = true};
+  Plan cancelled{.id = "b-cancelled",
+                 .outcome = "cancelled",
+                 .requested_at = kBase + 120000,
+                 .start = false,
+                 .late_started = true};
   publish_all(events_for(ok));
   publish_all(events_for(failed));
   publish_all(events_for(cancelled));
@@ -576,8 +579,8 @@ TEST_F(AnalyticsApiTest, AuthIsRequiredAndTenantScoped) {
   EXPECT_EQ(get(port(), "/v1/builds?tenant=acme", "stranger-secret").status, 403);
   EXPECT_EQ(get(port(), "/v1/analytics/daily?tenant=acme", "stranger-secret").status, 403);
   EXPECT_EQ(get(port(), "/v1/builds/secret-build", "stranger-secret").status, 404);
-  EXPECT_EQ(json(get(port(), "/v1/builds", "stranger-secret").body)
-                ->getArray("builds")->size(), 0u);
+  EXPECT_EQ(json(get(port(), "/v1/builds", "stranger-secret").body)->getArray("builds")->size(),
+            0u);
   auto detail = get(port(), "/v1/builds/secret-build");
   ASSERT_EQ(detail.status, 200) << detail.body;
   auto build = json(detail.body);
@@ -598,8 +601,8 @@ TEST_F(AnalyticsApiTest, AuthIsRequiredAndTenantScoped) {
 TEST_F(AnalyticsApiTest, PaginationNeverSkipsOrRepeatsWhileBuildsArrive) {
   for (int i = 0; i < 30; ++i) {
     // Pairs share a timestamp so the build id breaks the tie.
-    publish_all(events_for(Plan{.id = "page-" + std::to_string(100 + i),
-                                .requested_at = kBase + (i / 2) * 1000}));
+    publish_all(events_for(
+        Plan{.id = "page-" + std::to_string(100 + i), .requested_at = kBase + (i / 2) * 1000}));
   }
   drain(*applier_);
   std::vector<std::string> seen;
@@ -611,11 +614,12 @@ TEST_F(AnalyticsApiTest, PaginationNeverSkipsOrRepeatsWhileBuildsArrive) {
     auto body = json(reply.body);
     auto builds = body->getArray("builds");
     for (std::size_t i = 0; i < builds->size(); ++i) {
-      seen.push_back(builds->getObject(static_cast<unsigned>(i))->getValue<std::string>("build_id"));
+      seen.push_back(
+          builds->getObject(static_cast<unsigned>(i))->getValue<std::string>("build_id"));
     }
     // New builds arrive between pages.
-    publish_all(events_for(Plan{.id = "new-" + std::to_string(fresh++),
-                                .requested_at = kBase + kDay + fresh}));
+    publish_all(events_for(
+        Plan{.id = "new-" + std::to_string(fresh++), .requested_at = kBase + kDay + fresh}));
     drain(*applier_);
     if (body->isNull("next_cursor")) break;
     cursor = body->getValue<std::string>("next_cursor");
@@ -625,8 +629,8 @@ TEST_F(AnalyticsApiTest, PaginationNeverSkipsOrRepeatsWhileBuildsArrive) {
   EXPECT_EQ(seen, expected);
   EXPECT_EQ(get(port(), "/v1/builds?cursor=garbage!").status, 422);
   EXPECT_EQ(get(port(), "/v1/builds?status=bogus").status, 422);
-  auto filtered = json(get(port(), "/v1/projects/demo/builds?limit=500&since=" +
-                                       std::to_string(kBase + kDay)).body);
+  auto filtered = json(
+      get(port(), "/v1/projects/demo/builds?limit=500&since=" + std::to_string(kBase + kDay)).body);
   EXPECT_EQ(filtered->getArray("builds")->size(), static_cast<std::size_t>(fresh));
 }
 
@@ -670,7 +674,11 @@ class SseClient {
 
 TEST_F(AnalyticsApiTest, SseSendsHistoryThenLiveInOrderAndResumes) {
   const std::int64_t t0 = now_ms();
-  Plan p{.id = "live-1", .outcome = "succeeded", .requested_at = t0, .queue_ms = 10, .steps = 2,
+  Plan p{.id = "live-1",
+         .outcome = "succeeded",
+         .requested_at = t0,
+         .queue_ms = 10,
+         .steps = 2,
          .step_ms = 10};
   auto all = events_for(p);
   // Up to the first step_started now; the rest after the client connected.

@@ -72,11 +72,11 @@ class BuilderCacheTest : public ::testing::Test {
     options.heartbeat_seconds = 1;
     options.platform = "linux/amd64";
     options.cache_max_bytes = cache_max_bytes;
-    replica_->engine = std::make_unique<BuildahEngine>(options.buildah_root,
-                                                       options.insecure_registries);
-    replica_->worker = std::make_unique<Worker>(*bus_, *replica_->engine, options,
-                                                replica_->metrics, "builder/cache-test",
-                                                replica_->running);
+    replica_->engine =
+        std::make_unique<BuildahEngine>(options.buildah_root, options.insecure_registries);
+    replica_->worker =
+        std::make_unique<Worker>(*bus_, *replica_->engine, options, replica_->metrics,
+                                 "builder/cache-test", replica_->running);
     ASSERT_TRUE(replica_->worker->start().ok());
   }
 

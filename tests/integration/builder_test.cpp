@@ -85,7 +85,8 @@ class BuilderTest : public ::testing::Test {
     testing::push_base_image(registry_->host(), root_ + "/buildah");
     base_image_ = registry_->host() + "/kiln/busybox";
 
-    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "builder-test"});
+    auto connected =
+        bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "builder-test"});
     if (!connected.ok()) throw std::runtime_error(connected.error().describe());
     bus_ = connected.value().release();
     if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
@@ -178,9 +179,9 @@ class BuilderTest : public ::testing::Test {
 
   static std::vector<v1::Envelope> read_events(const std::string& id) {
     std::vector<v1::Envelope> out;
-    auto reader = bus::SubjectReader::open(*bus_, bus::kEventsStream,
-                                           events::build_events_filter(id),
-                                           bus::SubjectReader::Start::kAll);
+    auto reader =
+        bus::SubjectReader::open(*bus_, bus::kEventsStream, events::build_events_filter(id),
+                                 bus::SubjectReader::Start::kAll);
     EXPECT_TRUE(reader.ok());
     if (!reader.ok()) return out;
     while (true) {
@@ -193,8 +194,8 @@ class BuilderTest : public ::testing::Test {
   }
 
   // Waits for built, failed or cancelled.
-  static Outcome wait_outcome(const std::string& id, std::chrono::seconds timeout =
-                                                         std::chrono::seconds(120)) {
+  static Outcome wait_outcome(const std::string& id,
+                              std::chrono::seconds timeout = std::chrono::seconds(120)) {
     Outcome outcome;
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
@@ -223,8 +224,8 @@ class BuilderTest : public ::testing::Test {
       auto next = (*reader)->next(300);
       if (!next.ok() || !next->has_value()) break;
       v1::LogBatch batch;
-      EXPECT_TRUE(batch.ParseFromArray((*next)->data().data(),
-                                       static_cast<int>((*next)->data().size())));
+      EXPECT_TRUE(
+          batch.ParseFromArray((*next)->data().data(), static_cast<int>((*next)->data().size())));
       EXPECT_EQ(batch.first_line(), expected_line) << "log lines must be consecutive";
       expected_line = batch.first_line() + batch.lines_size();
       for (const auto& line : batch.lines()) text += line.text() + "\n";
@@ -306,7 +307,8 @@ TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
   std::cout << "cached rebuild: " << second_ms << " ms\n";
   EXPECT_GE(rebuilt.last->built().steps_cached(), 3);
   int cached_steps = 0;
-  for (const auto& e : rebuilt.events) cached_steps += e.has_step_finished() && e.step_finished().cached();
+  for (const auto& e : rebuilt.events)
+    cached_steps += e.has_step_finished() && e.step_finished().cached();
   EXPECT_EQ(cached_steps, rebuilt.last->built().steps_cached());
   EXPECT_GT(metrics_->value("kiln_builder_steps_total", {{"cached", "true"}}), 0);
 }
@@ -315,13 +317,14 @@ TEST_F(BuilderTest, BuildArgsAndTargetStageTakeEffect) {
   v1::BuildSpec spec;
   (*spec.mutable_build_args())["WORD"] = "arg-value-from-spec";
   spec.set_target("first");
-  const std::string id = start_build(
-      {{"Dockerfile", "FROM " + base_image_ + " AS first\n"
-                      "ARG WORD=default-word\n"
-                      "RUN echo \"word=$WORD\" > /word && cat /word\n"
-                      "FROM first AS second\n"
-                      "RUN echo second-stage-ran\n"}},
-      spec);
+  const std::string id =
+      start_build({{"Dockerfile", "FROM " + base_image_ +
+                                      " AS first\n"
+                                      "ARG WORD=default-word\n"
+                                      "RUN echo \"word=$WORD\" > /word && cat /word\n"
+                                      "FROM first AS second\n"
+                                      "RUN echo second-stage-ran\n"}},
+                  spec);
   const Outcome outcome = wait_outcome(id);
   ASSERT_EQ(outcome.type(), "built") << (outcome.last ? outcome.last->DebugString() : "");
   const std::string logs = read_logs(id);
@@ -332,9 +335,9 @@ TEST_F(BuilderTest, BuildArgsAndTargetStageTakeEffect) {
 
 TEST_F(BuilderTest, RunStepsHaveNoNetworkUnlessTheSpecAllowsIt) {
   // nats-server greets every connection with INFO: seeing it proves the port was reached.
-  const std::string probe = dockerfile("RUN timeout 5 nc -w 2 127.0.0.1 " +
-                                       std::to_string(nats_->port()) +
-                                       " </dev/null | grep -q INFO && echo reached-nats\n");
+  const std::string probe =
+      dockerfile("RUN timeout 5 nc -w 2 127.0.0.1 " + std::to_string(nats_->port()) +
+                 " </dev/null | grep -q INFO && echo reached-nats\n");
   const std::string id = start_build({{"Dockerfile", probe}});
   const Outcome outcome = wait_outcome(id);
   ASSERT_EQ(outcome.type(), "failed");
@@ -417,13 +420,29 @@ TEST_F(BuilderTest, FetchAndSyntaxFailuresNameTheStageAndGitsMessage) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"bad url", "file://" + root_ + "/no-such-repo", "main", {}, v1::FETCH,
+      {"bad url",
+       "file://" + root_ + "/no-such-repo",
+       "main",
+       {},
+       v1::FETCH,
        "does not appear to be a git repository"},
-      {"bad ref", "", "refs/heads/no-such-branch", {{"Dockerfile", dockerfile("")}}, v1::FETCH,
+      {"bad ref",
+       "",
+       "refs/heads/no-such-branch",
+       {{"Dockerfile", dockerfile("")}},
+       v1::FETCH,
        "couldn't find remote ref"},
-      {"missing Dockerfile", "", "main", {{"README", "no dockerfile"}}, v1::FETCH,
+      {"missing Dockerfile",
+       "",
+       "main",
+       {{"README", "no dockerfile"}},
+       v1::FETCH,
        "Dockerfile not found"},
-      {"syntax error", "", "main", {{"Dockerfile", dockerfile("RUNN echo typo\n")}}, v1::BUILD,
+      {"syntax error",
+       "",
+       "main",
+       {{"Dockerfile", dockerfile("RUNN echo typo\n")}},
+       v1::BUILD,
        "RUNN"},
   };
   for (const auto& c : cases) {

@@ -143,9 +143,8 @@ class BuilderUploadTest : public ::testing::Test {
   }
 
   // requested (upload source) + dispatched; returns the build id.
-  static std::string start_upload_build(const std::string& dockerfile,
-                                        const std::string& upload_id, const std::string& sha,
-                                        std::int64_t size) {
+  static std::string start_upload_build(const std::string& dockerfile, const std::string& upload_id,
+                                        const std::string& sha, std::int64_t size) {
     const std::string id = random_id();
     auto requested = events::new_envelope(id, "test");
     auto* r = requested.mutable_requested();
@@ -216,12 +215,13 @@ TEST_F(BuilderUploadTest, UploadedContextInChunksBuilds) {
   const std::string upload_id = random_id();
   const std::string sha = publish_upload(upload_id, archive);
 
-  const std::string id = start_upload_build(
-      "FROM " + base_image_ + "\n"
-      "COPY app.txt /app.txt\n"
-      "COPY data/ /data/\n"
-      "RUN cat /app.txt && sha256sum /data/big.txt\n",
-      upload_id, sha, static_cast<std::int64_t>(archive.size()));
+  const std::string id =
+      start_upload_build("FROM " + base_image_ +
+                             "\n"
+                             "COPY app.txt /app.txt\n"
+                             "COPY data/ /data/\n"
+                             "RUN cat /app.txt && sha256sum /data/big.txt\n",
+                         upload_id, sha, static_cast<std::int64_t>(archive.size()));
   const v1::Envelope outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_built()) << outcome.DebugString();
   EXPECT_EQ(outcome.built().steps_total(), 4);
@@ -240,8 +240,8 @@ TEST_F(BuilderUploadTest, Sha256MismatchFailsAtFetch) {
     SCOPED_TRACE("the requested event announces another sha256");
     const std::string upload_id = random_id();
     publish_upload(upload_id, archive);
-    const auto outcome = wait_outcome(
-        start_upload_build(dockerfile, upload_id, wrong, static_cast<std::int64_t>(archive.size())));
+    const auto outcome = wait_outcome(start_upload_build(
+        dockerfile, upload_id, wrong, static_cast<std::int64_t>(archive.size())));
     ASSERT_TRUE(outcome.has_failed()) << outcome.DebugString();
     EXPECT_EQ(outcome.failed().stage(), v1::FETCH);
     EXPECT_NE(outcome.failed().reason().find("sha256"), std::string::npos)
@@ -267,9 +267,9 @@ TEST_F(BuilderUploadTest, ArchiveWithDotDotPathFailsAtFetchAndWritesNothingOutsi
                    "--transform='s|^escaped.txt$|../escaped.txt|'");
   const std::string upload_id = random_id();
   const std::string sha = publish_upload(upload_id, archive);
-  const std::string id = start_upload_build("FROM " + base_image_ + "\nCOPY app.txt /app.txt\n",
-                                            upload_id, sha,
-                                            static_cast<std::int64_t>(archive.size()));
+  const std::string id =
+      start_upload_build("FROM " + base_image_ + "\nCOPY app.txt /app.txt\n", upload_id, sha,
+                         static_cast<std::int64_t>(archive.size()));
   const auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_failed()) << outcome.DebugString();
   EXPECT_EQ(outcome.failed().stage(), v1::FETCH);

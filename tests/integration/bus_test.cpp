@@ -1,4 +1,6 @@
 // libs/bus against a real nats-server with JetStream (started per test on a free port).
+#include "bus/bus.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -6,7 +8,6 @@
 #include <set>
 #include <thread>
 
-#include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/kv.h"
 #include "bus/topology.h"
@@ -283,9 +284,10 @@ TEST_F(BusTest, ConcurrentSubjectReadersSeeEveryMessageInOrder) {
   ASSERT_TRUE(publisher.ok());
   const std::string payload(600, 'x');
   for (int i = 1; i <= kMessages; ++i) {
-    ASSERT_TRUE((*publisher)->publish("kiln.log.big", std::to_string(i) + ":" + payload,
-                                      "big-" + std::to_string(i))
-                    .ok());
+    ASSERT_TRUE(
+        (*publisher)
+            ->publish("kiln.log.big", std::to_string(i) + ":" + payload, "big-" + std::to_string(i))
+            .ok());
   }
   auto stats = (*publisher)->wait(60000);
   ASSERT_TRUE(stats.ok() && stats->failed == 0);
@@ -294,8 +296,8 @@ TEST_F(BusTest, ConcurrentSubjectReadersSeeEveryMessageInOrder) {
   std::atomic<int> complete{0};
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
-      auto reader = SubjectReader::open(*bus_, kLogsStream, "kiln.log.big",
-                                        SubjectReader::Start::kAll);
+      auto reader =
+          SubjectReader::open(*bus_, kLogsStream, "kiln.log.big", SubjectReader::Start::kAll);
       if (!reader.ok()) return;
       for (int expected = 1; expected <= kMessages; ++expected) {
         auto msg = (*reader)->next(5000);
@@ -332,8 +334,8 @@ TEST_F(BusTest, ReplayOfMoreThan65536MessagesLosesNone) {
   }
   auto stats = (*publisher)->wait(120000);
   ASSERT_TRUE(stats.ok() && stats->failed == 0);
-  auto reader = SubjectReader::open(*bus_, kEventsStream, "kiln.build.replay.*",
-                                    SubjectReader::Start::kAll);
+  auto reader =
+      SubjectReader::open(*bus_, kEventsStream, "kiln.build.replay.*", SubjectReader::Start::kAll);
   ASSERT_TRUE(reader.ok()) << reader.error().describe();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // let the server run ahead of us
   for (int expected = 1; expected <= kMessages; ++expected) {

@@ -1,10 +1,9 @@
 // libs/http: a real Poco server on a free port, driven over real sockets.
-#include <gtest/gtest.h>
-
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
@@ -48,8 +47,8 @@ TEST(HttpServerTest, RoutesHealthAndJsonErrors) {
   options.max_body_bytes = 1024;
   Server server("test", options);
   server.route("POST", "/v1/echo/{name}", [](Request& r) {
-    return json_response(200, "{\"name\":\"" + r.path_params["name"] + "\",\"size\":" +
-                                  std::to_string(r.body.size()) + "}");
+    return json_response(200, "{\"name\":\"" + r.path_params["name"] +
+                                  "\",\"size\":" + std::to_string(r.body.size()) + "}");
   });
   server.route("GET", "/v1/boom", [](Request&) -> Response {
     throw HttpError(422, "invalid_field", "field 'ref' is required");
@@ -141,18 +140,18 @@ TEST(HttpServerTest, CorsForConfiguredOriginsOnly) {
   });
   server.start();
   const int port = server.port();
-  auto preflight = call(port, "OPTIONS", "/v1/builds/abc", "",
-                        {{"Origin", "http://127.0.0.1:8081"},
-                         {"Access-Control-Request-Method", "DELETE"}});
+  auto preflight =
+      call(port, "OPTIONS", "/v1/builds/abc", "",
+           {{"Origin", "http://127.0.0.1:8081"}, {"Access-Control-Request-Method", "DELETE"}});
   EXPECT_EQ(preflight.status, 204);
   EXPECT_EQ(preflight.allow_origin, "http://127.0.0.1:8081");
   EXPECT_NE(preflight.allow_headers.find("Authorization"), std::string::npos);
   auto refused = call(port, "DELETE", "/v1/builds/abc", "", {{"Origin", "http://127.0.0.1:8081"}});
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(refused.allow_origin, "http://127.0.0.1:8081") << "errors carry CORS headers too";
-  auto stranger = call(port, "OPTIONS", "/v1/builds/abc", "",
-                       {{"Origin", "http://evil.example"},
-                        {"Access-Control-Request-Method", "DELETE"}});
+  auto stranger =
+      call(port, "OPTIONS", "/v1/builds/abc", "",
+           {{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "DELETE"}});
   EXPECT_EQ(stranger.allow_origin, "");
   EXPECT_NE(stranger.status, 204);
   server.stop();

@@ -140,8 +140,8 @@ class PusherTest : public ::testing::Test {
         options_.insecure_registries, options_.docker_config, options_.parallelism});
     cancels_ = std::make_unique<CancelWatcher>(*bus_, running_);
     ASSERT_TRUE(cancels_->start().ok());
-    worker_ = std::make_unique<Worker>(*bus_, *registries_, options_, metrics_, "pusher/test",
-                                       running_);
+    worker_ =
+        std::make_unique<Worker>(*bus_, *registries_, options_, metrics_, "pusher/test", running_);
     auto started = worker_->start();
     ASSERT_TRUE(started.ok()) << started.error().describe();
   }
@@ -200,9 +200,9 @@ class PusherTest : public ::testing::Test {
   // Every stored event of `type` for the build.
   std::vector<v1::Envelope> events_of(const std::string& id, const std::string& type) {
     std::vector<v1::Envelope> out;
-    auto reader = bus::SubjectReader::open(*bus_, bus::kEventsStream,
-                                           events::build_subject(type, id),
-                                           bus::SubjectReader::Start::kAll);
+    auto reader =
+        bus::SubjectReader::open(*bus_, bus::kEventsStream, events::build_subject(type, id),
+                                 bus::SubjectReader::Start::kAll);
     EXPECT_TRUE(reader.ok());
     if (!reader.ok()) return out;
     while (true) {
@@ -576,9 +576,9 @@ TEST_F(PusherTest, KeepsWorkingAcrossANatsRestart) {
 
 TEST_F(PusherTest, UndecodableMessageIsTerminated) {
   start_worker();
-  ASSERT_TRUE(bus_->publish(events::build_subject("built", "junk"), "not protobuf \xff\xff",
-                            "junk-1")
-                  .ok());
+  ASSERT_TRUE(
+      bus_->publish(events::build_subject("built", "junk"), "not protobuf \xff\xff", "junk-1")
+          .ok());
   const auto deadline = Clock::now() + seconds(10);
   while (outcomes("undecodable") < 1 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -595,11 +595,10 @@ TEST_F(PusherTest, ServiceBinaryServesHealthAndStopsCleanlyOnSigterm) {
                              "registry.docker-config", "registry.parallelism", "worker.id"}) {
     EXPECT_NE(help.find(option), std::string::npos) << option;
   }
-  testing::ServiceProcess service(
-      "pusher", binary, testing::free_port(),
-      {{"KILN_NATS_URL", nats_.url()},
-       {"KILN_ARTIFACTS_DIR", options_.artifacts_dir},
-       {"KILN_REGISTRY_INSECURE", registry_.host()}});
+  testing::ServiceProcess service("pusher", binary, testing::free_port(),
+                                  {{"KILN_NATS_URL", nats_.url()},
+                                   {"KILN_ARTIFACTS_DIR", options_.artifacts_dir},
+                                   {"KILN_REGISTRY_INSECURE", registry_.host()}});
   ASSERT_TRUE(service.wait_ready()) << service.log();
   std::string metrics;
   ASSERT_EQ(testing::run_command("curl -sf " + service.url() + "/metrics", &metrics), 0);

@@ -2,9 +2,6 @@
 // OCI layout the test writes, pull it back, re-push, mount, corrupt layers, basic auth, and a
 // proxy run by the test in front of the registry that injects 500/429, demands Bearer tokens
 // (and revokes them early), and redirects blob downloads to another host.
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -18,6 +15,8 @@
 #include <Poco/NullStream.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -70,8 +69,7 @@ struct TestImage {
   int blob_count() const { return static_cast<int>(layer_digests.size()) + 1; }
 };
 
-std::string descriptor(const std::string& media_type, const std::string& digest,
-                       std::size_t size) {
+std::string descriptor(const std::string& media_type, const std::string& digest, std::size_t size) {
   return "{\"mediaType\":\"" + media_type + "\",\"digest\":\"" + digest +
          "\",\"size\":" + std::to_string(size) + "}";
 }
@@ -98,9 +96,10 @@ TestImage make_image(const std::string& dir, const std::vector<std::size_t>& lay
     layers_json += (layers_json.empty() ? "" : ",") +
                    descriptor("application/vnd.oci.image.layer.v1.tar", digest, size);
   }
-  const std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
-                             "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"seed\":" +
-                             std::to_string(seed) + "}";
+  const std::string config =
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"seed\":" +
+      std::to_string(seed) + "}";
   image.config_digest = put(config);
   image.blob_bytes += static_cast<std::int64_t>(config.size());
   const std::string manifest =
@@ -130,7 +129,8 @@ class TestProxy {
   };
 
   TestProxy(const std::string& upstream_host, int upstream_port)
-      : upstream_host_(upstream_host), upstream_port_(upstream_port),
+      : upstream_host_(upstream_host),
+        upstream_port_(upstream_port),
         socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(16);
@@ -258,7 +258,7 @@ class TestProxy {
       std::string scope;
       if (path.rfind("/v2/", 0) == 0) {
         const auto end = path.find("/blobs/") != std::string::npos ? path.find("/blobs/")
-                                                                      : path.find("/manifests/");
+                                                                   : path.find("/manifests/");
         if (end != std::string::npos) {
           scope = ",scope=\"repository:" + path.substr(4, end - 4) + ":pull,push\"";
         }
@@ -386,9 +386,7 @@ constexpr std::int64_t kMiB = 1 << 20;
 
 class RegistryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    workdir_ = testing::make_temp_dir("kiln-registry-test");
-  }
+  void SetUp() override { workdir_ = testing::make_temp_dir("kiln-registry-test"); }
   void TearDown() override { testing::remove_tree(workdir_); }
 
   static RegistryOptions options_for(const std::string& host) {
@@ -745,13 +743,14 @@ TEST_F(RegistryTest, PushesAnImageIndexWithItsChildren) {
   };
   const std::string index =
       "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-      "\"manifests\":[" + child(amd64, "amd64") + "," + child(arm64, "arm64") + "]}";
+      "\"manifests\":[" +
+      child(amd64, "amd64") + "," + child(arm64, "arm64") + "]}";
   const std::string index_digest = oci::sha256_digest(index);
   write_file(dir + "/blobs/sha256/" + index_digest.substr(7), index);
   write_file(dir + "/index.json",
              "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image."
-             "index.v1+json\",\"digest\":\"" + index_digest + "\",\"size\":" +
-                 std::to_string(index.size()) + "}]}");
+             "index.v1+json\",\"digest\":\"" +
+                 index_digest + "\",\"size\":" + std::to_string(index.size()) + "}]}");
 
   PushRequest req;
   req.layout_dir = dir;
@@ -762,7 +761,7 @@ TEST_F(RegistryTest, PushesAnImageIndexWithItsChildren) {
   EXPECT_EQ(report->manifest_digest, index_digest);
   EXPECT_EQ(report->media_type, "application/vnd.oci.image.index.v1+json");
   EXPECT_EQ(report->manifests_pushed, 3);  // two children by digest, the index by tag
-  EXPECT_EQ(report->blobs_uploaded, 6);  // two configs, four layers
+  EXPECT_EQ(report->blobs_uploaded, 6);    // two configs, four layers
   auto fetched = client.get_manifest("team/multi", "1.0");
   ASSERT_TRUE(fetched.ok()) << fetched.error().describe();
   EXPECT_EQ(fetched->digest, index_digest);

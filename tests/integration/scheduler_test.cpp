@@ -102,8 +102,8 @@ class SchedulerTest : public ::testing::Test {
 
   void publish(v1::Envelope envelope, const std::string& msg_id = "") {
     auto encoded = events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data,
-                             msg_id.empty() ? encoded.msg_id : msg_id);
+    auto ack =
+        bus_->publish(encoded.subject, encoded.data, msg_id.empty() ? encoded.msg_id : msg_id);
     ASSERT_TRUE(ack.ok()) << ack.error().describe();
   }
 
@@ -303,8 +303,8 @@ TEST_F(SchedulerTest, TwoReplicasDispatchEachBuildOnceAndFireEachTickOnce) {
   EXPECT_EQ(trigger.schedule_id(), "cronproj/tick");
   EXPECT_EQ(trigger.fire_time_ms() % kMinuteMs, 0);
   EXPECT_FALSE(trigger.catch_up());
-  EXPECT_EQ(fires[0].build_id(), stable_id("schedule:cronproj/tick:" +
-                                           std::to_string(trigger.fire_time_ms())));
+  EXPECT_EQ(fires[0].build_id(),
+            stable_id("schedule:cronproj/tick:" + std::to_string(trigger.fire_time_ms())));
   EXPECT_EQ(fires[0].requested().git().ref(), "refs/heads/main");
 }
 
@@ -361,7 +361,8 @@ TEST_F(SchedulerTest, RestartRebuildsStateWithoutDoubleOrLostDispatch) {
 
 TEST_F(SchedulerTest, KilledSchedulerRestartsWithoutDoubleOrLostDispatch) {
   auto process = std::make_unique<SchedulerProcess>(nats_.url(), "victim", 3);
-  for (int i = 0; i < 30; ++i) publish(requested("k" + std::to_string(i), "p" + std::to_string(i % 4)));
+  for (int i = 0; i < 30; ++i)
+    publish(requested("k" + std::to_string(i), "p" + std::to_string(i % 4)));
   ASSERT_TRUE(eventually([&] { return count(log(), "dispatched") == 3; }));
   for (int i = 0; i < 3; ++i) {
     for (const auto& e : log()) {

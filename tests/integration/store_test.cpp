@@ -1,4 +1,6 @@
 // libs/store against a real PostgreSQL started by the test.
+#include "store/store.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -6,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/store.h"
 #include "support/servers.h"
 
 namespace kiln::store {

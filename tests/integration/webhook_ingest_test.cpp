@@ -1,7 +1,5 @@
 // webhook-ingest against a real nats-server: the test plays the Git host (signing and posting
 // real payload shapes over HTTP) and the API client, and reads the event log back.
-#include <gtest/gtest.h>
-
 #include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -9,6 +7,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
@@ -80,25 +79,34 @@ Reply call(int port, const std::string& method, const std::string& path, const s
   return reply;
 }
 
-std::string github_push(const std::string& ref, const std::string& after = std::string(40, 'a'),
-                        const std::string& commits =
-                            R"([{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","message":"Add x\n\nmore",
+std::string github_push(
+    const std::string& ref, const std::string& after = std::string(40, 'a'),
+    const std::string& commits =
+        R"([{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","message":"Add x\n\nmore",
                                  "author":{"name":"Mona Lisa"},"added":["src/x.cpp"],"removed":[],"modified":[]}])",
-                        const std::string& full_name = "octo/hello") {
-  return R"({"ref":")" + ref + R"(","before":"1111111111111111111111111111111111111111","after":")" +
-         after + R"(","created":false,"deleted":false,"forced":false,
-    "repository":{"id":1,"name":"hello","full_name":")" + full_name + R"(",
-      "html_url":"https://github.com/)" + full_name + R"(",
-      "clone_url":"https://github.com/)" + full_name + R"(.git",
-      "ssh_url":"git@github.com:)" + full_name + R"(.git","default_branch":"main"},
+    const std::string& full_name = "octo/hello") {
+  return R"({"ref":")" + ref +
+         R"(","before":"1111111111111111111111111111111111111111","after":")" + after +
+         R"(","created":false,"deleted":false,"forced":false,
+    "repository":{"id":1,"name":"hello","full_name":")" +
+         full_name + R"(",
+      "html_url":"https://github.com/)" +
+         full_name + R"(",
+      "clone_url":"https://github.com/)" +
+         full_name + R"(.git",
+      "ssh_url":"git@github.com:)" +
+         full_name + R"(.git","default_branch":"main"},
     "pusher":{"name":"monalisa","email":"m@example.com"},"sender":{"login":"monalisa"},
-    "commits":)" + commits + R"(,
-    "head_commit":{"id":")" + after + R"(","message":"Add x\n\nmore","author":{"name":"Mona Lisa"}}})";
+    "commits":)" +
+         commits + R"(,
+    "head_commit":{"id":")" +
+         after + R"(","message":"Add x\n\nmore","author":{"name":"Mona Lisa"}}})";
 }
 
 std::string gitlab_push(const std::string& ref) {
   return R"({"object_kind":"push","event_name":"push","before":"1111111111111111111111111111111111111111",
-    "after":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","ref":")" + ref + R"(",
+    "after":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","ref":")" +
+         ref + R"(",
     "user_name":"John Smith","user_username":"jsmith",
     "project":{"id":15,"name":"hello","web_url":"https://github.com/octo/hello",
       "git_http_url":"https://github.com/octo/hello.git","git_ssh_url":"git@github.com:octo/hello.git",
@@ -185,7 +193,9 @@ class WebhookIngestTest : public ::testing::Test {
     ASSERT_TRUE(reply.status == 200 || reply.status == 201) << reply.status << " " << reply.body;
   }
 
-  static Headers token(const std::string& secret) { return {{"Authorization", "Bearer " + secret}}; }
+  static Headers token(const std::string& secret) {
+    return {{"Authorization", "Bearer " + secret}};
+  }
   static Headers admin() { return token("admin-secret-1"); }
   static Headers builder() { return token("build-secret-1"); }
 
@@ -247,9 +257,9 @@ TEST_F(WebhookIngestTest, GithubPushIsPublishedBeforeTheAnswer) {
             (std::vector<std::string>{"main", "latest", "sha-aaaaaaa"}));
 
   auto metrics = call(service_->port(), "GET", "/metrics", "");
-  EXPECT_NE(metrics.body.find(
-                "kiln_webhook_requests_total{provider=\"github\",outcome=\"accepted\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.body.find("kiln_webhook_requests_total{provider=\"github\",outcome=\"accepted\"} 1"),
+      std::string::npos)
       << metrics.body;
   EXPECT_EQ(call(service_->port(), "GET", "/readyz", "").status, 200);
 }
@@ -258,8 +268,8 @@ TEST_F(WebhookIngestTest, PingAnswersWithoutABuild) {
   const auto before = events_stored();
   const std::string body = R"({"zen":"Keep it logically awesome.","hook_id":1,
     "repository":{"full_name":"octo/hello"}})";
-  auto reply = call(service_->port(), "POST", "/hooks/github", body,
-                    github_headers(body, "ping-1", "ping"));
+  auto reply =
+      call(service_->port(), "POST", "/hooks/github", body, github_headers(body, "ping-1", "ping"));
   EXPECT_EQ(reply.status, 200) << reply.body;
   auto other = call(service_->port(), "POST", "/hooks/github", body,
                     github_headers(body, "issue-1", "issues"));
@@ -327,7 +337,8 @@ TEST_F(WebhookIngestTest, GitlabAndGiteaSignatureMatrix) {
   auto event = last_event("requested", accepted.str("build_id"));
   ASSERT_TRUE(event);
   EXPECT_EQ(event->requested().trigger().actor(), "jsmith");
-  Headers gl_idem{{"X-Gitlab-Event", "Push Hook"}, {"Idempotency-Key", "gl-2"},
+  Headers gl_idem{{"X-Gitlab-Event", "Push Hook"},
+                  {"Idempotency-Key", "gl-2"},
                   {"X-Gitlab-Token", kGitlabToken}};
   EXPECT_EQ(call(port, "POST", "/hooks/gitlab", gl, gl_idem).str("build_id"),
             stable_id("webhook:gitlab:gl-2"));
@@ -411,17 +422,18 @@ TEST_F(WebhookIngestTest, LimitsAndBadInput) {
   const int port = service_->port();
   const auto before = events_stored();
   // Declares 26 MiB and sends a little: refused on the declared length, nothing buffered.
-  auto huge = call(port, "POST", "/hooks/github", "{}", github_headers("{}", "big"),
-                   26LL * 1024 * 1024);
+  auto huge =
+      call(port, "POST", "/hooks/github", "{}", github_headers("{}", "big"), 26LL * 1024 * 1024);
   EXPECT_EQ(huge.status, 413) << huge.body;
 
   const std::string malformed = "{\"ref\": \"refs/heads/main\",";
   EXPECT_EQ(post_github(malformed, "bad-json").status, 400);
-  auto missing = post_github(R"({"after":"abc","repository":{"full_name":"octo/hello"}})", "no-ref");
+  auto missing =
+      post_github(R"({"after":"abc","repository":{"full_name":"octo/hello"}})", "no-ref");
   EXPECT_EQ(missing.status, 422);
   EXPECT_EQ(missing.error_message().rfind("ref:", 0), 0u) << missing.body;
-  auto unknown = post_github(github_push("refs/heads/main", std::string(40, 'a'), "[]", "octo/nope"),
-                             "unknown-repo");
+  auto unknown = post_github(
+      github_push("refs/heads/main", std::string(40, 'a'), "[]", "octo/nope"), "unknown-repo");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_NE(unknown.error_message().find("octo/nope"), std::string::npos) << unknown.body;
   EXPECT_EQ(events_stored(), before);
@@ -473,8 +485,10 @@ TEST_F(WebhookIngestTest, ApiAuthMatrix) {
   EXPECT_EQ(call(port, "POST", "/v1/builds", build, token("read-secret-1")).status, 403);
   EXPECT_EQ(call(port, "POST", "/v1/builds", build, token("globex-secret-1")).status, 403);
   EXPECT_EQ(call(port, "GET", "/v1/projects/demo", "", token("globex-secret-1")).status, 403);
-  EXPECT_EQ(call(port, "PUT", "/v1/projects/demo", R"({"repository_url":"https://x/y.git"})",
-                 builder()).status, 403);
+  EXPECT_EQ(
+      call(port, "PUT", "/v1/projects/demo", R"({"repository_url":"https://x/y.git"})", builder())
+          .status,
+      403);
   EXPECT_EQ(call(port, "GET", "/v1/projects/demo", "", token("read-secret-1")).status, 200);
   EXPECT_EQ(call(port, "POST", "/v1/builds", build, token("root-secret-1")).status, 202);
   auto globex_list = call(port, "GET", "/v1/projects", "", token("globex-secret-1"));
@@ -497,7 +511,8 @@ TEST_F(WebhookIngestTest, ProjectApiValidatesAndHidesTheSecret) {
   invalid(R"({"tenant":"acme","repository_url":"https://x/y.git","image_repository":"Bad Name"})",
           "image_repository");
   invalid(R"({"tenant":"acme","repository_url":"https://x/y.git",
-    "schedules":[{"cron":"61 * * * *"}]})", "schedules[0].cron");
+    "schedules":[{"cron":"61 * * * *"}]})",
+          "schedules[0].cron");
   invalid(R"({"tenant":"acme","repository_url":"https://x/y.git","registry":"bad host!"})",
           "registry");
   invalid(R"({"tenant":"acme","repository_url":"https://x/y.git","branch_filters":["[a"]})",
@@ -508,7 +523,8 @@ TEST_F(WebhookIngestTest, ProjectApiValidatesAndHidesTheSecret) {
           "webhook_secret_ref");
   EXPECT_EQ(call(port, "PUT", "/v1/projects/bad", "{nope", admin()).status, 400);
   EXPECT_EQ(call(port, "PUT", "/v1/projects/bad",
-                 R"({"tenant":"globex","repository_url":"https://x/y.git"})", admin()).status,
+                 R"({"tenant":"globex","repository_url":"https://x/y.git"})", admin())
+                .status,
             403);
   EXPECT_EQ(call(port, "GET", "/v1/projects/bad", "", admin()).status, 404);
 
@@ -544,7 +560,8 @@ TEST_F(WebhookIngestTest, ManualBuildCancelAndRetry) {
   EXPECT_TRUE(r.spec().no_cache());
   EXPECT_EQ(r.spec().priority(), 5);
 
-  auto bad = call(port, "POST", "/v1/builds", R"({"project":"demo","tags":["bad tag"]})", builder());
+  auto bad =
+      call(port, "POST", "/v1/builds", R"({"project":"demo","tags":["bad tag"]})", builder());
   EXPECT_EQ(bad.status, 422);
   EXPECT_EQ(bad.error_message().rfind("tags[0]", 0), 0u) << bad.body;
   auto typo = call(port, "POST", "/v1/builds", R"({"project":"demo","reff":"x"})", builder());
@@ -552,8 +569,10 @@ TEST_F(WebhookIngestTest, ManualBuildCancelAndRetry) {
   EXPECT_EQ(typo.error_message().rfind("reff", 0), 0u) << typo.body;
   EXPECT_EQ(call(port, "POST", "/v1/builds", R"({"ref":"main"})", builder()).status, 422);
   EXPECT_EQ(call(port, "POST", "/v1/builds", R"({"project":"nope"})", builder()).status, 404);
-  EXPECT_EQ(call(port, "POST", "/v1/builds", R"({"project":"demo","registry":"evil.example"})",
-                 builder()).status, 422);
+  EXPECT_EQ(
+      call(port, "POST", "/v1/builds", R"({"project":"demo","registry":"evil.example"})", builder())
+          .status,
+      422);
 
   Headers idem = builder();
   idem["Idempotency-Key"] = "key-1";
@@ -595,7 +614,8 @@ TEST_F(WebhookIngestTest, UploadedDockerfileAndContext) {
   auto uploaded = call(port, "POST", "/v1/uploads", context, upload_headers);
   ASSERT_EQ(uploaded.status, 201) << uploaded.body;
   EXPECT_EQ(uploaded.str("sha256"), sha256_hex(context));
-  EXPECT_EQ(uploaded.json->getValue<std::int64_t>("size"), static_cast<std::int64_t>(context.size()));
+  EXPECT_EQ(uploaded.json->getValue<std::int64_t>("size"),
+            static_cast<std::int64_t>(context.size()));
   const std::string upload_id = uploaded.str("upload_id");
 
   const std::string dockerfile = "FROM 127.0.0.1:5000/kiln/busybox\nCOPY app /app\n";
@@ -618,20 +638,22 @@ TEST_F(WebhookIngestTest, UploadedDockerfileAndContext) {
   EXPECT_EQ(r.tenant(), "acme");
 
   const auto before = events_stored();
-  auto evil = call(port, "POST", "/v1/uploads",
-                   tar_entry("../../etc/passwd", '0', "x") + std::string(1024, '\0'),
-                   upload_headers);
+  auto evil =
+      call(port, "POST", "/v1/uploads",
+           tar_entry("../../etc/passwd", '0', "x") + std::string(1024, '\0'), upload_headers);
   EXPECT_EQ(evil.status, 422) << evil.body;
   auto device = call(port, "POST", "/v1/uploads", tar_entry("dev", '3') + std::string(1024, '\0'),
                      upload_headers);
   EXPECT_EQ(device.status, 422) << device.body;
   EXPECT_EQ(call(port, "POST", "/v1/builds",
-                 R"({"dockerfile_base64":"!!!not base64","image":"acme/x"})", builder()).status,
+                 R"({"dockerfile_base64":"!!!not base64","image":"acme/x"})", builder())
+                .status,
             422);
   EXPECT_EQ(call(port, "POST", "/v1/builds",
                  R"({"dockerfile_base64":")" + base64(dockerfile) +
                      R"(","image":"acme/x","context_upload_id":"never-uploaded"})",
-                 builder()).status,
+                 builder())
+                .status,
             422);
   EXPECT_EQ(events_stored(), before);
 }
@@ -648,9 +670,9 @@ TEST_F(WebhookIngestTest, LargeContextIsChunkedAndLimited) {
   const std::string upload_id = uploaded.str("upload_id");
   EXPECT_EQ(uploaded.str("sha256"), sha256_hex(context));
 
-  auto reader = bus::SubjectReader::open(*bus_, bus::kUploadsStream,
-                                         events::upload_subject(upload_id),
-                                         bus::SubjectReader::Start::kAll);
+  auto reader =
+      bus::SubjectReader::open(*bus_, bus::kUploadsStream, events::upload_subject(upload_id),
+                               bus::SubjectReader::Start::kAll);
   ASSERT_TRUE(reader.ok());
   std::string joined;
   std::int64_t expected_index = 0;

@@ -7,11 +7,12 @@
 // own thread, not from a short-lived helper thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-#include <sys/types.h>
 
 namespace kiln::testing {
 
@@ -33,9 +34,9 @@ class NatsServer {
 
   std::string url() const;  // nats://127.0.0.1:<port>
   int port() const { return port_; }
-  void kill9();             // SIGKILL, no cleanup: the store stays
-  void stop();              // SIGTERM and wait
-  void restart();           // start again on the same port and store (after kill9 or stop)
+  void kill9();    // SIGKILL, no cleanup: the store stays
+  void stop();     // SIGTERM and wait
+  void restart();  // start again on the same port and store (after kill9 or stop)
   bool running() const { return pid_ > 0; }
 
  private:
@@ -56,8 +57,8 @@ class PostgresServer {
 
   std::string url() const;  // postgresql://postgres@127.0.0.1:<port>/kiln
   int port() const { return port_; }
-  void stop();              // fast shutdown (SIGINT, what pg_ctl stop -m fast sends)
-  void restart();           // start again on the same data directory
+  void stop();     // fast shutdown (SIGINT, what pg_ctl stop -m fast sends)
+  void restart();  // start again on the same data directory
 
  private:
   void start();

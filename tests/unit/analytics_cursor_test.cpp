@@ -11,9 +11,9 @@ namespace {
 TEST(AnalyticsCursorTest, RoundTrips) {
   const BuildCursor cursor{1795996800123, "0b6f-4c1e|weird:id"};
   const std::string text = encode_cursor(cursor);
-  EXPECT_EQ(text.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos)
+  EXPECT_EQ(
+      text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos)
       << "cursor must be URL-safe: " << text;
   auto decoded = decode_cursor(text);
   ASSERT_TRUE(decoded.has_value());

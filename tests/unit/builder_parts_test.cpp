@@ -89,8 +89,7 @@ TEST(DockerfileScanTest, BaseImagesSkipStagesScratchAndExpandArgs) {
 }
 
 TEST(DockerfileScanTest, TargetStopsTheCount) {
-  const auto scan =
-      scan_dockerfile("FROM a/b AS one\nRUN x\nFROM c/d AS two\nRUN y\n", {}, "one");
+  const auto scan = scan_dockerfile("FROM a/b AS one\nRUN x\nFROM c/d AS two\nRUN y\n", {}, "one");
   EXPECT_EQ(scan.instructions, 2);
   EXPECT_EQ(scan.base_images, std::vector<std::string>{"a/b"});
 }

@@ -81,7 +81,8 @@ TEST(ScheduleBookTest, InvalidScheduleIsReportedAndOthersRun) {
   ScheduleBook book;
   auto p = demo();
   p.schedules.push_back({.name = "bad", .cron = "61 * * * *", .timezone = "UTC", .branch = ""});
-  p.schedules.push_back({.name = "zone", .cron = "* * * * *", .timezone = "Mars/Base", .branch = ""});
+  p.schedules.push_back(
+      {.name = "zone", .cron = "* * * * *", .timezone = "Mars/Base", .branch = ""});
   auto errors = book.set_project(p, kBase);
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].code, ErrorCode::kInvalidArgument);
@@ -97,8 +98,8 @@ TEST(ScheduledRequestTest, CarriesTheTickAndAStableIdentity) {
   ASSERT_TRUE(book.set_project(p, kBase).empty());
   auto fires = book.due(kBase + kMinute, kGrace);
   ASSERT_EQ(fires.size(), 1u);
-  auto request = make_scheduled_request(fires[0], "registry.local:5000", "scheduler/test",
-                                        kBase + kMinute);
+  auto request =
+      make_scheduled_request(fires[0], "registry.local:5000", "scheduler/test", kBase + kMinute);
   const auto& r = request.envelope.requested();
   EXPECT_EQ(request.msg_id, events::schedule_msg_id("demo/nightly", kBase + kMinute));
   EXPECT_EQ(request.envelope.build_id(), scheduled_build_id("demo/nightly", kBase + kMinute));
@@ -116,7 +117,8 @@ TEST(ScheduledRequestTest, CarriesTheTickAndAStableIdentity) {
   EXPECT_EQ(r.max_queue_seconds(), 120);
   ASSERT_GE(r.spec().tags_size(), 1);
   EXPECT_EQ(r.spec().tags(0), "release");
-  EXPECT_NE(scheduled_build_id("demo/nightly", kBase), scheduled_build_id("demo/nightly", kBase + 1));
+  EXPECT_NE(scheduled_build_id("demo/nightly", kBase),
+            scheduled_build_id("demo/nightly", kBase + 1));
 }
 
 }  // namespace

@@ -48,17 +48,38 @@ v1::Envelope event(const std::string& id, v1::Envelope::PayloadCase kind, std::i
   auto e = events::new_envelope(id, "test", attempt);
   e.set_occurred_at_ms(at_ms);
   switch (kind) {
-    case v1::Envelope::kStarted: e.mutable_started()->set_attempt(attempt); break;
-    case v1::Envelope::kSucceeded: e.mutable_succeeded(); break;
-    case v1::Envelope::kFailed: e.mutable_failed()->set_stage(v1::BUILD); break;
-    case v1::Envelope::kCancelled: e.mutable_cancelled()->set_stage(v1::BUILD); break;
-    case v1::Envelope::kCancelRequested: e.mutable_cancel_requested()->set_reason("by hand"); break;
-    case v1::Envelope::kDispatched: e.mutable_dispatched()->set_attempt(attempt); break;
-    case v1::Envelope::kQueued: e.mutable_queued()->set_position(1); break;
-    case v1::Envelope::kStepStarted: e.mutable_step_started()->set_step(1); break;
-    case v1::Envelope::kBuilt: e.mutable_built()->set_attempt(attempt); break;
-    case v1::Envelope::kPushed: e.mutable_pushed(); break;
-    default: ADD_FAILURE() << "unsupported kind";
+    case v1::Envelope::kStarted:
+      e.mutable_started()->set_attempt(attempt);
+      break;
+    case v1::Envelope::kSucceeded:
+      e.mutable_succeeded();
+      break;
+    case v1::Envelope::kFailed:
+      e.mutable_failed()->set_stage(v1::BUILD);
+      break;
+    case v1::Envelope::kCancelled:
+      e.mutable_cancelled()->set_stage(v1::BUILD);
+      break;
+    case v1::Envelope::kCancelRequested:
+      e.mutable_cancel_requested()->set_reason("by hand");
+      break;
+    case v1::Envelope::kDispatched:
+      e.mutable_dispatched()->set_attempt(attempt);
+      break;
+    case v1::Envelope::kQueued:
+      e.mutable_queued()->set_position(1);
+      break;
+    case v1::Envelope::kStepStarted:
+      e.mutable_step_started()->set_step(1);
+      break;
+    case v1::Envelope::kBuilt:
+      e.mutable_built()->set_attempt(attempt);
+      break;
+    case v1::Envelope::kPushed:
+      e.mutable_pushed();
+      break;
+    default:
+      ADD_FAILURE() << "unsupported kind";
   }
   events::seal(e);
   return e;
@@ -131,8 +152,8 @@ TEST(DispatchStateTest, PriorityThenDefaultBranchThenFifo) {
   ASSERT_TRUE(state.apply(requested("run", {.project = "r"})));
   ASSERT_EQ(ids_of(state.decide(kT0), Action::Kind::kDispatched), std::vector<std::string>{"run"});
   ASSERT_TRUE(state.apply(requested("feature", {.project = "p"})));
-  ASSERT_TRUE(state.apply(requested("main", {.project = "p", .ref = "refs/heads/main",
-                                             .default_branch = true})));
+  ASSERT_TRUE(state.apply(
+      requested("main", {.project = "p", .ref = "refs/heads/main", .default_branch = true})));
   ASSERT_TRUE(state.apply(requested("tag", {.project = "p", .ref = "refs/tags/v1"})));
   ASSERT_TRUE(state.apply(requested("urgent", {.project = "p", .priority = 5})));
   std::vector<std::string> order;
@@ -271,8 +292,8 @@ TEST(DispatchStateTest, TerminalIsFinalAndDuplicatesChangeNothing) {
   auto done = event("b", v1::Envelope::kSucceeded, kT0 + 2);
   EXPECT_TRUE(state.apply(done));
   for (auto kind : {v1::Envelope::kSucceeded, v1::Envelope::kFailed, v1::Envelope::kCancelled,
-                    v1::Envelope::kCancelRequested, v1::Envelope::kStarted,
-                    v1::Envelope::kBuilt, v1::Envelope::kPushed, v1::Envelope::kQueued}) {
+                    v1::Envelope::kCancelRequested, v1::Envelope::kStarted, v1::Envelope::kBuilt,
+                    v1::Envelope::kPushed, v1::Envelope::kQueued}) {
     EXPECT_FALSE(state.apply(event("b", kind, kT0 + 3))) << kind;
   }
   EXPECT_FALSE(state.apply(event("b", v1::Envelope::kDispatched, kT0 + 3, 2)));
@@ -319,11 +340,11 @@ TEST(DispatchStateTest, PropertyBurstNeverExceedsLimitsAndDispatchesEveryBuildOn
     for (int i = 0; i < 500; ++i) {
       // Project a bursts (the fairness case); the others trickle in.
       const std::string project = i % 5 == 0 ? projects[1 + rng() % 3] : "a";
-      pending.push_back(requested("r" + std::to_string(i),
-                                  {.project = project, .priority = static_cast<int>(rng() % 2),
-                                   .project_limit = limit_of[project]}));
+      pending.push_back(requested("r" + std::to_string(i), {.project = project,
+                                                            .priority = static_cast<int>(rng() % 2),
+                                                            .project_limit = limit_of[project]}));
     }
-    std::map<std::string, int> dispatched;   // build -> dispatches of attempt 1
+    std::map<std::string, int> dispatched;  // build -> dispatches of attempt 1
     std::set<std::string> running;
     std::set<std::string> done;
     std::map<std::string, std::int64_t> first_waiting_since;  // per project, for fairness
@@ -360,8 +381,8 @@ TEST(DispatchStateTest, PropertyBurstNeverExceedsLimitsAndDispatchesEveryBuildOn
       // Random completions of running builds.
       for (auto it = running.begin(); it != running.end();) {
         if (rng() % 3 == 0) {
-          auto finished = event(*it, rng() % 2 ? v1::Envelope::kSucceeded : v1::Envelope::kFailed,
-                                now);
+          auto finished =
+              event(*it, rng() % 2 ? v1::Envelope::kSucceeded : v1::Envelope::kFailed, now);
           state.apply(finished);
           pending.push_back(finished);  // and a duplicate later
           done.insert(*it);

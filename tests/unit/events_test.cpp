@@ -74,8 +74,8 @@ std::vector<Case> every_event_type() {
 
 TEST(EventsTest, EveryEventTypeRoundTrips) {
   const auto cases = every_event_type();
-  EXPECT_EQ(cases.size(), static_cast<size_t>(v1::Envelope::kCancelled -
-                                              v1::Envelope::kRequested + 1));
+  EXPECT_EQ(cases.size(),
+            static_cast<size_t>(v1::Envelope::kCancelled - v1::Envelope::kRequested + 1));
   for (const auto& c : cases) {
     SCOPED_TRACE(c.type);
     auto envelope = new_envelope("b-1", "test/1", 3);

@@ -57,9 +57,9 @@ TEST(Digest, ParsesValidSha256) {
 TEST(Digest, RejectsMalformed) {
   for (const std::string& bad : std::vector<std::string>{
            "", "sha256", "sha256:", "sha256:abc", "md5:" + std::string(32, 'a'),
-        "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
-        "sha256:" + std::string(64, 'A'), "sha256:" + std::string(63, 'a') + "g",
-        " sha256:" + std::string(64, 'a'), "sha512:" + std::string(128, 'a')}) {
+           "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
+           "sha256:" + std::string(64, 'A'), "sha256:" + std::string(63, 'a') + "g",
+           " sha256:" + std::string(64, 'a'), "sha512:" + std::string(128, 'a')}) {
     auto d = oci::Digest::parse(bad);
     EXPECT_FALSE(d.ok()) << bad;
     if (!d.ok()) {
@@ -124,27 +124,28 @@ std::pair<Blob, Blob> write_two_image_layout(const std::string& dir) {
   write_file(dir + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
   std::pair<Blob, Blob> out;
   for (int i = 1; i <= 2; ++i) {
-    Blob config = put_blob(dir, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"n\":" +
-                                    std::to_string(i) + "}");
+    Blob config = put_blob(
+        dir, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"n\":" + std::to_string(i) + "}");
     Blob layer1 = put_blob(dir, "layer one of image " + std::to_string(i));
     Blob layer2 = put_blob(dir, std::string(10000, static_cast<char>('a' + i)));
     Blob manifest = put_blob(
-        dir, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-             "\"config\":" +
-                 descriptor_json("application/vnd.oci.image.config.v1+json", config) +
-                 ",\"layers\":[" +
-                 descriptor_json("application/vnd.oci.image.layer.v1.tar+gzip", layer1) + "," +
-                 descriptor_json("application/vnd.oci.image.layer.v1.tar+gzip", layer2) + "]}");
+        dir,
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+        "\"config\":" +
+            descriptor_json("application/vnd.oci.image.config.v1+json", config) + ",\"layers\":[" +
+            descriptor_json("application/vnd.oci.image.layer.v1.tar+gzip", layer1) + "," +
+            descriptor_json("application/vnd.oci.image.layer.v1.tar+gzip", layer2) + "]}");
     (i == 1 ? out.first : out.second) = manifest;
   }
-  write_file(dir + "/index.json",
-             "{\"schemaVersion\":2,\"manifests\":[" +
-                 descriptor_json("application/vnd.oci.image.manifest.v1+json", out.first,
-                                 ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}") +
-                 "," +
-                 descriptor_json("application/vnd.oci.image.manifest.v1+json", out.second,
-                                 ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v2\"}") +
-                 "]}");
+  write_file(
+      dir + "/index.json",
+      "{\"schemaVersion\":2,\"manifests\":[" +
+          descriptor_json("application/vnd.oci.image.manifest.v1+json", out.first,
+                          ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}") +
+          "," +
+          descriptor_json("application/vnd.oci.image.manifest.v1+json", out.second,
+                          ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v2\"}") +
+          "]}");
   return out;
 }
 
@@ -190,9 +191,10 @@ TEST(Layout, OnlyManifestWithoutName) {
   TempDir dir;
   write_file(dir.path() + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
   Blob config = put_blob(dir.path(), "{}");
-  Blob manifest = put_blob(dir.path(), "{\"schemaVersion\":2,\"config\":" +
-                                           descriptor_json("application/vnd.oci.image.config.v1+json", config) +
-                                           ",\"layers\":[]}");
+  Blob manifest =
+      put_blob(dir.path(), "{\"schemaVersion\":2,\"config\":" +
+                               descriptor_json("application/vnd.oci.image.config.v1+json", config) +
+                               ",\"layers\":[]}");
   write_file(dir.path() + "/index.json",
              "{\"schemaVersion\":2,\"manifests\":[" +
                  descriptor_json("application/vnd.oci.image.manifest.v1+json", manifest) + "]}");
@@ -242,7 +244,9 @@ TEST(Manifest, ParsesIndexAndRejectsBadDescriptors) {
   auto index = oci::parse_manifest(
       "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
       "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-      "\"digest\":\"" + child + "\",\"size\":5,\"platform\":{\"os\":\"linux\","
+      "\"digest\":\"" +
+      child +
+      "\",\"size\":5,\"platform\":{\"os\":\"linux\","
       "\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}");
   ASSERT_TRUE(index.ok()) << index.error().describe();
   EXPECT_TRUE(index->is_index());
@@ -341,8 +345,12 @@ TEST(TokenResponse, ParsesTokenAndExpiry) {
 TEST(DockerConfig, FindsCredentialsForHost) {
   const std::string config =
       "{\"auths\":{"
-      "\"https://index.docker.io/v1/\":{\"auth\":\"" + registry::base64_encode("hub:hubpw") + "\"},"
-      "\"registry.example.com\":{\"auth\":\"" + registry::base64_encode("alice:pa:ss") + "\"},"
+      "\"https://index.docker.io/v1/\":{\"auth\":\"" +
+      registry::base64_encode("hub:hubpw") +
+      "\"},"
+      "\"registry.example.com\":{\"auth\":\"" +
+      registry::base64_encode("alice:pa:ss") +
+      "\"},"
       "\"http://127.0.0.1:5000\":{\"username\":\"bob\",\"password\":\"pw\"},"
       "\"helper.example.com\":{}"
       "},\"credsStore\":\"desktop\"}";
@@ -434,20 +442,25 @@ TEST(RegistryErrors, ParsesErrorBody) {
             std::string::npos);
 
   Error denied = registry::registry_error(
-      403, "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is "
-           "denied\"}]}", "PUT manifest");
+      403,
+      "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is "
+      "denied\"}]}",
+      "PUT manifest");
   EXPECT_EQ(denied.peer_code, "DENIED");
   EXPECT_EQ(denied.code, ErrorCode::kPermissionDenied);
 
   Error name = registry::registry_error(
-      404, "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known\","
-           "\"detail\":{\"name\":\"x\"}}]}", "GET");
+      404,
+      "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known\","
+      "\"detail\":{\"name\":\"x\"}}]}",
+      "GET");
   EXPECT_EQ(name.code, ErrorCode::kNotFound);
   EXPECT_EQ(registry::registry_error(401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", "x").code,
             ErrorCode::kUnauthenticated);
-  EXPECT_EQ(registry::registry_error(400, "{\"errors\":[{\"code\":\"MANIFEST_BLOB_UNKNOWN\"}]}",
-                                     "x").code,
-            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(
+      registry::registry_error(400, "{\"errors\":[{\"code\":\"MANIFEST_BLOB_UNKNOWN\"}]}", "x")
+          .code,
+      ErrorCode::kFailedPrecondition);
 
   Error gateway = registry::registry_error(502, "<html>bad gateway</html>", "HEAD");
   EXPECT_EQ(gateway.peer_code, "HTTP 502");

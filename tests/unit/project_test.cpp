@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "project/project.h"
+
+#include <gtest/gtest.h>
 
 namespace kiln::project {
 namespace {
@@ -47,7 +47,8 @@ TEST(ProjectTest, InvalidProjectsNameTheField) {
        "schedules[0].timezone:"},
       {R"({"name":"demo","repository_url":"file:///x","branch_filters":["[main"]})",
        "branch_filters[0]:"},
-      {R"({"name":"demo","repository_url":"file:///x","concurency":3})", "concurency: unknown field"},
+      {R"({"name":"demo","repository_url":"file:///x","concurency":3})",
+       "concurency: unknown field"},
       {R"({"name":"demo","repository_url":"file:///x","concurrency":"3"})",
        "concurrency: must be an integer"},
       {R"({"name":"demo","repository_url":"file:///x","tag_policy":{"shaa":true}})",

@@ -58,9 +58,9 @@ TEST(PusherOptions, RefusesOutOfRangeValuesAndUnknownNames) {
 
 TEST(PusherOptions, HelpNamesEveryOption) {
   const std::string usage = make_config().usage();
-  for (const char* name : {"nats.url", "http.port", "push.slots", "artifacts.dir",
-                           "registry.insecure", "registry.docker-config", "registry.parallelism",
-                           "worker.id"}) {
+  for (const char* name :
+       {"nats.url", "http.port", "push.slots", "artifacts.dir", "registry.insecure",
+        "registry.docker-config", "registry.parallelism", "worker.id"}) {
     EXPECT_NE(usage.find(name), std::string::npos) << name;
   }
 }

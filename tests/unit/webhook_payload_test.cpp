@@ -44,12 +44,12 @@ TEST(WebhookPayloadTest, GithubPush) {
   EXPECT_EQ(push->author, "Mona Lisa");
   EXPECT_EQ(push->message, "Fix the build");
   EXPECT_EQ(push->commit_count, 2u);
-  EXPECT_EQ(push->changed_paths,
-            (std::vector<std::string>{"docs/a.md", "src/main.cpp", "old.c"}));
+  EXPECT_EQ(push->changed_paths, (std::vector<std::string>{"docs/a.md", "src/main.cpp", "old.c"}));
 }
 
 TEST(WebhookPayloadTest, GithubDeletionAndTag) {
-  auto deleted = parse_github_push(R"({"ref":"refs/heads/x","after":"0000000000000000000000000000000000000000",
+  auto deleted =
+      parse_github_push(R"({"ref":"refs/heads/x","after":"0000000000000000000000000000000000000000",
     "deleted":true,"commits":[],"head_commit":null,"repository":{"full_name":"o/r"}})");
   ASSERT_TRUE(deleted.ok()) << deleted.error().describe();
   EXPECT_TRUE(deleted->deleted);

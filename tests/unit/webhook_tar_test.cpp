@@ -1,6 +1,5 @@
 // Streaming tar checks for uploaded build contexts (services/webhook-ingest/tar_validator.h).
 #include <gtest/gtest.h>
-
 #include <zlib.h>
 
 #include <cstdio>
@@ -60,11 +59,10 @@ Status check(const std::string& bytes, size_t piece = 7) {
 }
 
 TEST(WebhookTarTest, AcceptsAnOrdinaryContext) {
-  const std::string tar = archive(entry("Dockerfile", '0', "FROM scratch\n") +
-                                  entry("src/", '5') + entry("src/a.txt", '0', "hello") +
-                                  entry("src/link", '2', "", "a.txt") +
-                                  entry("up", '2', "", "src/../src/a.txt") +
-                                  entry("hard", '1', "", "src/a.txt"));
+  const std::string tar =
+      archive(entry("Dockerfile", '0', "FROM scratch\n") + entry("src/", '5') +
+              entry("src/a.txt", '0', "hello") + entry("src/link", '2', "", "a.txt") +
+              entry("up", '2', "", "src/../src/a.txt") + entry("hard", '1', "", "src/a.txt"));
   EXPECT_TRUE(check(tar).ok()) << check(tar).error().message;
   EXPECT_TRUE(check(tar, 4096).ok());
   TarValidator gz;
