@@ -1,30 +1,19 @@
-// Every replica reads all cancel requests from now on (an ephemeral reader, not the shared
-// durable) and stops the build if it runs here. A request that arrived before the build started
-// is caught by the worker's own check when it takes the build.
+// The builder's cancel watcher: libs/worker's, with the builder's log lines. Every replica reads
+// all cancel requests from now on and stops the build if it runs here.
 #pragma once
-
-#include <atomic>
-#include <thread>
 
 #include "builder/running_builds.h"
 #include "bus/bus.h"
+#include "worker/cancel_watcher.h"
 
 namespace kiln::builder {
 
-class CancelWatcher {
+class CancelWatcher : public worker::CancelWatcher {
  public:
-  CancelWatcher(bus::Bus& bus, RunningBuilds& running) : bus_(bus), running_(running) {}
-  ~CancelWatcher() { stop(); }
-
-  // Subscribes before returning, so a cancel published after start() is seen.
-  Status start();
-  void stop();
-
- private:
-  bus::Bus& bus_;
-  RunningBuilds& running_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  CancelWatcher(bus::Bus& bus, RunningBuilds& running)
+      : worker::CancelWatcher(
+            bus, running,
+            {.cancelling = "cancel requested", .read_failed = "reading cancel requests failed"}) {}
 };
 
 }  // namespace kiln::builder

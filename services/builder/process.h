@@ -2,7 +2,6 @@
 // cancel or a timeout can stop the child and everything it started (buildah forks helpers).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -12,33 +11,27 @@
 #include <vector>
 
 #include "common/result.h"
+#include "worker/cancel_flag.h"
 
 namespace kiln::builder {
 
 // Set from another thread (the cancel watcher) to stop a running child.
-class CancelFlag {
- public:
-  void cancel() { cancelled_.store(true); }
-  bool cancelled() const { return cancelled_.load(); }
-
- private:
-  std::atomic<bool> cancelled_{false};
-};
+using CancelFlag = worker::CancelFlag;
 
 enum class OutputStream { kStdout, kStderr };
 
 struct ProcessOptions {
   std::vector<std::string> argv;
-  std::string cwd;                                 // empty: inherit
-  std::map<std::string, std::string> extra_env;    // added to the inherited environment
+  std::string cwd;                               // empty: inherit
+  std::map<std::string, std::string> extra_env;  // added to the inherited environment
   std::optional<std::chrono::steady_clock::time_point> deadline;
   const CancelFlag* cancel = nullptr;
   std::function<void(OutputStream, std::string_view)> on_line;  // without the newline
-  std::chrono::milliseconds kill_grace{2000};      // SIGTERM, then SIGKILL after this
+  std::chrono::milliseconds kill_grace{2000};                   // SIGTERM, then SIGKILL after this
 };
 
 struct ProcessResult {
-  int exit_code = 0;       // 128 + signal when killed by a signal
+  int exit_code = 0;  // 128 + signal when killed by a signal
   bool timed_out = false;
   bool cancelled = false;
 };

@@ -1,14 +1,12 @@
-// The builder's work loop: `build.slots` threads share the durable `builder` consumer on
-// kiln.build.dispatched.*, each taking one build at a time. A message is acked only after its
-// outcome event is stored; at shutdown the running build is stopped and the message naked so
-// another replica takes it.
+// The builder's worker: `build.slots` threads (a worker::WorkLoop) share the durable `builder`
+// consumer on kiln.build.dispatched.*, each taking one build at a time. A message is acked only
+// after its outcome event is stored; at shutdown the running build is stopped and the message
+// naked so another replica takes it.
 #pragma once
 
 #include <atomic>
 #include <shared_mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "builder/build_engine.h"
 #include "builder/options.h"
@@ -16,14 +14,17 @@
 #include "bus/bus.h"
 #include "bus/message.h"
 #include "http/metrics.h"
+#include "worker/work_loop.h"
 
 namespace kiln::builder {
 
 class Worker {
  public:
-  Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options,
-         http::Metrics& metrics, std::string producer, RunningBuilds& running);
+  Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options, http::Metrics& metrics,
+         std::string producer, RunningBuilds& running);
   ~Worker() { stop(); }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   // Binds the consumer (ensuring it exists) and starts the slot threads.
   Status start();
@@ -35,7 +36,6 @@ class Worker {
   void handle(bus::Message& message);
 
  private:
-  void slot_loop(int slot);
   // Bounds the layer cache when no build is running on the storage.
   void maintain_cache();
 
@@ -45,10 +45,9 @@ class Worker {
   http::Metrics& metrics_;
   std::string producer_;
   RunningBuilds& running_;
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> handing_back_{false};
   std::shared_mutex storage_mutex_;  // builds share it; cache trimming takes it alone
-  std::vector<std::thread> threads_;
+  worker::WorkLoop loop_;
 };
 
 }  // namespace kiln::builder

@@ -1,32 +1,19 @@
-// Every replica reads all cancel requests from now on (an ephemeral reader, not the shared
-// durable) and stops the push if it runs here. A request stored before the push was taken is
-// caught by the job's own check after it registers the push.
+// The pusher's cancel watcher: libs/worker's, with the pusher's log lines. Every replica reads
+// all cancel requests from now on and stops the push if it runs here.
 #pragma once
-
-#include <atomic>
-#include <thread>
 
 #include "bus/bus.h"
 #include "pusher/running_pushes.h"
+#include "worker/cancel_watcher.h"
 
 namespace kiln::pusher {
 
-class CancelWatcher {
+class CancelWatcher : public worker::CancelWatcher {
  public:
-  CancelWatcher(bus::Bus& bus, RunningPushes& running) : bus_(bus), running_(running) {}
-  ~CancelWatcher() { stop(); }
-  CancelWatcher(const CancelWatcher&) = delete;
-  CancelWatcher& operator=(const CancelWatcher&) = delete;
-
-  // Subscribes before returning, so a cancel published after start() is seen.
-  Status start();
-  void stop();
-
- private:
-  bus::Bus& bus_;
-  RunningPushes& running_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  CancelWatcher(bus::Bus& bus, RunningPushes& running)
+      : worker::CancelWatcher(bus, running,
+                              {.cancelling = "cancelling push",
+                               .read_failed = "reading cancel requests failed; retrying"}) {}
 };
 
 }  // namespace kiln::pusher

@@ -1,13 +1,11 @@
 #include "pusher/push_job.h"
 
-#include "bus/consumer.h"
-#include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/envelope.h"
-#include "events/subjects.h"
 #include "pusher/artifact_store.h"
 #include "registry/errors.h"
+#include "worker/build_events.h"
 
 namespace kiln::pusher {
 namespace {
@@ -74,24 +72,16 @@ Result<Settle> PushJob::decide_and_push() {
     return publish_succeeded(**requested, (*pushed)->pushed());
   }
 
-  const auto flag = services_.running.add(build_id_);
-  struct Unregister {
-    const JobServices& services;
-    const std::string& id;
-    const std::shared_ptr<CancelFlag>& flag;
-    ~Unregister() {
-      services.running.remove(id, flag);
-      services.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, services.running.size());
-    }
-  } unregister{services_, build_id_, flag};
-  services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, services_.running.size());
+  const worker::JobRegistration registration(services_.running, build_id_, [this](int running) {
+    services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, running);
+  });
 
   // Registered first, checked second: a cancel stored in between is seen by the watcher.
   auto cancel = stored("cancel_requested");
   if (!cancel.ok()) return cancel.error();
   if (cancel->has_value()) return publish_cancelled("cancel requested before the push started");
 
-  return push(**requested, *flag);
+  return push(**requested, registration.flag());
 }
 
 Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& flag) {
@@ -99,9 +89,8 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
   if (!target.ok()) return publish_failed(target.error().describe(), false);
   auto client = services_.registries.get(target->host);
   if (!client.ok()) {
-    return publish_failed("registry credentials for " + target->host + ": " +
-                              client.error().describe(),
-                          false);
+    return publish_failed(
+        "registry credentials for " + target->host + ": " + client.error().describe(), false);
   }
 
   registry::PushRequest request;
@@ -109,7 +98,7 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
   request.ref_name = kLayoutRefName;
   request.repository = target->repository;
   request.tags = target->tags;
-  request.cancel = registry::cancel_when(&flag);
+  request.cancel = [&flag] { return flag.cancelled(); };
   log::info("push started", {{"build_id", build_id_},
                              {"attempt", attempt_},
                              {"layout", request.layout_dir},
@@ -204,9 +193,8 @@ Result<Settle> PushJob::publish_failed(const std::string& reason, bool retryable
   failed->set_retryable(retryable);
   auto ack = publish(envelope);
   if (!ack.ok()) return ack.error();
-  log::info("build failed", {{"build_id", build_id_},
-                             {"reason", failed->reason()},
-                             {"retryable", retryable}});
+  log::info("build failed",
+            {{"build_id", build_id_}, {"reason", failed->reason()}, {"retryable", retryable}});
   // A failed build's layout is never pushed again (a retry is a new build that builds anew).
   remove_layout();
   count("failed");
@@ -237,16 +225,7 @@ v1::Envelope PushJob::envelope() const {
 }
 
 Result<std::optional<v1::Envelope>> PushJob::stored(const std::string& type) {
-  auto last = bus::last_message(services_.bus, bus::kEventsStream,
-                                events::build_subject(type, build_id_));
-  if (!last.ok()) return last.error();
-  if (!last->has_value()) return std::optional<v1::Envelope>{};
-  auto decoded = events::decode((*last)->data());
-  if (!decoded.ok()) {
-    // Present but unreadable: still a fact that it exists; callers check the payload.
-    return std::optional<v1::Envelope>{v1::Envelope{}};
-  }
-  return std::optional<v1::Envelope>{std::move(decoded.value())};
+  return worker::stored_event(services_.bus, type, build_id_);
 }
 
 void PushJob::remove_layout() {

@@ -17,6 +17,7 @@
 #include "pusher/registry_clients.h"
 #include "pusher/running_pushes.h"
 #include "registry/push.h"
+#include "worker/settle.h"
 
 namespace kiln::pusher {
 
@@ -29,11 +30,7 @@ struct JobServices {
   RunningPushes& running;
 };
 
-enum class Settle {
-  kAck,       // the outcome is stored (or there is nothing to do)
-  kNak,       // handed back at shutdown: another replica takes it now
-  kNakLater,  // the event log could not be read or written: try again after a delay
-};
+using Settle = worker::Settle;
 
 class PushJob {
  public:

@@ -1,13 +1,11 @@
-// The pusher's work loop: `push.slots` threads share the durable `pusher` consumer on
-// kiln.build.built.*, each pushing one build at a time while sending in-progress acks. A message
-// is acked only after its outcome event is stored; at shutdown running pushes are cancelled and
-// their messages naked so another replica takes them.
+// The pusher's worker: `push.slots` threads (a worker::WorkLoop) share the durable `pusher`
+// consumer on kiln.build.built.*, each pushing one build at a time while sending in-progress acks.
+// A message is acked only after its outcome event is stored; at shutdown running pushes are
+// cancelled and their messages naked so another replica takes them.
 #pragma once
 
 #include <atomic>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "bus/bus.h"
 #include "bus/message.h"
@@ -15,6 +13,7 @@
 #include "pusher/options.h"
 #include "pusher/registry_clients.h"
 #include "pusher/running_pushes.h"
+#include "worker/work_loop.h"
 
 namespace kiln::pusher {
 
@@ -36,17 +35,14 @@ class Worker {
   void handle(bus::Message& message);
 
  private:
-  void slot_loop(int slot);
-
   bus::Bus& bus_;
   RegistryClients& registries_;
   const PusherOptions& options_;
   http::Metrics& metrics_;
   std::string producer_;
   RunningPushes& running_;
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> handing_back_{false};
-  std::vector<std::thread> threads_;
+  worker::WorkLoop loop_;
 };
 
 }  // namespace kiln::pusher

@@ -1,0 +1,52 @@
+// The jobs (builds, pushes) a replica is running, each with its cancel flag: a worker registers a
+// job while it runs it, the cancel watcher and shutdown set the flags. Thread-safe; nothing here
+// fails, so nothing returns a Result.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "worker/cancel_flag.h"
+
+namespace kiln::worker {
+
+class RunningJobs {
+ public:
+  // Registers a job under its build id; the same id may be registered more than once (a
+  // redelivered message handled while a first copy still runs), each with its own flag.
+  std::shared_ptr<CancelFlag> add(const std::string& build_id);
+  // Removes the registration that returned `flag`; the others of the same id stay.
+  void remove(const std::string& build_id, const std::shared_ptr<CancelFlag>& flag);
+  // True when the build runs here (its flags are now set).
+  bool cancel(const std::string& build_id);
+  void cancel_all();
+  int size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::multimap<std::string, std::shared_ptr<CancelFlag>> flags_;
+};
+
+// Registers a job for the lifetime of this object. `on_change` gets the number of running jobs
+// after the job is added and again after it is removed (a busy-slots gauge, say).
+class JobRegistration {
+ public:
+  JobRegistration(RunningJobs& running, std::string build_id,
+                  std::function<void(int running)> on_change = {});
+  ~JobRegistration();
+  JobRegistration(const JobRegistration&) = delete;
+  JobRegistration& operator=(const JobRegistration&) = delete;
+
+  const CancelFlag& flag() const { return *flag_; }
+
+ private:
+  RunningJobs& running_;
+  std::string build_id_;
+  std::function<void(int)> on_change_;
+  std::shared_ptr<CancelFlag> flag_;
+};
+
+}  // namespace kiln::worker
