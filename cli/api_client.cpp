@@ -71,8 +71,8 @@ HttpReply ApiClient::send(const std::string& base, const std::string& method,
   } catch (const Poco::Exception& e) {
     throw CliError(kExitUnavailable, "cannot reach " + base + ": " + e.displayText());
   }
-  if (reply.status >= 500) throw CliError(kExitUnavailable, error_message(reply));
-  if (reply.status >= 400) throw CliError(kExitApiError, error_message(reply));
+  if (reply.status >= 500) throw CliError(kExitUnavailable, error_message(reply), reply.status);
+  if (reply.status >= 400) throw CliError(kExitApiError, error_message(reply), reply.status);
   return reply;
 }
 
@@ -102,7 +102,8 @@ void ApiClient::stream_events(const std::string& path, const std::string& last_e
     if (response.getStatus() >= 400) {
       HttpReply reply{response.getStatus(), ""};
       Poco::StreamCopier::copyToString(in, reply.body);
-      throw CliError(reply.status >= 500 ? kExitUnavailable : kExitApiError, error_message(reply));
+      throw CliError(reply.status >= 500 ? kExitUnavailable : kExitApiError, error_message(reply),
+                     reply.status);
     }
     std::string line, type = "message", id, data;
     while (std::getline(in, line)) {

@@ -17,12 +17,14 @@ enum ExitCode : int {
 
 class CliError : public std::runtime_error {
  public:
-  CliError(int exit_code, const std::string& message)
-      : std::runtime_error(message), exit_code_(exit_code) {}
+  CliError(int exit_code, const std::string& message, int http_status = 0)
+      : std::runtime_error(message), exit_code_(exit_code), http_status_(http_status) {}
   int exit_code() const { return exit_code_; }
+  int http_status() const { return http_status_; }  // 0 when no HTTP answer was involved
 
  private:
   int exit_code_;
+  int http_status_;
 };
 
 }  // namespace kiln::cli

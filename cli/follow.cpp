@@ -78,7 +78,23 @@ class LiveView {
 
 }  // namespace
 
+// A build just requested reaches the query side a moment later (analytics reads the log): wait
+// for it to appear instead of reporting "not found".
+void wait_until_known(Context& ctx, const std::string& build_id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    try {
+      ctx.api->query("/v1/builds/" + build_id);
+      return;
+    } catch (const CliError& e) {
+      if (e.http_status() != 404 || std::chrono::steady_clock::now() > deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 int follow_build(Context& ctx, const std::string& build_id) {
+  wait_until_known(ctx, build_id);
   const bool tty = !ctx.json_output && isatty(STDOUT_FILENO);
   LiveView view(tty);
   std::string last_id;

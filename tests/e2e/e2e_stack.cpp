@@ -86,7 +86,8 @@ Stack::Stack() : dir_(testing::make_temp_dir("kiln-e2e")) {
       env({{"KILN_DISPATCH_GLOBAL_LIMIT", "3"}, {"KILN_REGISTRY_DEFAULT", registry_.host()}}));
   builder_ = std::make_unique<testing::ServiceProcess>(
       "builder", service_binary("builder"), testing::free_port(),
-      env({{"KILN_BUILDAH_ROOT", std::string(KILN_BINARY_DIR) + "/e2e-buildah"},
+      // A fresh layer cache each run: the tests read RUN output, which a cached step never prints.
+      env({{"KILN_BUILDAH_ROOT", dir_ + "/buildah"},
            {"KILN_ARTIFACTS_DIR", artifacts},
            {"KILN_WORK_DIR", dir_ + "/work"},
            {"KILN_REGISTRY_INSECURE", registry_.host()},
