@@ -1,6 +1,14 @@
 #include "bus/consumer.h"
 
+#include "common/log.h"
+
 namespace kiln::bus {
+namespace {
+
+// How long closing a reader waits for the server's answer to its flush.
+constexpr int kCloseFlushTimeoutMs = 2000;
+
+}  // namespace
 
 Result<std::unique_ptr<PullConsumer>> PullConsumer::bind(Bus& bus, const ConsumerSpec& spec) {
   jsSubOptions sub_opts;
@@ -64,12 +72,40 @@ Result<std::unique_ptr<SubjectReader>> SubjectReader::open(Bus& bus, const std::
   natsStatus s = js_SubscribeSync(&raw, bus.js(), filter.c_str(), nullptr, &sub_opts, &js_code);
   if (s != NATS_OK) return nats_error("js_SubscribeSync", s, js_code);
   auto reader = std::unique_ptr<SubjectReader>(new SubjectReader());
+  reader->connection_ = bus.connection();
   reader->subscription_.reset(raw);
   // Replaying a whole stream outruns a slow reader; nats.c would then drop messages past its
   // default 65,536 ("slow consumer"). The consumer's flow control already bounds what is in
   // flight, so the client-side limit only loses messages: lift it.
   if (auto limits = reader->set_pending_limits(-1, -1); !limits.ok()) return limits.error();
   return reader;
+}
+
+// nats.c 3.4 (fixed upstream in 3.6, nats-io/nats.c#638) has its read thread look a subscription
+// up by sid, release the lookup lock, copy the message, and only then lock the subscription. A
+// subscription freed in that window (natsSubscription_Destroy of a reader the server is still
+// pushing to: a log page that has its lines, a live stream whose client went away) is a
+// use-after-free: a glibc mutex assertion or a segfault, or, once the memory is reused by a new
+// subscription, a foreign message that makes an ordered consumer restart at the wrong sequence
+// and skip messages. So: unsubscribe first (the read thread no longer finds it), then a flush,
+// whose PONG the read thread handles only after every message before it, then free. Without a
+// connection there is no read thread at work and nothing to wait for.
+SubjectReader::~SubjectReader() {
+  if (!subscription_) return;
+  if (natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED) {
+    // Failing either means the connection went away meanwhile (then nothing is read for it);
+    // a destructor can only tell the log.
+    if (natsStatus s = natsSubscription_Unsubscribe(subscription_.get()); s != NATS_OK) {
+      log::warn("closing a subject reader",
+                {{"error", nats_error("natsSubscription_Unsubscribe", s).describe()}});
+    }
+    if (natsStatus s = natsConnection_FlushTimeout(connection_, kCloseFlushTimeoutMs);
+        s != NATS_OK) {
+      log::warn("closing a subject reader",
+                {{"error", nats_error("natsConnection_FlushTimeout", s).describe()}});
+    }
+  }
+  subscription_.reset();
 }
 
 Result<std::optional<Message>> SubjectReader::next(int timeout_ms) {

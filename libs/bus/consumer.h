@@ -39,6 +39,12 @@ class SubjectReader {
                                                      const std::string& filter, Start start,
                                                      std::uint64_t start_sequence = 0);
 
+  // Unsubscribes (the server drops the ephemeral consumer) and frees the subscription only once
+  // the library's read thread can no longer be handling a message for it (see consumer.cpp).
+  ~SubjectReader();
+  SubjectReader(const SubjectReader&) = delete;
+  SubjectReader& operator=(const SubjectReader&) = delete;
+
   // The next message, or nullopt after `timeout_ms` without one.
   Result<std::optional<Message>> next(int timeout_ms);
 
@@ -49,6 +55,7 @@ class SubjectReader {
 
  private:
   SubjectReader() = default;
+  natsConnection* connection_ = nullptr;  // the Bus's, which outlives its readers
   SubscriptionHandle subscription_;
 };
 

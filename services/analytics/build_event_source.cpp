@@ -21,6 +21,9 @@ constexpr int kPollMs = 50;
 constexpr auto kHeartbeat = std::chrono::seconds(15);
 // After the terminal event, log lines still in flight get this long to arrive.
 constexpr int kLogDrainMs = 500;
+// Catching up with the stored log may take long (a reader replaying 100,000 lines on a busy
+// server); only this long without a single new line counts as stuck.
+constexpr auto kLogStall = std::chrono::seconds(30);
 
 bool terminal_type(v1::Envelope::PayloadCase c) {
   return c == v1::Envelope::kSucceeded || c == v1::Envelope::kFailed ||
@@ -186,11 +189,40 @@ void BuildEventSource::run(const Sink& sink) {
     position_.log_line = line.n;
     send("log", log_line_json(line));
   };
+  // Sends every line stored so far before the stream may end. An empty `lines` only means the log
+  // reader has not caught up yet (it may have just started, or be replaying a long log on a busy
+  // server), never that the log is over: ending on it cut streams short by tens of thousands of
+  // lines. False when the sink asked to stop meanwhile.
+  auto send_stored_lines = [&]() {
+    auto end = last_log_line(bus_, build_id_);
+    if (!end.ok()) throw std::runtime_error(end.error().describe());
+    auto last_line = std::chrono::steady_clock::now();
+    while (position_.log_line < *end) {
+      if (!sink.keep_going()) return false;
+      if (lines.empty()) pull_lines(kPollMs);
+      if (lines.empty()) {
+        if (std::chrono::steady_clock::now() - last_line > kLogStall) {
+          throw std::runtime_error("log reader stuck at line " +
+                                   std::to_string(position_.log_line) + " of " +
+                                   std::to_string(*end));
+        }
+        continue;
+      }
+      send_line();
+      last_line = std::chrono::steady_clock::now();
+    }
+    return true;
+  };
 
+  bool caught_up = false;  // with the lines stored when the terminal event was read
   auto last_write = std::chrono::steady_clock::now();
   while (sink.keep_going()) {
     pull_event(kPollMs);
     pull_lines(kPollMs);
+    if (next_event && terminal_type(next_event->envelope.payload_case()) && !caught_up) {
+      if (!send_stored_lines()) return;
+      caught_up = true;
+    }
     if (next_event &&
         (lines.empty() || next_event->envelope.occurred_at_ms() <= lines.front().at_ms)) {
       PendingEvent e = std::move(*next_event);
@@ -215,7 +247,10 @@ void BuildEventSource::run(const Sink& sink) {
       send_line();
       last_write = std::chrono::steady_clock::now();
     } else if (finished_before && events_idle && logs_idle) {
-      // Resumed after the terminal event had already been delivered: nothing more will come.
+      // Resumed after the terminal event had already been delivered: nothing more will come
+      // once the stored lines are out.
+      if (!send_stored_lines()) return;
+      while (!lines.empty()) send_line();
       send("done", "{\"build_id\":" + q(build_id_) + ",\"status\":" + q(status_before_) + "}");
       return;
     } else if (std::chrono::steady_clock::now() - last_write > kHeartbeat) {

@@ -12,12 +12,36 @@ namespace kiln::analytics {
 namespace {
 
 constexpr int kWebSocketSendTimeoutMs = 10000;
+constexpr int kCloseReplyTimeoutMs = 2000;
 constexpr int kMaxClientFrameBytes = 4096;
 // Control frames as sendFrame() flags (Poco's flag and opcode enums are distinct types).
 constexpr int kPongFrame =
     static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG;
 constexpr int kPingFrame =
     static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PING;
+
+// After our close frame, reads what the client still sends until its own close frame (RFC 6455
+// 7.1.1). Closing the socket with a client frame unread (a pong, a ping, its close) makes the
+// kernel reset the connection, and the reset can discard the end of the stream (`done`, the close
+// frame) before the client has read it: the client then sees an error instead of the end and
+// reconnects.
+void await_close_reply(Poco::Net::WebSocket& socket) {
+  socket.setReceiveTimeout(Poco::Timespan(kCloseReplyTimeoutMs * 1000LL));
+  char buffer[kMaxClientFrameBytes];
+  try {
+    while (true) {
+      int flags = 0;
+      const int n = socket.receiveFrame(buffer, sizeof buffer, flags);
+      if (n <= 0 || (flags & Poco::Net::WebSocket::FRAME_OP_BITMASK) ==
+                        Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+        return;
+      }
+    }
+  } catch (const Poco::Exception& e) {
+    // No reply in time, or the client is gone: the stream was complete either way.
+    log::debug("websocket close not answered", {{"reason", e.displayText()}});
+  }
+}
 
 }  // namespace
 
@@ -145,6 +169,7 @@ void LiveStream::serve_websocket(http::Request& request, Poco::Net::HTTPServerRe
       } else {
         socket->shutdown(Poco::Net::WebSocket::WS_NORMAL_CLOSE, "done");
       }
+      await_close_reply(*socket);
     }
   } catch (const std::exception& e) {
     log::info("live stream ended", {{"build_id", request.path_params["id"]},

@@ -30,21 +30,27 @@ void append_lines(const events::v1::LogBatch& batch, std::int64_t from, std::vec
   }
 }
 
+Result<std::int64_t> last_log_line(bus::Bus& bus, const std::string& build_id) {
+  auto last = bus::last_message(bus, bus::kLogsStream, events::log_subject(build_id));
+  if (!last.ok()) return last.error();
+  if (!last->has_value()) return std::int64_t{0};
+  auto batch = parse_batch((*last)->data());
+  if (!batch.ok()) return batch.error();
+  return batch->first_line() + batch->lines_size() - 1;
+}
+
 Result<std::vector<LogLine>> read_log_lines(bus::Bus& bus, const std::string& build_id,
                                             std::int64_t from, std::size_t limit) {
   std::vector<LogLine> out;
   const std::string subject = events::log_subject(build_id);
   // The last batch says where the log ends today, so the read stops there instead of waiting.
-  auto last = bus::last_message(bus, bus::kLogsStream, subject);
+  auto last = last_log_line(bus, build_id);
   if (!last.ok()) return last.error();
-  if (!last->has_value()) return out;
-  auto last_batch = parse_batch((*last)->data());
-  if (!last_batch.ok()) return last_batch.error();
-  const std::int64_t end = last_batch->first_line() + last_batch->lines_size() - 1;
+  const std::int64_t end = *last;
   if (end < from) return out;
 
-  auto reader = bus::SubjectReader::open(bus, bus::kLogsStream, subject,
-                                         bus::SubjectReader::Start::kAll);
+  auto reader =
+      bus::SubjectReader::open(bus, bus::kLogsStream, subject, bus::SubjectReader::Start::kAll);
   if (!reader.ok()) return reader.error();
   std::int64_t seen = 0;
   while (seen < end && out.size() < limit) {

@@ -19,6 +19,9 @@ struct LogLine {
   std::string text;
 };
 
+// The number of the last line stored so far (0 when the build has no log yet).
+Result<std::int64_t> last_log_line(bus::Bus& bus, const std::string& build_id);
+
 // Lines numbered >= `from` stored so far, at most `limit`.
 Result<std::vector<LogLine>> read_log_lines(bus::Bus& bus, const std::string& build_id,
                                             std::int64_t from, std::size_t limit);
