@@ -66,7 +66,7 @@ bench: build
 	bash bench/run.sh $(BUILD_DIR)
 
 format:
-	find libs services cli tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	git ls-files '*.cpp' '*.h' | grep -v '^web/' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR)

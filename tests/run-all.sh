@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Every test kiln has, in order of cost, on one build (make test builds it with ASan/UBSan):
+#   format       every C++ file is as clang-format (.clang-format) writes it
 #   unit         no servers
 #   integration  real nats-server, PostgreSQL, docker-registry, buildah on free loopback ports
 #   e2e          every service as a process, driven like users drive it
@@ -12,7 +13,7 @@ jobs=$(nproc)
 cd "$(dirname "$0")/.."
 
 declare -A results
-groups=(unit integration e2e fuzz web)
+groups=(format unit integration e2e fuzz web)
 run_group() {
   local name=$1
   shift
@@ -22,6 +23,14 @@ run_group() {
   results[${name}]+=" ($((SECONDS - started)) s)"
 }
 
+check_format() {
+  local bad
+  bad=$(git ls-files '*.cpp' '*.h' | grep -v '^web/' | xargs clang-format --dry-run -Werror 2>&1 |
+    grep -c 'error:')
+  ((bad == 0)) || { echo "${bad} formatting differences; run: make format" >&2; return 1; }
+}
+
+run_group format check_format
 run_group unit ctest --test-dir "${build_dir}" -L unit --output-on-failure -j"${jobs}"
 run_group integration ctest --test-dir "${build_dir}" -L integration --output-on-failure -j"${jobs}"
 run_group e2e ctest --test-dir "${build_dir}" -L e2e --output-on-failure

@@ -4,9 +4,10 @@
 
 namespace kiln::worker {
 
-std::shared_ptr<CancelFlag> RunningJobs::add(const std::string& build_id) {
+std::shared_ptr<CancelFlag> RunningJobs::add(const std::string& build_id, bool* first) {
   auto flag = std::make_shared<CancelFlag>();
   std::lock_guard lock(mutex_);
+  if (first != nullptr) *first = flags_.count(build_id) == 0;
   flags_.emplace(build_id, flag);
   return flag;
 }
@@ -48,7 +49,7 @@ JobRegistration::JobRegistration(RunningJobs& running, std::string build_id,
     : running_(running),
       build_id_(std::move(build_id)),
       on_change_(std::move(on_change)),
-      flag_(running_.add(build_id_)) {
+      flag_(running_.add(build_id_, &first_)) {
   if (on_change_) on_change_(running_.size());
 }
 

@@ -17,7 +17,8 @@ class RunningJobs {
  public:
   // Registers a job under its build id; the same id may be registered more than once (a
   // redelivered message handled while a first copy still runs), each with its own flag.
-  std::shared_ptr<CancelFlag> add(const std::string& build_id);
+  // `first`, when given, tells whether no other job of that id was registered at that moment.
+  std::shared_ptr<CancelFlag> add(const std::string& build_id, bool* first = nullptr);
   // Removes the registration that returned `flag`; the others of the same id stay.
   void remove(const std::string& build_id, const std::shared_ptr<CancelFlag>& flag);
   // True when the build runs here (its flags are now set).
@@ -41,11 +42,15 @@ class JobRegistration {
   JobRegistration& operator=(const JobRegistration&) = delete;
 
   const CancelFlag& flag() const { return *flag_; }
+  // False when another job of the same build already ran here when this one registered: a
+  // duplicate delivery that should wait for the first to finish rather than race it.
+  bool first() const { return first_; }
 
  private:
   RunningJobs& running_;
   std::string build_id_;
   std::function<void(int)> on_change_;
+  bool first_ = true;
   std::shared_ptr<CancelFlag> flag_;
 };
 

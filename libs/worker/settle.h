@@ -14,7 +14,7 @@ inline constexpr int kRetryDelayMs = 5000;
 enum class Settle {
   kAck,       // the outcome is stored (or there is nothing to do)
   kNak,       // handed back at shutdown: another replica takes it now
-  kNakLater,  // the event log could not be read or written: try again after kRetryDelayMs
+  kNakLater,  // the log could not be read or written, or a copy still runs here: retry later
 };
 
 // Acks or naks `message`. A failure is logged ("ack failed" / "nak failed" with `build_id` and

@@ -1,9 +1,8 @@
 #include "services/analytics/applier.h"
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <chrono>
+#include <pqxx/pqxx>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -137,11 +136,10 @@ Result<std::size_t> Applier::run_once(bool ack) {
   lag_events_ = last.pending();
   metrics_.gauge_set("kiln_analytics_projection_lag_events", "Events not yet applied",
                      static_cast<double>(last.pending()));
-  metrics_.gauge_set("kiln_analytics_projection_lag_seconds",
-                     "Age of the oldest event not yet applied",
-                     last.pending() == 0
-                         ? 0.0
-                         : static_cast<double>(now_ms() - last.timestamp_ns() / 1000000) / 1000.0);
+  metrics_.gauge_set(
+      "kiln_analytics_projection_lag_seconds", "Age of the oldest event not yet applied",
+      last.pending() == 0 ? 0.0
+                          : static_cast<double>(now_ms() - last.timestamp_ns() / 1000000) / 1000.0);
   return batch.size();
 }
 
@@ -185,14 +183,16 @@ void Applier::apply(const std::vector<bus::Message>& batch) {
                        static_cast<double>(result.skipped));
   metrics_.gauge_set("kiln_analytics_checkpoint", "Last applied KILN_EVENTS sequence",
                      static_cast<double>(result.checkpoint));
-  metrics_.observe("kiln_analytics_batch_apply_seconds", "Time to apply and commit one batch",
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_.observe(
+      "kiln_analytics_batch_apply_seconds", "Time to apply and commit one batch",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 Status Applier::ready() const {
   if (database_failing_) {
     std::lock_guard lock(error_mutex_);
-    return make_error(ErrorCode::kUnavailable, "applying events to PostgreSQL fails: " + last_error_);
+    return make_error(ErrorCode::kUnavailable,
+                      "applying events to PostgreSQL fails: " + last_error_);
   }
   if (lag_events_ > options_.max_ready_lag) {
     return make_error(ErrorCode::kUnavailable,

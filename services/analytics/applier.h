@@ -13,10 +13,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "bus/bus.h"
 #include "bus/consumer.h"

@@ -5,8 +5,7 @@
 namespace kiln::analytics {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr char kVersion = '1';  // lets the format change without misreading old cursors
 
 std::string base64url(const std::string& in) {

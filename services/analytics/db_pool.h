@@ -3,12 +3,11 @@
 // dropped, so the pool recovers by itself after PostgreSQL restarts.
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 

@@ -1,4 +1,5 @@
-// The build projections: applying KILN_EVENTS messages to the tables of migrations/*projections.sql.
+// The build projections: applying KILN_EVENTS messages to the tables of
+// migrations/*projections.sql.
 //
 // apply_batch() is deterministic and idempotent: it skips every event whose stream sequence is at
 // or below the checkpoint, applies the rest in sequence order and moves the checkpoint, all inside
@@ -6,9 +7,8 @@
 // the same rows as any incremental apply of the same stream, however it was batched or redelivered.
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <cstdint>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 

@@ -30,8 +30,9 @@ std::string build_fields() {
          " 'commit', b.commit_sha, 'commit_message', b.commit_message, 'author', b.author,"
          " 'image_url', b.image_url, 'digest', b.digest, 'failure_stage', b.failure_stage,"
          " 'failure_reason', b.failure_reason, 'attempt', b.attempt,"
-         " 'requested_at', " + ts("b.requested_at") + ", 'started_at', " + ts("b.started_at") +
-         ", 'finished_at', " + ts("b.finished_at") +
+         " 'requested_at', " +
+         ts("b.requested_at") + ", 'started_at', " + ts("b.started_at") + ", 'finished_at', " +
+         ts("b.finished_at") +
          ", 'duration_ms', kiln_ts_to_ms(b.finished_at) - kiln_ts_to_ms(b.requested_at)";
 }
 
@@ -90,8 +91,7 @@ std::int64_t parse_time_ms(const std::string& field, const std::string& value) {
   return parsed.timestamp().epochMicroseconds() / 1000;
 }
 
-QueryApi::QueryApi(DbPool& pool, bus::Bus& bus, const http::TokenAuth& auth,
-                   http::Metrics& metrics)
+QueryApi::QueryApi(DbPool& pool, bus::Bus& bus, const http::TokenAuth& auth, http::Metrics& metrics)
     : pool_(pool), bus_(bus), auth_(auth), metrics_(metrics) {}
 
 http::Principal QueryApi::authorize(const http::Request& request) const {
@@ -126,9 +126,9 @@ std::string QueryApi::visible_status(const http::Principal& principal,
                                      const std::string& build_id) {
   std::string status;
   pool_.read([&](pqxx::read_transaction& tx) {
-    const auto rows = tx.exec_params(
-        "SELECT status FROM builds WHERE build_id = $1 AND ($2 = '' OR tenant = $2)", build_id,
-        tenant_filter(principal));
+    const auto rows =
+        tx.exec_params("SELECT status FROM builds WHERE build_id = $1 AND ($2 = '' OR tenant = $2)",
+                       build_id, tenant_filter(principal));
     if (!rows.empty()) status = rows[0][0].as<std::string>();
   });
   if (status.empty()) throw http::HttpError(404, "not_found", "no build " + build_id);
@@ -148,8 +148,8 @@ http::Response QueryApi::list_builds(http::Request& request, const std::string& 
   const int limit = int_param(request, "limit", kDefaultLimit, 1, kMaxLimit);
   const std::string status = request.query_or("status", "");
   if (!status.empty() && status != "requested" && status != "queued" && status != "dispatched" &&
-      status != "building" && status != "pushing" && status != "succeeded" &&
-      status != "failed" && status != "cancelled") {
+      status != "building" && status != "pushing" && status != "succeeded" && status != "failed" &&
+      status != "cancelled") {
     throw http::HttpError(422, "invalid_argument", "unknown status '" + status + "'");
   }
   const std::string since = request.query_or("since", "");
@@ -166,16 +166,17 @@ http::Response QueryApi::list_builds(http::Request& request, const std::string& 
   std::string next_cursor;
   pool_.read([&](pqxx::read_transaction& tx) {
     const auto rows = tx.exec_params(
-        "SELECT json_build_object(" + build_fields() + ")::text,"
-        " kiln_ts_to_ms(b.requested_at), b.build_id"
-        " FROM builds b"
-        " WHERE ($1 = '' OR b.tenant = $1) AND ($2 = '' OR b.project = $2)"
-        " AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.trigger = $4)"
-        " AND ($5 = '' OR b.branch = $5)"
-        " AND ($6::bigint = 0 OR b.requested_at >= kiln_ms_to_ts($6))"
-        " AND ($7::bigint = 0 OR b.requested_at < kiln_ms_to_ts($7))"
-        " AND ($8::bigint = 0 OR (b.requested_at, b.build_id) < (kiln_ms_to_ts($8), $9))"
-        " ORDER BY b.requested_at DESC, b.build_id DESC LIMIT $10",
+        "SELECT json_build_object(" + build_fields() +
+            ")::text,"
+            " kiln_ts_to_ms(b.requested_at), b.build_id"
+            " FROM builds b"
+            " WHERE ($1 = '' OR b.tenant = $1) AND ($2 = '' OR b.project = $2)"
+            " AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.trigger = $4)"
+            " AND ($5 = '' OR b.branch = $5)"
+            " AND ($6::bigint = 0 OR b.requested_at >= kiln_ms_to_ts($6))"
+            " AND ($7::bigint = 0 OR b.requested_at < kiln_ms_to_ts($7))"
+            " AND ($8::bigint = 0 OR (b.requested_at, b.build_id) < (kiln_ms_to_ts($8), $9))"
+            " ORDER BY b.requested_at DESC, b.build_id DESC LIMIT $10",
         scoped_tenant(principal, request), project, status, request.query_or("trigger", ""),
         request.query_or("branch", ""), since_ms, until_ms,
         static_cast<long long>(cursor.requested_at_ms), cursor.build_id, limit + 1);
@@ -202,8 +203,9 @@ http::Response QueryApi::get_build(http::Request& request) {
         "SELECT json_build_object(" + build_fields() +
             ", 'image_repository', b.image_repository, 'registry', b.registry, 'spec', b.spec,"
             " 'queue_position', b.queue_position, 'held_by', b.held_by, 'worker_id', b.worker_id,"
-            " 'queued_at', " + ts("b.queued_at") + ", 'dispatched_at', " + ts("b.dispatched_at") +
-            ", 'built_at', " + ts("b.built_at") +
+            " 'queued_at', " +
+            ts("b.queued_at") + ", 'dispatched_at', " + ts("b.dispatched_at") + ", 'built_at', " +
+            ts("b.built_at") +
             ", 'cancel_requested_by', b.cancel_requested_by,"
             " 'steps', (SELECT coalesce(json_agg(json_build_object('step', s.step,"
             "   'total', s.total, 'instruction', s.instruction, 'cached', s.cached,"
@@ -212,7 +214,8 @@ http::Response QueryApi::get_build(http::Request& request) {
             " 'history', (SELECT coalesce(json_agg(json_build_object('seq', h.seq,"
             "   'event', h.event_type, 'from', h.from_status, 'to', h.to_status,"
             "   'applied', h.applied, 'reason', h.reason, 'actor', h.actor, 'at', " +
-            ts("h.at") + ") ORDER BY h.seq), '[]')"
+            ts("h.at") +
+            ") ORDER BY h.seq), '[]')"
             "   FROM build_status_history h WHERE h.build_id = b.build_id),"
             " 'result', (SELECT json_build_object('outcome', r.outcome, 'image_url', r.image_url,"
             "   'digest', r.digest, 'total_duration_ms', r.total_duration_ms,"
@@ -280,8 +283,8 @@ http::Response QueryApi::daily(http::Request& request) {
         tenant, project, from, to);
     body = rows[0][0].c_str();
   });
-  return http::json_response(200, "{\"project\":\"" + log::json_escape(project) +
-                                      "\",\"days\":" + body + "}");
+  return http::json_response(
+      200, "{\"project\":\"" + log::json_escape(project) + "\",\"days\":" + body + "}");
 }
 
 http::Response QueryApi::summary(http::Request& request) {

@@ -57,8 +57,8 @@ void drop_schema(pqxx::connection& connection, const std::string& schema) {
 
 const std::vector<std::string>& projection_tables() {
   static const std::vector<std::string> tables = {
-      "builds", "build_status_history", "build_steps", "build_results",
-      "build_performance_daily", "projection_checkpoint"};
+      "builds",        "build_status_history",    "build_steps",
+      "build_results", "build_performance_daily", "projection_checkpoint"};
   return tables;
 }
 
@@ -87,7 +87,8 @@ RebuildReport rebuild(bus::Bus& bus, const RebuildOptions& options) {
     Reader reader(bus);
     auto target = bus::last_stream_sequence(bus, bus::kEventsStream);
     if (!target.ok()) throw std::runtime_error(target.error().describe());
-    log::info("rebuild started", {{"schema", schema}, {"events", static_cast<std::int64_t>(*target)}});
+    log::info("rebuild started",
+              {{"schema", schema}, {"events", static_cast<std::int64_t>(*target)}});
     std::uint64_t checkpoint = 0;
     while (reader.position() < *target) {
       auto events = reader.read(*target, static_cast<std::size_t>(options.batch_size));
@@ -101,9 +102,9 @@ RebuildReport rebuild(bus::Bus& bus, const RebuildOptions& options) {
     // The swap: the live applier waits on the lock, so nothing it commits can be lost in between.
     pqxx::work tx(*connection);
     lock_projections(tx);
-    const auto live = tx.exec_params(
-        "SELECT last_seq FROM public.projection_checkpoint WHERE name = $1",
-        std::string(kCheckpointName));
+    const auto live =
+        tx.exec_params("SELECT last_seq FROM public.projection_checkpoint WHERE name = $1",
+                       std::string(kCheckpointName));
     const std::uint64_t live_seq = live.empty() ? 0 : live[0][0].as<std::uint64_t>();
     if (live_seq > reader.position()) {
       auto events = reader.read(live_seq, static_cast<std::size_t>(-1));

@@ -23,8 +23,8 @@ struct RebuildOptions {
 };
 
 struct RebuildReport {
-  std::uint64_t events = 0;       // applied to the new tables
-  std::uint64_t checkpoint = 0;   // the checkpoint the swapped-in tables carry
+  std::uint64_t events = 0;      // applied to the new tables
+  std::uint64_t checkpoint = 0;  // the checkpoint the swapped-in tables carry
   double seconds = 0;
 };
 

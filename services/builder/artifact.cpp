@@ -36,7 +36,8 @@ Status write_atomically(const fs::path& path, const std::string& bytes) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return make_error(ErrorCode::kInternal, "cannot rename " + tmp.string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kInternal, "cannot rename " + tmp.string() + ": " + ec.message());
   return {};
 }
 
@@ -66,9 +67,8 @@ Status annotate_layout(const std::string& layout_dir,
     for (std::size_t i = 0; i < manifests->size(); ++i) {
       auto entry = manifests->getObject(static_cast<unsigned>(i));
       auto entry_annotations = entry ? entry->getObject("annotations") : nullptr;
-      if (!entry_annotations ||
-          entry_annotations->optValue<std::string>(std::string(oci::kAnnotationRefName), "") !=
-              "latest") {
+      if (!entry_annotations || entry_annotations->optValue<std::string>(
+                                    std::string(oci::kAnnotationRefName), "") != "latest") {
         continue;
       }
       const std::string old_digest = entry->getValue<std::string>("digest");

@@ -26,11 +26,11 @@ struct RunControl {
 
 struct BuildRequest {
   std::string context_dir;
-  std::string dockerfile;    // path of the Dockerfile
+  std::string dockerfile;  // path of the Dockerfile
   std::map<std::string, std::string> build_args;
   std::string target;
   bool no_cache = false;
-  bool network = false;      // RUN steps get network access
+  bool network = false;  // RUN steps get network access
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> secret_files;  // secret id -> file holding the value
   // buildah writes the image id here. Images stay unnamed: an unnamed image is cache, and the

@@ -73,8 +73,11 @@ SecretMasker masker_for(const BuilderOptions& options) {
 
 BuildJob::BuildJob(JobServices services, v1::Envelope requested, int attempt,
                    const CancelFlag& cancel)
-    : services_(std::move(services)), requested_(std::move(requested)),
-      build_id_(requested_.build_id()), attempt_(attempt), cancel_(cancel),
+    : services_(std::move(services)),
+      requested_(std::move(requested)),
+      build_id_(requested_.build_id()),
+      attempt_(attempt),
+      cancel_(cancel),
       out_(services_.bus, services_.producer, build_id_, attempt) {}
 
 void BuildJob::kiln_line(const std::string& text) {
@@ -147,8 +150,8 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
     resolved_commit = commit;
   } else if (request.has_upload()) {
     if (auto s = publish_started(""); !s.ok()) return s.error();
-    if (auto failure = fetch_upload(services_.bus, request.upload(), source_dir, spec, sink,
-                                    control)) {
+    if (auto failure =
+            fetch_upload(services_.bus, request.upload(), source_dir, spec, sink, control)) {
       return finish_failed(*failure, handing_back);
     }
   } else {
@@ -190,10 +193,11 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
     kiln_line("pulling " + image);
     auto pulled = services_.engine.pull(image, sink, control);
     if (!pulled.ok()) return fail(v1::BUILD, "pull " + image + ": " + pulled.error().describe());
-    if (pulled->cancelled) return finish_failed(Failure{v1::BUILD, "cancelled", 143, true}, handing_back);
+    if (pulled->cancelled)
+      return finish_failed(Failure{v1::BUILD, "cancelled", 143, true}, handing_back);
     if (pulled->timed_out) {
-      return fail(v1::TIMEOUT, "build exceeded its timeout of " +
-                                   std::to_string(timeout_seconds) + " s while pulling " + image);
+      return fail(v1::TIMEOUT, "build exceeded its timeout of " + std::to_string(timeout_seconds) +
+                                   " s while pulling " + image);
     }
     if (pulled->exit_code != 0) {
       return fail(v1::BUILD, "pulling base image " + image + " failed: " + tail.reason(""),
@@ -253,7 +257,8 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
       finished->set_cached(step.cached);
       finished->set_duration_ms(step.duration_ms);
       finished->set_layer_digest(step.layer_digest);
-      services_.metrics.counter_add("kiln_builder_steps_total", "Build steps finished, by cache use",
+      services_.metrics.counter_add("kiln_builder_steps_total",
+                                    "Build steps finished, by cache use",
                                     {{"cached", step.cached ? "true" : "false"}});
     }
     auto ack = out_.publish(envelope, suffix);

@@ -13,8 +13,7 @@ namespace fs = std::filesystem;
 std::int64_t tree_bytes(const fs::path& root) {
   std::int64_t total = 0;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied,
-                                           ec),
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec),
        end;
        it != end; it.increment(ec)) {
     if (ec) break;
@@ -55,7 +54,7 @@ BuildahEngine::BuildahEngine(std::string storage_dir, std::vector<std::string> i
 }
 
 std::vector<std::string> BuildahEngine::base_command() const {
-  return {"buildah", "--root", storage_dir_ + "/root", "--runroot", storage_dir_ + "/run",
+  return {"buildah",          "--root", storage_dir_ + "/root", "--runroot", storage_dir_ + "/run",
           "--storage-driver", "vfs"};
 }
 
@@ -81,8 +80,8 @@ Status BuildahEngine::check() {
   auto version = capture_process({"buildah", "--version"}, {}, std::chrono::seconds(10));
   if (!version.ok()) return make_error(ErrorCode::kUnavailable, version.error().message);
   if (version->exit_code != 0) {
-    return make_error(ErrorCode::kUnavailable, "buildah --version exited with " +
-                                                   std::to_string(version->exit_code));
+    return make_error(ErrorCode::kUnavailable,
+                      "buildah --version exited with " + std::to_string(version->exit_code));
   }
   return {};
 }

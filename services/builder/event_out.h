@@ -14,7 +14,9 @@ namespace kiln::builder {
 class EventOut {
  public:
   EventOut(bus::Bus& bus, std::string producer, std::string build_id, int attempt)
-      : bus_(bus), producer_(std::move(producer)), build_id_(std::move(build_id)),
+      : bus_(bus),
+        producer_(std::move(producer)),
+        build_id_(std::move(build_id)),
         attempt_(attempt) {}
 
   // A new envelope for this build and attempt; set the payload and pass it to publish().

@@ -12,9 +12,9 @@ namespace kiln::builder {
 
 struct Failure {
   events::v1::Stage stage = events::v1::BUILD;
-  std::string reason;     // one line
+  std::string reason;  // one line
   int exit_code = 1;
-  bool cancelled = false; // stopped by a cancel request, not an error
+  bool cancelled = false;  // stopped by a cancel request, not an error
 };
 
 // The last lines a child printed, to pick a reason from when it fails.

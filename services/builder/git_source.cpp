@@ -72,8 +72,7 @@ std::string authenticated_url(const std::string& repo_url, const GitAuth& auth) 
   for (const std::string scheme : {"https://", "http://"}) {
     if (repo_url.rfind(scheme, 0) != 0) continue;
     const std::string rest = repo_url.substr(scheme.size());
-    if (rest.find('@') != std::string::npos &&
-        rest.find('@') < rest.find('/')) {
+    if (rest.find('@') != std::string::npos && rest.find('@') < rest.find('/')) {
       return repo_url;  // the URL carries its own credentials
     }
     const std::string host = rest.substr(0, rest.find('/'));

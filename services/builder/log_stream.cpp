@@ -10,8 +10,11 @@ namespace kiln::builder {
 
 LogStream::LogStream(bus::Bus& bus, std::string build_id, const SecretMasker& masker,
                      std::int64_t first_line)
-    : bus_(bus), build_id_(std::move(build_id)), subject_(events::log_subject(build_id_)),
-      masker_(masker), next_line_(first_line) {
+    : bus_(bus),
+      build_id_(std::move(build_id)),
+      subject_(events::log_subject(build_id_)),
+      masker_(masker),
+      next_line_(first_line) {
   pending_.set_build_id(build_id_);
   pending_.set_first_line(next_line_);
   flusher_ = std::thread([this] { flush_loop(); });

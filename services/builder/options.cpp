@@ -77,8 +77,8 @@ BuilderOptions read_options(const Config& config, const std::string& instance) {
   options.work_dir = config.get("work.dir");
   options.insecure_registries = split_list(config.get("registry.insecure"));
   options.cache_max_bytes = config.get_int("cache.max-bytes");
-  options.platform = config.get("build.platform").empty() ? host_platform()
-                                                          : config.get("build.platform");
+  options.platform =
+      config.get("build.platform").empty() ? host_platform() : config.get("build.platform");
   for (const auto& [id, env] : parse_pairs(config.get("build.secrets"), "build.secrets")) {
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) {

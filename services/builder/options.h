@@ -13,8 +13,8 @@ namespace kiln::builder {
 inline constexpr int kDefaultHttpPort = 8083;
 
 struct BuilderOptions {
-  std::string worker_id;               // in `started` events and the producer field
-  int slots = 1;                       // builds at once
+  std::string worker_id;                       // in `started` events and the producer field
+  int slots = 1;                               // builds at once
   std::string buildah_root = ".kiln/buildah";  // uses <root>/root and <root>/run, vfs driver
   std::string artifacts_dir = ".kiln/artifacts";
   std::string work_dir = ".kiln/work";
@@ -25,9 +25,9 @@ struct BuilderOptions {
   std::map<std::string, std::string> secrets;
   // Git credentials: host -> "user:token" for http(s) URLs.
   std::map<std::string, std::string> git_credentials;
-  std::string git_ssh_key;             // private key file for ssh:// URLs
-  int heartbeat_seconds = 5;           // in-progress acks while working (AckWait is 30 s)
-  std::string platform;                // the host's, e.g. linux/amd64 (detected when empty)
+  std::string git_ssh_key;    // private key file for ssh:// URLs
+  int heartbeat_seconds = 5;  // in-progress acks while working (AckWait is 30 s)
+  std::string platform;       // the host's, e.g. linux/amd64 (detected when empty)
 };
 
 void declare_options(Config& config);

@@ -24,7 +24,8 @@ std::string_view strip_stage(std::string_view line, int& stage) {
   if (line.empty() || line.front() != '[') return line;
   const auto close = line.find("] ");
   int stages = 0;
-  if (close == std::string_view::npos || !parse_fraction(line.substr(1, close - 1), stage, stages)) {
+  if (close == std::string_view::npos ||
+      !parse_fraction(line.substr(1, close - 1), stage, stages)) {
     stage = 1;
     return line;
   }

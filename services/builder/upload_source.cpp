@@ -136,8 +136,8 @@ std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& uploa
     out.close();
     if (!out) return fetch_failure("cannot write " + archive);
     const std::string actual = sha.finish().substr(7);  // without "sha256:"
-    if (actual != announced || (!upload.context_sha256().empty() &&
-                                actual != upload.context_sha256())) {
+    if (actual != announced ||
+        (!upload.context_sha256().empty() && actual != upload.context_sha256())) {
       return fetch_failure("the context upload's sha256 " + actual +
                            " does not match the announced " +
                            (upload.context_sha256().empty() ? announced : upload.context_sha256()));
@@ -146,8 +146,14 @@ std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& uploa
     // List first, refuse anything unsafe, then extract.
     // --absolute-names: list names exactly as stored (tar would otherwise strip "/" and "../"
     // with a warning line), so the checks below see what a careless unpacker would write.
-    std::vector<std::string> list = {"tar", "--list", "--verbose", "--numeric-owner",
-                                     "--absolute-names", "--quoting-style=literal", "-f", archive};
+    std::vector<std::string> list = {"tar",
+                                     "--list",
+                                     "--verbose",
+                                     "--numeric-owner",
+                                     "--absolute-names",
+                                     "--quoting-style=literal",
+                                     "-f",
+                                     archive};
     if (gzip) list.insert(list.begin() + 1, "-z");
     auto listed = capture_process(list, {}, std::chrono::seconds(120));
     if (!listed.ok()) return fetch_failure("tar --list: " + listed.error().describe());
@@ -160,9 +166,15 @@ std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& uploa
       if (line.empty()) continue;
       if (auto unsafe = unsafe_tar_entry(line)) return fetch_failure("unsafe context: " + *unsafe);
     }
-    std::vector<std::string> extract = {"tar", "--extract", "--no-same-owner",
-                                        "--no-same-permissions", "--no-overwrite-dir", "-f",
-                                        archive, "-C", dir};
+    std::vector<std::string> extract = {"tar",
+                                        "--extract",
+                                        "--no-same-owner",
+                                        "--no-same-permissions",
+                                        "--no-overwrite-dir",
+                                        "-f",
+                                        archive,
+                                        "-C",
+                                        dir};
     if (gzip) extract.insert(extract.begin() + 1, "-z");
     ProcessOptions options;
     options.argv = extract;

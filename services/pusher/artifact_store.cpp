@@ -27,9 +27,9 @@ bool is_inside(const std::string& path, const std::string& root) {
 
 Status remove_layout(const std::string& path, const std::string& root) {
   if (!is_inside(path, root)) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "layout " + path + " is not inside the artifact store " + root +
-                          "; left in place");
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        "layout " + path + " is not inside the artifact store " + root + "; left in place");
   }
   std::error_code ec;
   fs::remove_all(path, ec);

@@ -30,8 +30,8 @@ int pusher_main(int argc, char** argv) {
   http::Server server("pusher", service::http_options(config));
   service::add_nats_readiness(server, *bus);
 
-  pusher::RegistryClients registries({options.insecure_registries, options.docker_config,
-                                      options.parallelism});
+  pusher::RegistryClients registries(
+      {options.insecure_registries, options.docker_config, options.parallelism});
   pusher::RunningPushes running;
   pusher::CancelWatcher cancels(*bus, running);
   if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());

@@ -76,6 +76,13 @@ Result<Settle> PushJob::decide_and_push() {
     services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, running);
   });
 
+  if (!registration.first()) {
+    // Two copies of one message at once (a redelivery while the first still runs): racing would
+    // push from a layout the winner deletes. Look again once the first has finished.
+    log::info("build already being pushed here; looking again later", {{"build_id", build_id_}});
+    return Settle::kNakLater;
+  }
+
   // Registered first, checked second: a cancel stored in between is seen by the watcher.
   auto cancel = stored("cancel_requested");
   if (!cancel.ok()) return cancel.error();
@@ -114,6 +121,15 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
       return Settle::kNak;
     }
     return publish_cancelled("cancel requested while pushing");
+  }
+  // Another pusher (another replica sharing the artifact store) may have won meanwhile and
+  // removed the layout under us: its `pushed` is the truth, not our failure.
+  auto winner = stored("pushed");
+  if (!winner.ok()) return winner.error();
+  if (winner->has_value() && (*winner)->has_pushed()) {
+    log::info("push lost a race to another pusher; finishing with its event",
+              {{"build_id", build_id_}, {"error", error.describe()}});
+    return publish_succeeded(requested, (*winner)->pushed());
   }
   log::warn("push failed", {{"build_id", build_id_},
                             {"repository", target->repository_url()},

@@ -52,8 +52,7 @@ Result<PushTarget> push_target(const events::v1::BuildSpec& spec) {
   }
   for (const auto& tag : spec.tags()) {
     if (!oci::is_valid_tag(tag)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "spec.tags: '" + tag + "' is not a valid tag");
+      return make_error(ErrorCode::kInvalidArgument, "spec.tags: '" + tag + "' is not a valid tag");
     }
     if (std::find(target.tags.begin(), target.tags.end(), tag) == target.tags.end()) {
       target.tags.push_back(tag);

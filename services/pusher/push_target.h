@@ -18,9 +18,9 @@ struct PushTarget {
   std::string repository;         // "team/app"
   std::vector<std::string> tags;  // never empty, no duplicates
 
-  std::string repository_url() const { return host + "/" + repository; }     // host/repo
-  std::string tag_url(const std::string& tag) const;                          // host/repo:tag
-  std::string digest_url(const std::string& digest) const;                    // host/repo@digest
+  std::string repository_url() const { return host + "/" + repository; }  // host/repo
+  std::string tag_url(const std::string& tag) const;                      // host/repo:tag
+  std::string digest_url(const std::string& digest) const;                // host/repo@digest
 };
 
 // kInvalidArgument naming the spec field when the registry, repository or a tag is missing or

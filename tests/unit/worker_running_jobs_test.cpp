@@ -117,3 +117,22 @@ TEST(JobRegistrationTest, WorksWithoutACallback) {
 
 }  // namespace
 }  // namespace kiln::worker
+
+namespace kiln::worker {
+namespace {
+
+TEST(JobRegistrationTest, OnlyTheFirstOfOneBuildIsFirst) {
+  RunningJobs running;
+  JobRegistration first(running, "b1");
+  JobRegistration other_build(running, "b2");
+  EXPECT_TRUE(first.first());
+  EXPECT_TRUE(other_build.first());
+  {
+    JobRegistration duplicate(running, "b1");
+    EXPECT_FALSE(duplicate.first());
+  }
+  EXPECT_TRUE(first.first());
+}
+
+}  // namespace
+}  // namespace kiln::worker
