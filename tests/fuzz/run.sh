@@ -6,6 +6,9 @@ set -euo pipefail
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-fuzz.XXXXXX")
+# Inputs that crash a target are kept here (outside the scratch directory) for debugging.
+crashes=${KILN_FUZZ_CRASH_DIR:-${TMPDIR:-/tmp}/kiln-fuzz-crashes}
+mkdir -p "${crashes}"
 trap 'rm -rf "${work}"' EXIT
 svc=${root}/services/webhook-ingest
 cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"${root}/libs" -I"${svc}")
@@ -22,9 +25,10 @@ for target in github gitlab gitea tar; do
   mkdir -p "${work}/corpus-${target}"
   echo "### ${target}: ${seconds} s"
   if ! "${work}/${target}" -max_total_time="${seconds}" -rss_limit_mb=2048 \
-      -artifact_prefix="${root}/build/fuzz-crash-${target}-" \
+      -artifact_prefix="${crashes}/${target}-" \
       "${work}/corpus-${target}" "${root}/tests/fuzz/corpus/${target}" 2>"${work}/${target}.log"; then
     tail -40 "${work}/${target}.log"
+    echo "crashing input kept in ${crashes}/"
     status=1
   else
     grep -E '^Done' "${work}/${target}.log" || true
