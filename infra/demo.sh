@@ -8,6 +8,8 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
+# kiln's own node first, where infra/install.sh had to install one (infra/node.sh).
+export PATH=${KILN_NODE_PREFIX:-/opt/kiln/node}/bin:${PATH}
 export KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
 readonly KILN=${REPO_ROOT}/build/cli/kiln
 readonly DEMO_DIR=${KILN_HOME}/demo

@@ -6,7 +6,18 @@
 # services on install, on the very ports kiln's local stack uses (5000, 4222, 5432). kiln runs
 # its own instances (infra/stack.sh, the test fixtures), so those services are stopped and
 # disabled here. On machines without systemd (containers) there may be nothing to stop.
+#
+# Node.js for the dashboard and its tests (infra/node.sh): Debian 12's nodejs (18) is too old
+# (playwright-core refuses to run on it; Vite 7 and Vitest 4 do not support it), so where no
+# supported node is on PATH, Debian's nodejs and npm fetch a supported Node and npm from the npm
+# registry into /opt/kiln/node, which the Makefile and scripts put first on PATH. A supported
+# node already on PATH is used as it is.
 set -euo pipefail
+
+INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly INFRA_DIR
+# shellcheck source=infra/node.sh
+source "${INFRA_DIR}/node.sh"
 
 usage() {
   cat <<'EOF'
@@ -15,6 +26,8 @@ Usage: infra/install.sh [--help]
 Installs kiln's build, test and runtime dependencies from Debian 12 packages (needs root),
 then stops and disables the system services those packages auto-start (docker-registry,
 nats-server, postgresql), which would otherwise hold the ports kiln's own stack uses.
+Without a node that the dashboard's tools support (^20.19 || ^22.12 || >=24) on PATH, it
+installs one from the npm registry into /opt/kiln/node (KILN_NODE_PREFIX; infra/node.sh).
 EOF
 }
 
@@ -23,6 +36,10 @@ case "${1:-}" in
   "") ;;
   *) usage >&2; exit 2 ;;
 esac
+
+# nodejs and npm, only when there is no node or no npm on PATH to fetch a supported node with.
+mapfile -t NODE_APT_PACKAGES < <(node_apt_packages)
+readonly NODE_APT_PACKAGES
 
 readonly PACKAGES=(
   # toolchain
@@ -37,6 +54,7 @@ readonly PACKAGES=(
   # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth
   curl jq ca-certificates apache2-utils netcat-openbsd
   chromium  # dashboard browser tests (tests/web, playwright-core)
+  "${NODE_APT_PACKAGES[@]}"
 )
 
 # Services the packages above start on install and that would collide with kiln's own.
@@ -101,6 +119,7 @@ stop_and_disable() {
 }
 
 install_missing
+node_install
 for service in "${CONFLICTING_SERVICES[@]}"; do
   stop_and_disable "${service}"
 done

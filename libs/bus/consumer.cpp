@@ -3,12 +3,7 @@
 #include "common/log.h"
 
 namespace kiln::bus {
-namespace {
-
-// How long closing a reader waits for the server's answer to its flush.
-constexpr int kCloseFlushTimeoutMs = 2000;
-
-}  // namespace
+namespace {}  // namespace
 
 Result<std::unique_ptr<PullConsumer>> PullConsumer::bind(Bus& bus, const ConsumerSpec& spec) {
   jsSubOptions sub_opts;
@@ -23,6 +18,7 @@ Result<std::unique_ptr<PullConsumer>> PullConsumer::bind(Bus& bus, const Consume
   if (s != NATS_OK) return nats_error("js_PullSubscribe", s, js_code);
   auto consumer = std::unique_ptr<PullConsumer>(new PullConsumer());
   consumer->subscription_.reset(raw);
+  consumer->connection_ = bus.connection();
   return consumer;
 }
 
@@ -81,32 +77,9 @@ Result<std::unique_ptr<SubjectReader>> SubjectReader::open(Bus& bus, const std::
   return reader;
 }
 
-// nats.c 3.4 (fixed upstream in 3.6, nats-io/nats.c#638) has its read thread look a subscription
-// up by sid, release the lookup lock, copy the message, and only then lock the subscription. A
-// subscription freed in that window (natsSubscription_Destroy of a reader the server is still
-// pushing to: a log page that has its lines, a live stream whose client went away) is a
-// use-after-free: a glibc mutex assertion or a segfault, or, once the memory is reused by a new
-// subscription, a foreign message that makes an ordered consumer restart at the wrong sequence
-// and skip messages. So: unsubscribe first (the read thread no longer finds it), then a flush,
-// whose PONG the read thread handles only after every message before it, then free. Without a
-// connection there is no read thread at work and nothing to wait for.
-SubjectReader::~SubjectReader() {
-  if (!subscription_) return;
-  if (natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED) {
-    // Failing either means the connection went away meanwhile (then nothing is read for it);
-    // a destructor can only tell the log.
-    if (natsStatus s = natsSubscription_Unsubscribe(subscription_.get()); s != NATS_OK) {
-      log::warn("closing a subject reader",
-                {{"error", nats_error("natsSubscription_Unsubscribe", s).describe()}});
-    }
-    if (natsStatus s = natsConnection_FlushTimeout(connection_, kCloseFlushTimeoutMs);
-        s != NATS_OK) {
-      log::warn("closing a subject reader",
-                {{"error", nats_error("natsConnection_FlushTimeout", s).describe()}});
-    }
-  }
-  subscription_.reset();
-}
+SubjectReader::~SubjectReader() { close_subscription(connection_, subscription_); }
+
+PullConsumer::~PullConsumer() { close_subscription(connection_, subscription_); }
 
 Result<std::optional<Message>> SubjectReader::next(int timeout_ms) {
   natsMsg* raw = nullptr;

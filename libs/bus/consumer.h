@@ -22,12 +22,17 @@ namespace kiln::bus {
 class PullConsumer {
  public:
   static Result<std::unique_ptr<PullConsumer>> bind(Bus& bus, const ConsumerSpec& spec);
+  // Drains before it frees (handles.h: close_subscription); the durable stays.
+  ~PullConsumer();
+  PullConsumer(const PullConsumer&) = delete;
+  PullConsumer& operator=(const PullConsumer&) = delete;
 
   // Up to `batch` messages, waiting at most `timeout_ms`; an empty vector when none arrived.
   Result<std::vector<Message>> fetch(int batch, int timeout_ms);
 
  private:
   PullConsumer() = default;
+  natsConnection* connection_ = nullptr;  // the Bus's, which outlives its consumers
   SubscriptionHandle subscription_;
 };
 
@@ -40,7 +45,7 @@ class SubjectReader {
                                                      std::uint64_t start_sequence = 0);
 
   // Unsubscribes (the server drops the ephemeral consumer) and frees the subscription only once
-  // the library's read thread can no longer be handling a message for it (see consumer.cpp).
+  // the library's read thread can no longer be handling a message for it (handles.h).
   ~SubjectReader();
   SubjectReader(const SubjectReader&) = delete;
   SubjectReader& operator=(const SubjectReader&) = delete;

@@ -1,6 +1,41 @@
 #include "bus/handles.h"
 
+#include "common/log.h"
+
 namespace kiln::bus {
+namespace {
+
+// How long closing a subscription waits for the server's answer to its flush.
+constexpr int kCloseFlushTimeoutMs = 2000;
+
+template <typename Handle, typename Stop>
+void close_after_flush(natsConnection* connection, Handle& handle, const char* stop_call,
+                       Stop stop) {
+  if (!handle) return;
+  if (connection != nullptr && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED) {
+    // Failing either means the connection went away meanwhile (then nothing is read for it).
+    if (natsStatus s = stop(handle.get()); s != NATS_OK) {
+      log::warn("closing a subscription", {{"error", nats_error(stop_call, s).describe()}});
+    }
+    if (natsStatus s = natsConnection_FlushTimeout(connection, kCloseFlushTimeoutMs);
+        s != NATS_OK) {
+      log::warn("closing a subscription",
+                {{"error", nats_error("natsConnection_FlushTimeout", s).describe()}});
+    }
+  }
+  handle.reset();
+}
+
+}  // namespace
+
+void close_subscription(natsConnection* connection, SubscriptionHandle& subscription) {
+  close_after_flush(connection, subscription, "natsSubscription_Unsubscribe",
+                    natsSubscription_Unsubscribe);
+}
+
+void close_watcher(natsConnection* connection, KvWatcherHandle& watcher) {
+  close_after_flush(connection, watcher, "kvWatcher_Stop", kvWatcher_Stop);
+}
 
 Error nats_error(const char* call, natsStatus status, jsErrCode js_code) {
   ErrorCode code = ErrorCode::kInternal;

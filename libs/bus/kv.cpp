@@ -21,6 +21,7 @@ KvEntry to_entry(kvEntry* e) {
 Result<std::unique_ptr<KeyValue>> KeyValue::open(Bus& bus, const std::string& bucket,
                                                  const Options& options) {
   auto kv = std::unique_ptr<KeyValue>(new KeyValue());
+  kv->connection_ = bus.connection();
   kvStore* raw = nullptr;
   natsStatus s = js_KeyValue(&raw, bus.js(), bucket.c_str());
   if (s == NATS_NOT_FOUND) {
@@ -114,8 +115,11 @@ Result<std::unique_ptr<KvWatcher>> KeyValue::watch_all() {
   }
   auto watcher = std::make_unique<KvWatcher>();
   watcher->watcher_.reset(raw);
+  watcher->connection_ = connection_;
   return watcher;
 }
+
+KvWatcher::~KvWatcher() { close_watcher(connection_, watcher_); }
 
 Result<std::optional<KvEntry>> KvWatcher::next(int timeout_ms) {
   kvEntry* raw = nullptr;

@@ -21,12 +21,19 @@ struct KvEntry {
 
 class KvWatcher {
  public:
+  KvWatcher() = default;
+  // Stops and drains before it frees (handles.h: close_watcher).
+  ~KvWatcher();
+  KvWatcher(const KvWatcher&) = delete;
+  KvWatcher& operator=(const KvWatcher&) = delete;
+
   // The next change; nullopt after `timeout_ms` without one. The first calls return the current
   // value of every key, then one entry with an empty key marks "initial values done".
   Result<std::optional<KvEntry>> next(int timeout_ms);
 
  private:
   friend class KeyValue;
+  natsConnection* connection_ = nullptr;  // the Bus's, which outlives its watchers
   KvWatcherHandle watcher_;
 };
 
@@ -53,6 +60,7 @@ class KeyValue {
 
  private:
   KeyValue() = default;
+  natsConnection* connection_ = nullptr;
   KvStoreHandle store_;
 };
 

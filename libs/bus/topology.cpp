@@ -113,6 +113,13 @@ Status ensure_consumer(Bus& bus, const ConsumerSpec& spec) {
   return {};
 }
 
+KeyValue::Options workers_bucket_options() {
+  KeyValue::Options options;
+  options.history = 1;
+  options.ttl_seconds = 24 * 3600;  // a worker silent for a day is forgotten
+  return options;
+}
+
 Status provision(Bus& bus, const TopologyOptions& options) {
   for (const auto& stream : kiln_streams(options)) {
     if (auto st = ensure_stream(bus, stream); !st) return st;
@@ -122,6 +129,9 @@ Status provision(Bus& bus, const TopologyOptions& options) {
   leases.history = 1;
   leases.ttl_seconds = 15;
   if (auto kv = KeyValue::open(bus, kLeasesBucket, leases); !kv) return kv.error();
+  if (auto kv = KeyValue::open(bus, kWorkersBucket, workers_bucket_options()); !kv) {
+    return kv.error();
+  }
   return {};
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "bus/kv.h"
 
 namespace kiln::bus {
 
@@ -16,6 +17,8 @@ inline constexpr char kLogsStream[] = "KILN_LOGS";
 inline constexpr char kUploadsStream[] = "KILN_UPLOADS";
 inline constexpr char kProjectsBucket[] = "kiln_projects";
 inline constexpr char kLeasesBucket[] = "kiln_leases";
+// Worker heartbeats (kiln.events.v1.WorkerHeartbeat), one key per worker id.
+inline constexpr char kWorkersBucket[] = "kiln_workers";
 
 struct StreamSpec {
   std::string name;
@@ -52,6 +55,9 @@ ConsumerSpec analytics_consumer(const TopologyOptions& options = {});
 Status ensure_stream(Bus& bus, const StreamSpec& spec);
 Status ensure_consumer(Bus& bus, const ConsumerSpec& spec);
 // Streams and buckets; each service then ensures its own consumer.
+// kiln_workers: the latest heartbeat per worker; a worker silent for a day is forgotten.
+KeyValue::Options workers_bucket_options();
+
 Status provision(Bus& bus, const TopologyOptions& options = {});
 
 }  // namespace kiln::bus

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "oci/layout.h"
 #include "oci/reference.h"
@@ -89,6 +90,8 @@ class BlobPush {
       }
       p.blobs_done = uploaded_ + present_ + mounted_;
     }
+    // A blob in the registry, the manifest not yet: a kill here is a push cut mid-way (chaos).
+    if (outcome == BlobOutcome::kUploaded) KILN_FAILPOINT("registry.after_blob_upload");
     log::debug("blob pushed", {{"repository", request_.repository},
                                {"digest", d.digest},
                                {"bytes", d.size},

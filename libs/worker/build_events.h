@@ -4,6 +4,7 @@
 // back for a retry.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,10 @@ namespace kiln::worker {
 // empty Envelope: that it exists is still a fact, and callers check the payload they need.
 Result<std::optional<events::v1::Envelope>> stored_event(bus::Bus& bus, const std::string& type,
                                                          const std::string& build_id);
+
+// The highest attempt among the build's stored `dispatched` events (0: none). Not the last one
+// stored: a late copy of an earlier dispatch may be stored after a later one.
+Result<std::int32_t> highest_dispatched_attempt(bus::Bus& bus, const std::string& build_id);
 
 // Whether an event of `type` is stored for the build.
 Result<bool> has_event(bus::Bus& bus, const std::string& type, const std::string& build_id);

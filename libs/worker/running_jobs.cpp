@@ -2,22 +2,25 @@
 
 #include <utility>
 
+#include "common/ids.h"
+
 namespace kiln::worker {
 
-std::shared_ptr<CancelFlag> RunningJobs::add(const std::string& build_id, bool* first) {
+std::shared_ptr<CancelFlag> RunningJobs::add(const std::string& build_id, std::int32_t attempt,
+                                             bool* first) {
   auto flag = std::make_shared<CancelFlag>();
   std::lock_guard lock(mutex_);
-  if (first != nullptr) *first = flags_.count(build_id) == 0;
-  flags_.emplace(build_id, flag);
+  if (first != nullptr) *first = jobs_.count(build_id) == 0;
+  jobs_.emplace(build_id, Job{flag, attempt, kiln::now_ms()});
   return flag;
 }
 
 void RunningJobs::remove(const std::string& build_id, const std::shared_ptr<CancelFlag>& flag) {
   std::lock_guard lock(mutex_);
-  auto [begin, end] = flags_.equal_range(build_id);
+  auto [begin, end] = jobs_.equal_range(build_id);
   for (auto it = begin; it != end; ++it) {
-    if (it->second == flag) {
-      flags_.erase(it);
+    if (it->second.flag == flag) {
+      jobs_.erase(it);
       return;
     }
   }
@@ -25,10 +28,10 @@ void RunningJobs::remove(const std::string& build_id, const std::shared_ptr<Canc
 
 bool RunningJobs::cancel(const std::string& build_id) {
   std::lock_guard lock(mutex_);
-  auto [begin, end] = flags_.equal_range(build_id);
+  auto [begin, end] = jobs_.equal_range(build_id);
   bool found = false;
   for (auto it = begin; it != end; ++it) {
-    it->second->cancel();
+    it->second.flag->cancel();
     found = true;
   }
   return found;
@@ -36,20 +39,29 @@ bool RunningJobs::cancel(const std::string& build_id) {
 
 void RunningJobs::cancel_all() {
   std::lock_guard lock(mutex_);
-  for (auto& [id, flag] : flags_) flag->cancel();
+  for (auto& [id, job] : jobs_) job.flag->cancel();
 }
 
 int RunningJobs::size() const {
   std::lock_guard lock(mutex_);
-  return static_cast<int>(flags_.size());
+  return static_cast<int>(jobs_.size());
 }
 
-JobRegistration::JobRegistration(RunningJobs& running, std::string build_id,
+std::vector<RunningAttempt> RunningJobs::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<RunningAttempt> out;
+  out.reserve(jobs_.size());
+  for (const auto& [id, job] : jobs_) out.push_back({id, job.attempt, job.since_ms});
+  return out;
+}
+
+JobRegistration::JobRegistration(RunningJobs& running, std::string build_id, std::int32_t attempt,
                                  std::function<void(int)> on_change)
     : running_(running),
       build_id_(std::move(build_id)),
       on_change_(std::move(on_change)),
-      flag_(running_.add(build_id_, &first_)) {
+      attempt_(attempt),
+      flag_(running_.add(build_id_, attempt_, &first_)) {
   if (on_change_) on_change_(running_.size());
 }
 

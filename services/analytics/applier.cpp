@@ -4,6 +4,7 @@
 #include <chrono>
 #include <pqxx/pqxx>
 
+#include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "services/analytics/projection.h"
@@ -118,6 +119,8 @@ Result<std::size_t> Applier::run_once(bool ack) {
       if (stop_) return make_error(ErrorCode::kCancelled, "stopped while PostgreSQL was failing");
     }
   }
+  // Committed, not acked: a kill here makes every event of the batch come back (chaos suite).
+  KILN_FAILPOINT("analytics.after_commit");
   database_failing_ = false;
   metrics_.gauge_set("kiln_analytics_database_up", "1 when the last apply succeeded", 1);
   if (!ack) return batch.size();

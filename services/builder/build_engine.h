@@ -70,6 +70,9 @@ class BuildEngine {
   // Bounds the cache: leftover working containers go, then the oldest images until the storage
   // is under `max_bytes`. Call only while no build runs on this storage.
   virtual Result<CacheReport> trim_cache(std::int64_t max_bytes) = 0;
+  // Removes the working containers of builds that were killed with their builder. Call only
+  // while no build runs on this storage (at start).
+  virtual Status remove_leftover_containers() = 0;
   virtual Result<std::int64_t> cache_bytes() = 0;
 };
 

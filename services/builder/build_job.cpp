@@ -10,6 +10,7 @@
 #include "builder/dockerfile_scan.h"
 #include "builder/failure.h"
 #include "builder/git_source.h"
+#include "builder/leftovers.h"
 #include "builder/log_stream.h"
 #include "builder/secret_masker.h"
 #include "builder/step_parser.h"
@@ -106,6 +107,9 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   const std::string work = options.work_dir + "/" + build_id_ + "-" + std::to_string(attempt_) +
                            "-" + random_id().substr(0, 8);
   TreeGuard work_guard(work);
+  // Taken after the guard, so released before the tree goes: a sweeping builder never removes a
+  // directory whose build is alive.
+  const WorkDirLock work_lock(work);
   OutputTail tail;
   const LineSink sink = [&logs, &tail, &masker](OutputStream stream, std::string_view line) {
     logs.add(stream == OutputStream::kStdout ? "stdout" : "stderr", line);

@@ -143,6 +143,17 @@ Result<RunOutcome> BuildahEngine::export_oci(const std::string& image,
   return run(std::move(argv), sink, control);
 }
 
+Status BuildahEngine::remove_leftover_containers() {
+  auto rm = base_command();
+  rm.insert(rm.end(), {"rm", "--all"});
+  auto removed = capture_process(rm, {}, std::chrono::seconds(300));
+  if (!removed.ok()) return removed.error();
+  if (removed->exit_code != 0) {
+    return make_error(ErrorCode::kInternal, "buildah rm --all: " + removed->output);
+  }
+  return {};
+}
+
 Result<std::int64_t> BuildahEngine::cache_bytes() { return tree_bytes(storage_dir_); }
 
 Result<CacheReport> BuildahEngine::trim_cache(std::int64_t max_bytes) {

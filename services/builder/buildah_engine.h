@@ -22,6 +22,7 @@ class BuildahEngine : public BuildEngine {
   Result<RunOutcome> export_oci(const std::string& image, const std::string& layout_dir,
                                 const LineSink& sink, const RunControl& control) override;
   Result<CacheReport> trim_cache(std::int64_t max_bytes) override;
+  Status remove_leftover_containers() override;
   Result<std::int64_t> cache_bytes() override;
 
   // True when the storage holds `image` under that name (a registry reference; tag defaults to

@@ -2,6 +2,7 @@
 // publishes their steps, logs and outcome.
 #include "builder/buildah_engine.h"
 #include "builder/cancel_watcher.h"
+#include "builder/leftovers.h"
 #include "builder/options.h"
 #include "builder/running_builds.h"
 #include "builder/worker.h"
@@ -10,6 +11,7 @@
 #include "common/shutdown.h"
 #include "http/server.h"
 #include "service/service.h"
+#include "worker/presence.h"
 
 namespace {
 
@@ -24,6 +26,15 @@ int builder_main(int argc, char** argv) {
   const builder::BuilderOptions options = builder::read_options(config, instance);
 
   builder::BuildahEngine engine(options.buildah_root, options.insecure_registries);
+  // What a killed predecessor left: its processes died with it (process.h), its files did not.
+  const auto swept = builder::sweep_leftovers(options.work_dir, options.artifacts_dir,
+                                              std::chrono::seconds(options.timeout_seconds));
+  if (auto s = engine.remove_leftover_containers(); !s.ok()) {
+    log::warn("removing leftover working containers failed", {{"error", s.error().describe()}});
+  }
+  log::info("leftovers swept", {{"work_dirs", swept.work_dirs_removed},
+                                {"export_dirs", swept.export_dirs_removed},
+                                {"failures", swept.failures}});
   auto bus = service::connect_bus(config, instance);
   if (!bus) return 0;  // shutdown requested while connecting
 
@@ -41,6 +52,13 @@ int builder_main(int argc, char** argv) {
   if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   builder::Worker worker(*bus, engine, options, server.metrics(), instance, running);
   if (auto s = worker.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  worker::Presence presence(*bus,
+                            {.worker_id = options.worker_id,
+                             .kind = "builder",
+                             .slots = options.slots,
+                             .interval = std::chrono::seconds(options.heartbeat_seconds)},
+                            running);
+  if (auto s = presence.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   server.start();
   log::info("builder ready", {{"http_port", server.port()},
                               {"slots", options.slots},
@@ -49,7 +67,9 @@ int builder_main(int argc, char** argv) {
 
   shutdown::wait();
   log::info("shutting down: handing back running builds");
+  presence.set_stopping();
   worker.stop();
+  presence.stop();
   cancels.stop();
   server.stop(1000);
   log::info("builder stopped");

@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 
 namespace kiln::builder {
 namespace {
@@ -45,8 +49,111 @@ class LineBuffer {
   std::string pending_;
 };
 
-[[noreturn]] void exec_child(const ProcessOptions& options, int out_fd, int err_fd) {
+// Everything the child needs, made before fork: after fork the child of a multi-threaded
+// process may only make async-signal-safe calls. An allocation there can deadlock for good on a
+// lock another thread held at the fork (ASan's allocator has no fork handler: a build then hung
+// until its timeout with no output), so nothing below fork allocates.
+struct ChildPlan {
+  std::string executable;  // resolved through PATH; empty when not found
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  std::string cwd;
+  bool own_pid_namespace = true;
+  pid_t parent = 0;
+};
+
+std::string resolve_executable(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start);
+    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+ChildPlan plan_child(const ProcessOptions& options) {
+  ChildPlan plan;
+  plan.executable = resolve_executable(options.argv[0]);
+  plan.argv_storage = options.argv;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [key, value] : options.extra_env) env[key] = value;
+  for (const auto& [key, value] : env) plan.env_storage.push_back(key + "=" + value);
+  for (auto& arg : plan.argv_storage) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (auto& entry : plan.env_storage) plan.envp.push_back(entry.data());
+  plan.envp.push_back(nullptr);
+  plan.cwd = options.cwd;
+  plan.own_pid_namespace = options.own_pid_namespace;
+  plan.parent = getpid();
+  return plan;
+}
+
+void write_message(const char* text) {
+  const ssize_t ignored = write(2, text, std::strlen(text));
+  (void)ignored;
+}
+
+// The forwarding parent's one piece of state, for its signal handler.
+volatile pid_t namespace_init = 0;
+
+void forward_signal(int signal) {
+  if (namespace_init > 0) kill(namespace_init, signal);
+}
+
+// In the forked child: makes a new PID namespace and forks its first process, which returns from
+// here to exec the command. The calling process stays behind as the namespace's parent: it
+// forwards SIGTERM/SIGINT/SIGHUP (a cancel) to the command and exits with its status. Both die
+// with their parent. `started_fd` (the exec-status pipe) is closed here, since this process never
+// execs and would keep the parent waiting.
+void enter_own_pid_namespace(int started_fd) {
+  if (unshare(CLONE_NEWPID) != 0) {
+    write_message("kiln: no PID namespace for this step; it is bounded by its process group\n");
+    return;
+  }
+  const pid_t init = fork();
+  if (init < 0) {
+    write_message("kiln: fork failed\n");
+    _exit(127);
+  }
+  if (init == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    return;
+  }
+  namespace_init = init;
+  close(started_fd);
+  struct sigaction forward {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) sigaction(signal, &forward, nullptr);
+  for (int fd = 0; fd < 3; ++fd) close(fd);
+  int status = 0;
+  while (waitpid(init, &status, 0) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// Async-signal-safe calls only (see ChildPlan). `started_fd` is close-on-exec: the parent sees
+// EOF once the command runs.
+[[noreturn]] void exec_child(const ChildPlan& plan, int out_fd, int err_fd, int started_fd) {
   setpgid(0, 0);
+  // Dies with the builder; the parent may already be gone by the time this is set.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != plan.parent) _exit(127);
   // The service blocks SIGTERM in every thread (kiln::shutdown) and ignores SIGPIPE; a child
   // inherits both, and buildah must die on our SIGTERM.
   sigset_t none;
@@ -57,17 +164,41 @@ class LineBuffer {
   if (devnull >= 0) dup2(devnull, 0);
   dup2(out_fd, 1);
   dup2(err_fd, 2);
-  if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) {
-    dprintf(2, "chdir %s: %s\n", options.cwd.c_str(), std::strerror(errno));
+  if (plan.own_pid_namespace) enter_own_pid_namespace(started_fd);
+  if (!plan.cwd.empty() && chdir(plan.cwd.c_str()) != 0) {
+    write_message("kiln: cannot change to the working directory\n");
     _exit(127);
   }
-  for (const auto& [key, value] : options.extra_env) setenv(key.c_str(), value.c_str(), 1);
-  std::vector<char*> argv;
-  for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
-  dprintf(2, "exec %s: %s\n", argv[0], std::strerror(errno));
+  if (plan.executable.empty()) {
+    write_message("kiln: command not found: ");
+    write_message(plan.argv[0]);
+    write_message("\n");
+    _exit(127);
+  }
+  execve(plan.executable.c_str(), plan.argv.data(), plan.envp.data());
+  write_message("kiln: exec failed: ");
+  write_message(plan.argv[0]);
+  write_message("\n");
   _exit(127);
+}
+
+// Waits until the child has exec'd (the close-on-exec pipe reaches EOF). False when it has not
+// within `limit`: a child stuck before exec would otherwise hold the step until its deadline.
+bool wait_started(int started_fd, std::chrono::milliseconds limit) {
+  pollfd fd{started_fd, POLLIN, 0};
+  const auto deadline = Clock::now() + limit;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    const int ready = poll(&fd, 1, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return false;
+    if (ready < 0) return true;  // cannot tell; the output loop and the deadline still bound it
+    char byte;
+    const ssize_t n = read(started_fd, &byte, 1);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return true;
+  }
 }
 
 }  // namespace
@@ -82,16 +213,39 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     close(out_pipe[1]);
     return errno_error("pipe2");
   }
+  int started_pipe[2];
+  if (pipe2(started_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    return errno_error("pipe2");
+  }
+  const ChildPlan plan = plan_child(options);
   const pid_t pid = fork();
   if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (int fd :
+         {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], started_pipe[0], started_pipe[1]}) {
+      close(fd);
+    }
     return errno_error("fork");
   }
-  if (pid == 0) exec_child(options, out_pipe[1], err_pipe[1]);
+  if (pid == 0) exec_child(plan, out_pipe[1], err_pipe[1], started_pipe[1]);
   // Both sides set the group, so a kill right after fork reaches the child either way.
   setpgid(pid, pid);
   close(out_pipe[1]);
   close(err_pipe[1]);
+  close(started_pipe[1]);
+  const bool started = wait_started(started_pipe[0], options.start_limit);
+  close(started_pipe[0]);
+  if (!started) {
+    kill(-pid, SIGKILL);
+    int ignored = 0;
+    while (waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+    }
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return make_error(ErrorCode::kInternal, options.argv[0] + " did not start within " +
+                                                std::to_string(options.start_limit.count()) +
+                                                " ms");
+  }
 
   ProcessResult result;
   LineBuffer buffers[2];

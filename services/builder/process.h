@@ -1,5 +1,12 @@
 // Runs a child process in its own process group and streams its output line by line, so that a
 // cancel or a timeout can stop the child and everything it started (buildah forks helpers).
+//
+// Nothing a build starts outlives the builder, even after a kill -9 of the builder: the child
+// dies with the builder (PR_SET_PDEATHSIG), and by default it is the first process (init) of a
+// PID namespace of its own behind a small forwarding parent, so when it dies the kernel kills
+// everything left in that namespace: the RUN step's shell, daemons it forked, processes that
+// changed their process group or session. Where the namespace cannot be made (not root), the
+// child runs without it and the process group is the bound.
 #pragma once
 
 #include <chrono>
@@ -28,6 +35,10 @@ struct ProcessOptions {
   const CancelFlag* cancel = nullptr;
   std::function<void(OutputStream, std::string_view)> on_line;  // without the newline
   std::chrono::milliseconds kill_grace{2000};                   // SIGTERM, then SIGKILL after this
+  bool own_pid_namespace = true;                                // see above
+  // A child that has not exec'd by then is killed and the call fails: a step must not hang
+  // until its deadline on a child that never ran.
+  std::chrono::milliseconds start_limit{30000};
 };
 
 struct ProcessResult {

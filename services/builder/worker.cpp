@@ -80,12 +80,11 @@ void Worker::handle(bus::Message& message) {
       return settle(message, Settle::kAck, build_id);
     }
   }
-  auto latest = stored_event(bus_, "dispatched", build_id);
+  auto latest = worker::highest_dispatched_attempt(bus_, build_id);
   if (!latest.ok()) return settle(message, Settle::kNakLater, build_id);
-  if (latest->has_value() && (*latest)->dispatched().attempt() > attempt) {
-    log::info("stale dispatch fenced", {{"build_id", build_id},
-                                        {"attempt", attempt},
-                                        {"latest_attempt", (*latest)->dispatched().attempt()}});
+  if (*latest > attempt) {
+    log::info("stale dispatch fenced",
+              {{"build_id", build_id}, {"attempt", attempt}, {"latest_attempt", *latest}});
     return settle(message, Settle::kAck, build_id);
   }
   auto request = stored_event(bus_, "requested", build_id);
@@ -98,7 +97,7 @@ void Worker::handle(bus::Message& message) {
     return;
   }
 
-  const worker::JobRegistration registration(running_, build_id, [this](int running) {
+  const worker::JobRegistration registration(running_, build_id, attempt, [this](int running) {
     metrics_.gauge_set(kBusyGauge, kBusyHelp, running);
   });
 

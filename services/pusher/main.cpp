@@ -10,6 +10,7 @@
 #include "pusher/running_pushes.h"
 #include "pusher/worker.h"
 #include "service/service.h"
+#include "worker/presence.h"
 
 namespace {
 
@@ -37,6 +38,13 @@ int pusher_main(int argc, char** argv) {
   if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   pusher::Worker worker(*bus, registries, options, server.metrics(), options.worker_id, running);
   if (auto s = worker.start(); !s.ok()) throw std::runtime_error(s.error().describe());
+  worker::Presence presence(*bus,
+                            {.worker_id = options.worker_id,
+                             .kind = "pusher",
+                             .slots = options.slots,
+                             .interval = std::chrono::seconds(options.heartbeat_seconds)},
+                            running);
+  if (auto s = presence.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   server.start();
   log::info("pusher ready", {{"http_port", server.port()},
                              {"slots", options.slots},
@@ -45,7 +53,9 @@ int pusher_main(int argc, char** argv) {
 
   shutdown::wait();
   log::info("shutting down: handing back running pushes");
+  presence.set_stopping();
   worker.stop();
+  presence.stop();
   cancels.stop();
   server.stop();
   return 0;

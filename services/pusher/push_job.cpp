@@ -72,9 +72,10 @@ Result<Settle> PushJob::decide_and_push() {
     return publish_succeeded(**requested, (*pushed)->pushed());
   }
 
-  const worker::JobRegistration registration(services_.running, build_id_, [this](int running) {
-    services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, running);
-  });
+  const worker::JobRegistration registration(
+      services_.running, build_id_, attempt_, [this](int running) {
+        services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, running);
+      });
 
   if (!registration.first()) {
     // Two copies of one message at once (a redelivery while the first still runs): racing would

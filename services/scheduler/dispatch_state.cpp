@@ -26,16 +26,11 @@ bool DispatchState::apply(const v1::Envelope& envelope) {
     case v1::Envelope::kDispatched:
       return on_dispatched(build, envelope.dispatched().attempt(), envelope.occurred_at_ms());
     case v1::Envelope::kStarted:
+    case v1::Envelope::kBuilt:
     case v1::Envelope::kStepStarted:
     case v1::Envelope::kStepFinished:
-    case v1::Envelope::kBuilt:
     case v1::Envelope::kPushed:
-      // Any sign of life from a worker keeps a running build from counting as stuck.
-      if (build.phase != Phase::kRunning || envelope.occurred_at_ms() <= build.last_activity_ms) {
-        return false;
-      }
-      build.last_activity_ms = envelope.occurred_at_ms();
-      return true;
+      return on_worker_event(build, envelope);
     case v1::Envelope::kSucceeded:
     case v1::Envelope::kFailed:
     case v1::Envelope::kCancelled:
@@ -49,6 +44,29 @@ bool DispatchState::apply(const v1::Envelope& envelope) {
       return false;
   }
   return false;
+}
+
+bool DispatchState::on_worker_event(Build& build, const v1::Envelope& envelope) {
+  if (build.phase != Phase::kRunning) return false;
+  bool changed = false;
+  if (envelope.has_started() && !build.pushing && envelope.started().attempt() == build.attempt &&
+      !envelope.started().worker_id().empty() && build.worker != envelope.started().worker_id()) {
+    build.worker = envelope.started().worker_id();
+    build.worker_seen_ms = std::max(build.worker_seen_ms, envelope.occurred_at_ms());
+    changed = true;
+  }
+  if (envelope.has_built() && !build.pushing) {
+    // The builder is done with it; a pusher takes over when its heartbeat lists it.
+    build.pushing = true;
+    build.worker.clear();
+    changed = true;
+  }
+  // Any sign of life from a worker keeps an unowned running build from counting as stuck.
+  if (envelope.occurred_at_ms() > build.last_activity_ms) {
+    build.last_activity_ms = envelope.occurred_at_ms();
+    changed = true;
+  }
+  return changed;
 }
 
 void DispatchState::on_requested(Build& build, const std::string& id,
@@ -94,7 +112,52 @@ bool DispatchState::on_dispatched(Build& build, std::int32_t attempt, std::int64
   }
   build.attempt = attempt;
   build.last_activity_ms = at_ms;
+  build.pushing = false;
+  build.worker.clear();
+  build.worker_seen_ms = 0;
   return true;
+}
+
+int DispatchState::observe_heartbeat(const v1::WorkerHeartbeat& heartbeat, std::int64_t now_ms) {
+  const bool pusher = heartbeat.kind() == "pusher";
+  if (!pusher && heartbeat.kind() != "builder") return 0;
+  int vouched = 0;
+  for (const auto& entry : heartbeat.running()) {
+    auto it = builds_.find(entry.build_id());
+    if (it == builds_.end()) continue;
+    Build& build = it->second;
+    // A builder still listing a build the log shows built (or the reverse) is a view in
+    // passing, not ownership: only the stage's own kind of worker vouches.
+    if (build.phase != Phase::kRunning || entry.attempt() != build.attempt ||
+        build.pushing != pusher) {
+      continue;
+    }
+    build.worker = heartbeat.worker_id();
+    build.worker_seen_ms = std::max(build.worker_seen_ms, now_ms);
+    ++vouched;
+  }
+  return vouched;
+}
+
+void DispatchState::refresh_liveness(std::int64_t now_ms) {
+  for (const auto& id : running_ids_) {
+    Build& build = builds_.at(id);
+    if (!build.worker.empty()) build.worker_seen_ms = std::max(build.worker_seen_ms, now_ms);
+  }
+}
+
+void DispatchState::vouch(const std::string& build_id, std::int64_t now_ms) {
+  auto it = builds_.find(build_id);
+  if (it == builds_.end() || it->second.phase != Phase::kRunning || it->second.worker.empty()) {
+    return;
+  }
+  it->second.worker_seen_ms = std::max(it->second.worker_seen_ms, now_ms);
+}
+
+std::string DispatchState::owner(const std::string& build_id) const {
+  auto it = builds_.find(build_id);
+  if (it == builds_.end() || it->second.phase != Phase::kRunning) return {};
+  return it->second.worker;
 }
 
 bool DispatchState::on_terminal(Build& build, const std::string& id) {
@@ -220,14 +283,40 @@ void DispatchState::decide_timeouts(std::int64_t now_ms, std::vector<Action>& ou
   }
 }
 
-void DispatchState::decide_stuck(std::int64_t now_ms, std::vector<Action>& out) {
-  const std::int64_t stuck_ms = limits_.stuck_seconds * 1000;
-  if (stuck_ms <= 0) return;
-  std::vector<std::string> ids;
-  for (const auto& id : running_ids_) {
-    if (now_ms - builds_.at(id).last_activity_ms > stuck_ms) ids.push_back(id);
+// True when the running build's current attempt has nobody working on it: its owner has not
+// vouched for it within worker_lost_seconds, or (unowned) no event came within stuck_seconds.
+bool DispatchState::lost(Build& build, std::int64_t now_ms, std::string* why) {
+  if (build.pushing) {
+    // Built: the image is in the artifact store and its `built` message stays in the pusher
+    // durable until a pusher settles it, so a lost pusher only means another one takes it after
+    // the AckWait. A re-dispatch could not help (the builder skips a built build).
+    const std::int64_t lost_ms = limits_.worker_lost_seconds * 1000;
+    if (!build.worker.empty() && lost_ms > 0 && now_ms - build.worker_seen_ms > lost_ms) {
+      build.worker.clear();
+    }
+    return false;
   }
-  for (const auto& id : ids) {
+  if (!build.worker.empty()) {
+    const std::int64_t lost_ms = limits_.worker_lost_seconds * 1000;
+    if (lost_ms <= 0 || now_ms - build.worker_seen_ms <= lost_ms) return false;
+    *why = "worker lost: " + build.worker + " listed attempt " + std::to_string(build.attempt) +
+           " in no heartbeat for " + std::to_string(limits_.worker_lost_seconds) + " s";
+    return true;
+  }
+  const std::int64_t stuck_ms = limits_.stuck_seconds * 1000;
+  if (stuck_ms <= 0 || now_ms - build.last_activity_ms <= stuck_ms) return false;
+  *why = "worker lost: no worker took attempt " + std::to_string(build.attempt) +
+         " and no event for " + std::to_string(limits_.stuck_seconds) + " s";
+  return true;
+}
+
+void DispatchState::decide_stuck(std::int64_t now_ms, std::vector<Action>& out) {
+  std::vector<std::pair<std::string, std::string>> lost_builds;
+  for (const auto& id : running_ids_) {
+    std::string why;
+    if (lost(builds_.at(id), now_ms, &why)) lost_builds.emplace_back(id, std::move(why));
+  }
+  for (const auto& [id, why] : lost_builds) {
     Build& build = builds_.at(id);
     if (build.cancel_requested) {
       // Nobody is left to honour the cancel: end it here.
@@ -245,8 +334,7 @@ void DispatchState::decide_stuck(std::int64_t now_ms, std::vector<Action>& out) 
     } else {
       Action failed = make(Action::Kind::kFailed, id, build);
       failed.stage = v1::DISPATCH;
-      failed.reason = "worker lost: no event for " + std::to_string(limits_.stuck_seconds) +
-                      " s after attempt " + std::to_string(build.attempt);
+      failed.reason = why;
       out.push_back(std::move(failed));
       on_terminal(build, id);
     }

@@ -20,8 +20,20 @@
 //   * cancel_requested of a queued build: cancelled (stage QUEUE). Running builds are the
 //     builder's and pusher's to cancel.
 //   * queued longer than max_queue_seconds: failed (stage QUEUE, "timeout: ...").
-//   * running with no event for stuck_seconds: re-dispatched as attempt+1 while attempt <
-//     max_attempts, then failed (stage DISPATCH, "worker lost").
+//   * liveness comes from workers, not from events (a build step may be silent for hours): a
+//     running attempt is owned by the worker that started it (builder) or whose heartbeat lists it
+//     after `built` (pusher). An owned attempt is lost when no heartbeat of a worker of the
+//     owning kind has listed it for worker_lost_seconds (the worker died, hangs, or dropped it).
+//     A lost build attempt is re-dispatched as attempt+1 while attempt < max_attempts, then
+//     failed (stage DISPATCH, "worker lost").
+//   * a dispatched build no builder has taken, with no event for stuck_seconds, is treated the
+//     same way.
+//   * a built build is never re-dispatched: its `built` message stays in the pusher durable until
+//     a pusher settles it (a lost pusher's goes to another after the AckWait), and the builder
+//     skips a build that is built. A silent pusher only makes the build unowned again.
+//   Heartbeats are timed by the scheduler's clock when they arrive (observe_heartbeat's now_ms),
+//   so worker clocks never enter a verdict; after a rebuild every owned attempt gets a fresh
+//   worker_lost_seconds (refresh_liveness) rather than a verdict on a stale view.
 #pragma once
 
 #include <cstdint>
@@ -38,9 +50,10 @@ namespace kiln::scheduler {
 namespace v1 = ::kiln::events::v1;
 
 struct DispatchLimits {
-  int global_limit = 4;  // running builds at once across all projects (0: no limit)
-  std::int64_t stuck_seconds = 600;
-  int max_attempts = 2;  // dispatch attempts before a lost worker fails the build
+  int global_limit = 4;              // running builds at once across all projects (0: no limit)
+  std::int64_t stuck_seconds = 600;  // unowned running build with no event
+  std::int64_t worker_lost_seconds = 30;  // owned attempt that no heartbeat lists
+  int max_attempts = 2;                   // dispatch attempts before a lost worker fails the build
 };
 
 // One thing to publish. Its envelope is made by to_envelope() (dispatch_actions.h).
@@ -66,6 +79,17 @@ class DispatchState {
 
   // Folds one event into the state; returns false when it changed nothing.
   bool apply(const v1::Envelope& envelope);
+  // Folds one worker heartbeat (kiln_workers) received at `now_ms` into the liveness of the
+  // attempts it lists; returns the number of running attempts it vouched for.
+  int observe_heartbeat(const v1::WorkerHeartbeat& heartbeat, std::int64_t now_ms);
+  // Gives every owned attempt until now_ms + worker_lost_seconds: called once the log has been
+  // read, when what heartbeats said before is unknown.
+  void refresh_liveness(std::int64_t now_ms);
+  // The owner of the build's attempt vouches for it at `now_ms` (the scheduler's clock): called
+  // when its `started` arrives live, so a worker's clock never enters a verdict.
+  void vouch(const std::string& build_id, std::int64_t now_ms);
+  // The worker owning the running build's attempt; empty when unowned or not running.
+  std::string owner(const std::string& build_id) const;
 
   // The decisions due at `now_ms` (Unix ms), already applied to the state (see above).
   std::vector<Action> decide(std::int64_t now_ms);
@@ -96,6 +120,9 @@ class DispatchState {
     std::string superseded_by;
     std::int32_t attempt = 0;
     std::int64_t last_activity_ms = 0;
+    bool pushing = false;             // `built` seen for the current attempt: a pusher's to own
+    std::string worker;               // owner of the current attempt; empty: unowned
+    std::int64_t worker_seen_ms = 0;  // last time (scheduler clock) the owner vouched for it
   };
 
   // Key of a queued build within its project: priority desc, preferred first, FIFO.
@@ -117,6 +144,7 @@ class DispatchState {
 
   void on_requested(Build& build, const std::string& id, const v1::Envelope& envelope);
   bool on_dispatched(Build& build, std::int32_t attempt, std::int64_t at_ms);
+  bool on_worker_event(Build& build, const v1::Envelope& envelope);
   bool on_terminal(Build& build, const std::string& id);
   void enqueue(Build& build, const std::string& id);
   void dequeue(Build& build, const std::string& id);
@@ -127,6 +155,7 @@ class DispatchState {
   void decide_cancels(std::int64_t now_ms, std::vector<Action>& out);
   void decide_timeouts(std::int64_t now_ms, std::vector<Action>& out);
   void decide_stuck(std::int64_t now_ms, std::vector<Action>& out);
+  bool lost(Build& build, std::int64_t now_ms, std::string* why);
   void decide_dispatch(std::int64_t now_ms, std::vector<Action>& out);
   bool project_full(const ProjectQueue& queue, const Build& build) const;
   Action make(Action::Kind kind, const std::string& id, const Build& build) const;

@@ -15,7 +15,11 @@ int serve(int argc, char** argv) {
   kiln::service::add_common_options(config, 8082);
   config.option("dispatch.global-limit", "4", "Running builds at once across projects (0: none)")
       .option("dispatch.stuck-seconds", "600",
-              "A running build with no event this long is re-dispatched, then failed")
+              "A dispatched build no worker has taken, with no event this long, is re-dispatched, "
+              "then failed")
+      .option("dispatch.worker-lost-seconds", "30",
+              "A running attempt no worker heartbeat has listed this long is re-dispatched, then "
+              "failed (a silent build step is fine while its worker lists it)")
       .option("dispatch.max-attempts", "2", "Dispatch attempts before a lost worker fails a build")
       .option("registry.default", "127.0.0.1:5000",
               "Registry for scheduled builds of projects that name none")
@@ -33,6 +37,7 @@ int serve(int argc, char** argv) {
   options.instance = instance;
   options.limits.global_limit = static_cast<int>(config.get_int("dispatch.global-limit"));
   options.limits.stuck_seconds = config.get_int("dispatch.stuck-seconds");
+  options.limits.worker_lost_seconds = config.get_int("dispatch.worker-lost-seconds");
   options.limits.max_attempts = static_cast<int>(config.get_int("dispatch.max-attempts"));
   options.default_registry = config.get("registry.default");
   options.lease_stale_after = std::chrono::seconds(config.get_int("scheduler.lease-seconds"));

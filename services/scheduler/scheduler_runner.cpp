@@ -63,6 +63,9 @@ void SchedulerRunner::run() {
       continue;
     }
     watch_projects();
+    if (!reader_) continue;
+    watch_workers();
+    if (!reader_) continue;
     const bool leader = lease_.leader();
     if (leader != was_leader_.exchange(leader)) {
       log::info(leader ? "deciding as leader" : "standing by", {{"instance", options_.instance}});
@@ -115,24 +118,11 @@ bool SchedulerRunner::rebuild() {
     reader_.reset();
     return false;
   }
-  if (!projects_) {
-    auto projects = bus::KeyValue::open(bus_, bus::kProjectsBucket, {});
-    if (!projects.ok()) {
-      log::error("opening the projects bucket failed", {{"error", projects.error().describe()}});
-      reader_.reset();
-      return false;
-    }
-    projects_ = std::move(projects.value());
+  if (!open_watchers()) {
+    reader_.reset();
+    return false;
   }
-  if (!watcher_) {
-    auto watcher = projects_->watch_all();
-    if (!watcher.ok()) {
-      log::error("watching the projects bucket failed", {{"error", watcher.error().describe()}});
-      reader_.reset();
-      return false;
-    }
-    watcher_ = std::move(watcher.value());
-  }
+  state_->refresh_liveness(options_.now_ms());
   log::info("state rebuilt from the event log",
             {{"sequence", static_cast<std::int64_t>(applied_seq_)},
              {"queued", state_->queued_count()},
@@ -185,10 +175,62 @@ void SchedulerRunner::apply(const bus::Message& message) {
     return;
   }
   state_->apply(*envelope);
+  // Live, a worker's `started` counts from its arrival; during a replay refresh_liveness() does.
+  if (ready_ && envelope->has_started()) state_->vouch(envelope->build_id(), options_.now_ms());
   if (envelope->has_requested() &&
       envelope->requested().trigger().kind() == v1::Trigger::SCHEDULE) {
     const auto& trigger = envelope->requested().trigger();
     book_.record_fire(trigger.schedule_id(), trigger.fire_time_ms());
+  }
+}
+
+bool SchedulerRunner::open_watchers() {
+  auto open_bucket = [this](const char* name, const bus::KeyValue::Options& bucket_options,
+                            std::unique_ptr<bus::KeyValue>& bucket,
+                            std::unique_ptr<bus::KvWatcher>& watcher) {
+    if (!bucket) {
+      auto opened = bus::KeyValue::open(bus_, name, bucket_options);
+      if (!opened.ok()) {
+        log::error("opening a bucket failed",
+                   {{"bucket", name}, {"error", opened.error().describe()}});
+        return false;
+      }
+      bucket = std::move(opened.value());
+    }
+    if (!watcher) {
+      auto watching = bucket->watch_all();
+      if (!watching.ok()) {
+        log::error("watching a bucket failed",
+                   {{"bucket", name}, {"error", watching.error().describe()}});
+        return false;
+      }
+      watcher = std::move(watching.value());
+    }
+    return true;
+  };
+  return open_bucket(bus::kProjectsBucket, {}, projects_, watcher_) &&
+         open_bucket(bus::kWorkersBucket, bus::workers_bucket_options(), workers_,
+                     workers_watcher_);
+}
+
+void SchedulerRunner::watch_workers() {
+  for (int i = 0; i < kMaxBatch; ++i) {
+    auto next = workers_watcher_->next(1);
+    if (!next.ok()) {
+      log::error("watching worker heartbeats failed", {{"error", next.error().describe()}});
+      workers_watcher_.reset();
+      reader_.reset();  // rebuild() opens a new watcher and refreshes liveness
+      return;
+    }
+    if (!next->has_value()) return;
+    const bus::KvEntry& entry = **next;
+    if (entry.key.empty() || entry.deleted) continue;
+    v1::WorkerHeartbeat heartbeat;
+    if (!heartbeat.ParseFromString(entry.value)) {
+      log::warn("undecodable worker heartbeat skipped", {{"key", entry.key}});
+      continue;
+    }
+    state_->observe_heartbeat(heartbeat, options_.now_ms());
   }
 }
 

@@ -5,7 +5,9 @@
 //      stream's last sequence, and only then starts deciding; afterwards it keeps reading the same
 //      ordered reader live. Decisions are re-derived from the log, so no durable consumer is
 //      needed.
-//   2. Watches the kiln_projects bucket for schedules (edits take effect without a restart).
+//   2. Watches the kiln_projects bucket for schedules (edits take effect without a restart), and
+//      the kiln_workers bucket for worker heartbeats (which attempts are alive, whatever their
+//      builds print).
 //   3. While it holds the leader lease: fires due cron ticks and publishes the dispatcher's
 //      decisions. A standby applies the same log and stays current; when it becomes leader it first
 //      reads up to the stream's last sequence, so it never decides on a stale view.
@@ -71,6 +73,8 @@ class SchedulerRunner {
   void apply(const bus::Message& message);
   bool read_log(int first_timeout_ms);
   void watch_projects();
+  void watch_workers();
+  bool open_watchers();
   bool fire_schedules(std::int64_t now);
   bool dispatch(std::int64_t now);
   void publish_gauges();
@@ -87,6 +91,8 @@ class SchedulerRunner {
   std::unique_ptr<bus::SubjectReader> reader_;
   std::unique_ptr<bus::KeyValue> projects_;
   std::unique_ptr<bus::KvWatcher> watcher_;
+  std::unique_ptr<bus::KeyValue> workers_;
+  std::unique_ptr<bus::KvWatcher> workers_watcher_;
   std::unique_ptr<DispatchState> state_;
   ScheduleBook book_;
   std::uint64_t applied_seq_ = 0;

@@ -1,5 +1,6 @@
 #include "webhook_routes.h"
 
+#include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
@@ -246,6 +247,8 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
   auto published =
       publisher_.requested(build_id, request_event, events::webhook_msg_id(provider_str, delivery));
   if (!published.ok()) http::throw_error(published.error());
+  // Stored, not answered: the Git host sees no answer and delivers again (chaos suite).
+  KILN_FAILPOINT("ingest.after_publish");
   outcome = published->duplicate ? "duplicate" : "accepted";
   log::info("build requested by webhook", {{"provider", provider_str},
                                            {"delivery_id", delivery},

@@ -1,5 +1,6 @@
 #include "e2e_stack.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -39,6 +40,33 @@ bool terminal(const std::string& status) {
 
 }  // namespace
 
+std::string str(const Poco::JSON::Object::Ptr& o, const std::string& key) {
+  return o && o->has(key) && !o->isNull(key) ? o->get(key).convert<std::string>() : "";
+}
+
+std::string dockerfile(const std::string& registry, const std::string& body) {
+  return "FROM " + registry + "/kiln/busybox\n" + body;
+}
+
+std::string project_json(const std::string& name, const std::string& repo,
+                         const std::string& extra) {
+  return R"({"name":")" + name + R"(","repository_url":"file://)" + repo +
+         R"(","repository_name":"e2e/)" + name +
+         R"(","webhook_secret_ref":"env:E2E_WEBHOOK_SECRET","image_repository":"e2e/)" + name +
+         R"(","branch_filters":["*"])" + extra + "}";
+}
+
+std::map<std::string, int> history_counts(const Poco::JSON::Object::Ptr& build) {
+  std::map<std::string, int> counts;
+  if (!build) return counts;
+  if (auto history = build->getArray("history")) {
+    for (std::size_t i = 0; i < history->size(); ++i) {
+      ++counts[str(history->getObject(static_cast<unsigned>(i)), "event")];
+    }
+  }
+  return counts;
+}
+
 Poco::JSON::Object::Ptr HttpReply::json() const {
   Poco::JSON::Parser parser;
   return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
@@ -64,7 +92,7 @@ HttpReply http(const std::string& method, const std::string& url, const std::str
   return reply;
 }
 
-Stack::Stack() : dir_(testing::make_temp_dir("kiln-e2e")) {
+Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2e")) {
   const std::string buildah_root = std::string(KILN_BINARY_DIR) + "/test-buildah";
   testing::push_base_image(registry_.host(), buildah_root);
   const std::string tokens = std::string("admin:") + kAdminToken + ":*:admin";
@@ -72,34 +100,40 @@ Stack::Stack() : dir_(testing::make_temp_dir("kiln-e2e")) {
   std::filesystem::create_directories(artifacts);
   const std::map<std::string, std::string> common = {{"KILN_NATS_URL", nats_.url()},
                                                      {"KILN_LOG_LEVEL", "debug"}};
-  auto env = [&common](std::map<std::string, std::string> extra) {
+  auto env = [&common, &options](const std::string& service,
+                                 std::map<std::string, std::string> extra) {
     extra.insert(common.begin(), common.end());
+    if (auto it = options.env.find(service); it != options.env.end()) {
+      for (const auto& [key, value] : it->second) extra[key] = value;
+    }
     return extra;
   };
   analytics_ = std::make_unique<testing::ServiceProcess>(
       "analytics", service_binary("analytics"), testing::free_port(),
-      env({{"KILN_DATABASE_URL", postgres_.url()},
-           {"KILN_MIGRATIONS_DIR", std::string(KILN_SOURCE_DIR) + "/migrations"},
-           {"KILN_API_TOKENS", tokens}}));
+      env("analytics", {{"KILN_DATABASE_URL", postgres_.url()},
+                        {"KILN_MIGRATIONS_DIR", std::string(KILN_SOURCE_DIR) + "/migrations"},
+                        {"KILN_API_TOKENS", tokens}}));
   scheduler_ = std::make_unique<testing::ServiceProcess>(
       "scheduler", service_binary("scheduler"), testing::free_port(),
-      env({{"KILN_DISPATCH_GLOBAL_LIMIT", "3"}, {"KILN_REGISTRY_DEFAULT", registry_.host()}}));
+      env("scheduler",
+          {{"KILN_DISPATCH_GLOBAL_LIMIT", "3"}, {"KILN_REGISTRY_DEFAULT", registry_.host()}}));
   builder_ = std::make_unique<testing::ServiceProcess>(
       "builder", service_binary("builder"), testing::free_port(),
       // A fresh layer cache each run: the tests read RUN output, which a cached step never prints.
-      env({{"KILN_BUILDAH_ROOT", dir_ + "/buildah"},
-           {"KILN_ARTIFACTS_DIR", artifacts},
-           {"KILN_WORK_DIR", dir_ + "/work"},
-           {"KILN_REGISTRY_INSECURE", registry_.host()},
-           {"KILN_BUILD_SLOTS", "2"}}));
+      env("builder", {{"KILN_BUILDAH_ROOT", dir_ + "/buildah"},
+                      {"KILN_ARTIFACTS_DIR", artifacts},
+                      {"KILN_WORK_DIR", dir_ + "/work"},
+                      {"KILN_REGISTRY_INSECURE", registry_.host()},
+                      {"KILN_BUILD_SLOTS", "2"}}));
   pusher_ = std::make_unique<testing::ServiceProcess>(
       "pusher", service_binary("pusher"), testing::free_port(),
-      env({{"KILN_ARTIFACTS_DIR", artifacts}, {"KILN_REGISTRY_INSECURE", registry_.host()}}));
+      env("pusher",
+          {{"KILN_ARTIFACTS_DIR", artifacts}, {"KILN_REGISTRY_INSECURE", registry_.host()}}));
   ingest_ = std::make_unique<testing::ServiceProcess>(
       "webhook-ingest", service_binary("webhook-ingest"), testing::free_port(),
-      env({{"KILN_API_TOKENS", tokens},
-           {"KILN_REGISTRY_DEFAULT", registry_.host()},
-           {"E2E_WEBHOOK_SECRET", kWebhookSecret}}));
+      env("webhook-ingest", {{"KILN_API_TOKENS", tokens},
+                             {"KILN_REGISTRY_DEFAULT", registry_.host()},
+                             {"E2E_WEBHOOK_SECRET", kWebhookSecret}}));
   for (auto* service :
        {analytics_.get(), scheduler_.get(), builder_.get(), pusher_.get(), ingest_.get()}) {
     if (!service->wait_ready(60000)) {

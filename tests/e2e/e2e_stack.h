@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,11 +25,23 @@ HttpReply http(const std::string& method, const std::string& url, const std::str
 inline constexpr char kAdminToken[] = "e2e-admin-token";
 inline constexpr char kWebhookSecret[] = "e2e-webhook-secret";
 
+// Settings on top of the suite's defaults, per service ("builder", "scheduler", ...).
+struct StackOptions {
+  std::map<std::string, std::map<std::string, std::string>> env;
+};
+
 class Stack {
  public:
-  Stack();
+  explicit Stack(const StackOptions& options = {});
   ~Stack();
 
+  std::string dir() const { return dir_; }
+  std::string nats_url() const { return nats_.url(); }
+  std::string postgres_url() const { return postgres_.url(); }
+  testing::NatsServer& nats() { return nats_; }
+  testing::PostgresServer& postgres() { return postgres_; }
+  testing::ServiceProcess& pusher() { return *pusher_; }
+  testing::ServiceProcess& analytics() { return *analytics_; }
   std::string registry() const { return registry_.host(); }
   std::string ingest_url() const { return ingest_->url(); }
   std::string analytics_url() const { return analytics_->url(); }
@@ -62,6 +75,16 @@ class Stack {
   testing::RegistryServer registry_;
   std::unique_ptr<testing::ServiceProcess> analytics_, scheduler_, builder_, pusher_, ingest_;
 };
+
+// A field of a JSON object as a string; empty when absent or null.
+std::string str(const Poco::JSON::Object::Ptr& o, const std::string& key);
+// A Dockerfile on kiln's test base image in `registry`.
+std::string dockerfile(const std::string& registry, const std::string& body);
+// A project building `repo` (a local Git repository) on every branch, image e2e/<name>.
+std::string project_json(const std::string& name, const std::string& repo,
+                         const std::string& extra = "");
+// How many times each event type appears in a build's status history (GET /v1/builds/{id}).
+std::map<std::string, int> history_counts(const Poco::JSON::Object::Ptr& build);
 
 // The suite's one Stack (created by the test environment in e2e_main).
 Stack& stack();

@@ -26,22 +26,6 @@ class StackEnvironment : public ::testing::Environment {
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new StackEnvironment);
 
-std::string str(const Poco::JSON::Object::Ptr& o, const std::string& key) {
-  return o && o->has(key) && !o->isNull(key) ? o->get(key).convert<std::string>() : "";
-}
-
-std::string dockerfile(const std::string& registry, const std::string& body) {
-  return "FROM " + registry + "/kiln/busybox\n" + body;
-}
-
-std::string project_json(const std::string& name, const std::string& repo,
-                         const std::string& extra = "") {
-  return R"({"name":")" + name + R"(","repository_url":"file://)" + repo +
-         R"(","repository_name":"e2e/)" + name +
-         R"(","webhook_secret_ref":"env:E2E_WEBHOOK_SECRET","image_repository":"e2e/)" + name +
-         R"(","branch_filters":["*"])" + extra + "}";
-}
-
 // Starts a build by webhook and returns its id.
 std::string webhook_build(const std::string& project, const std::string& repo,
                           const std::string& ref, const std::string& sha) {

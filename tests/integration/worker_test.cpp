@@ -189,7 +189,7 @@ TEST_F(WorkerTest, StopHandsTheRunningMessageBackAtOnce) {
   };
   WorkLoop loop(*bus_, options, [&](bus::Message& message) {
     seen.add(message);
-    JobRegistration registration(running, "build-held");
+    JobRegistration registration(running, "build-held", 1);
     while (!registration.flag().cancelled()) std::this_thread::sleep_for(milliseconds(20));
     settle(message, Settle::kNak, "build-held");
   });
@@ -231,8 +231,8 @@ TEST_F(WorkerTest, CancelWatcherCancelsTheRunningBuildWithinTwoSeconds) {
   CancelWatcher watcher(*bus_, running,
                         {.cancelling = "cancel requested", .read_failed = "reading failed"});
   ASSERT_TRUE(watcher.start().ok());
-  auto target = running.add("build-target");
-  auto other = running.add("build-other");
+  auto target = running.add("build-target", 1);
+  auto other = running.add("build-other", 1);
 
   auto envelope = events::new_envelope("build-target", "worker-test", 1);
   envelope.mutable_cancel_requested()->set_by("tester");
@@ -251,7 +251,7 @@ TEST_F(WorkerTest, CancelWatcherIgnoresRequestsStoredBeforeItStarted) {
   publish(std::move(envelope));
 
   RunningJobs running;
-  auto flag = running.add("build-early");
+  auto flag = running.add("build-early", 1);
   CancelWatcher watcher(*bus_, running, {.cancelling = "c", .read_failed = "r"});
   ASSERT_TRUE(watcher.start().ok());
   std::this_thread::sleep_for(milliseconds(700));

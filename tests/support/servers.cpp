@@ -770,6 +770,21 @@ void ServiceProcess::restart() {
   start();
 }
 
+bool ServiceProcess::wait_exit(int timeout_ms) {
+  if (pid_ <= 0) return true;
+  if (!wait_for_exit(pid_, milliseconds(timeout_ms))) return false;
+  pid_ = -1;
+  return true;
+}
+
+void ServiceProcess::set_env(const std::string& key, const std::string& value) {
+  if (value.empty()) {
+    environment_.erase(key);
+  } else {
+    environment_[key] = value;
+  }
+}
+
 std::string ServiceProcess::log() const { return log_tail(log_path_, 0, 1 << 20); }
 
 }  // namespace kiln::testing

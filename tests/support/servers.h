@@ -113,7 +113,12 @@ class ServiceProcess {
   int stop(int timeout_ms = 10000);
   void kill9();
   void restart();
+  // Sets (or, with an empty value, removes) a variable for the next start(), e.g. failpoints.
+  void set_env(const std::string& key, const std::string& value);
   bool running() const { return pid_ > 0; }
+  // Waits up to `timeout_ms` for the process to exit (reaping it); true when it has.
+  bool wait_exit(int timeout_ms);
+  pid_t pid() const { return pid_; }
   int http_port() const { return http_port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
   std::string log() const;

@@ -279,6 +279,102 @@ TEST(DispatchStateTest, StuckBuildIsRedispatchedThenFailed) {
   EXPECT_EQ(ids_of(failed, Action::Kind::kDispatched), std::vector<std::string>{"waiting"});
 }
 
+v1::Envelope started_on(const std::string& id, const std::string& worker, std::int64_t at_ms,
+                        int attempt = 1) {
+  auto e = event(id, v1::Envelope::kStarted, at_ms, attempt);
+  e.mutable_started()->set_worker_id(worker);
+  return e;
+}
+
+v1::WorkerHeartbeat heartbeat(const std::string& worker, const std::string& kind,
+                              std::vector<std::pair<std::string, int>> running) {
+  v1::WorkerHeartbeat h;
+  h.set_worker_id(worker);
+  h.set_kind(kind);
+  h.set_state("active");
+  for (const auto& [id, attempt] : running) {
+    auto* entry = h.add_running();
+    entry->set_build_id(id);
+    entry->set_attempt(attempt);
+  }
+  return h;
+}
+
+TEST(DispatchStateTest, SilentStepIsNotLostWhileItsWorkerListsIt) {
+  DispatchState state(
+      {.global_limit = 1, .stuck_seconds = 15, .worker_lost_seconds = 10, .max_attempts = 2});
+  ASSERT_TRUE(state.apply(requested("b")));
+  state.decide(kT0);
+  ASSERT_TRUE(state.apply(started_on("b", "builder-1", kT0 + 1'000)));
+  EXPECT_EQ(state.owner("b"), "builder-1");
+  // Two hours without a single build event, a heartbeat every 5 s.
+  for (std::int64_t t = kT0 + 5'000; t <= kT0 + 2 * 3600 * 1000; t += 5'000) {
+    EXPECT_EQ(state.observe_heartbeat(heartbeat("builder-1", "builder", {{"b", 1}}), t), 1);
+    ASSERT_TRUE(state.decide(t).empty()) << "at +" << (t - kT0) / 1000 << " s";
+  }
+  // The worker stops listing it (died, or dropped it): lost after worker_lost_seconds.
+  const std::int64_t last = kT0 + 2 * 3600 * 1000;
+  EXPECT_TRUE(state.decide(last + 10'000).empty());
+  auto again = state.decide(last + 10'001);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].kind, Action::Kind::kDispatched);
+  EXPECT_EQ(again[0].attempt, 2);
+  EXPECT_EQ(state.owner("b"), "");
+}
+
+TEST(DispatchStateTest, HeartbeatsVouchOnlyForTheirStageAndAttempt) {
+  DispatchState state(
+      {.global_limit = 1, .stuck_seconds = 600, .worker_lost_seconds = 10, .max_attempts = 2});
+  ASSERT_TRUE(state.apply(requested("b")));
+  state.decide(kT0);
+  ASSERT_TRUE(state.apply(started_on("b", "builder-1", kT0)));
+  // Another attempt's listing vouches for nothing.
+  EXPECT_EQ(state.observe_heartbeat(heartbeat("builder-1", "builder", {{"b", 2}}), kT0 + 5'000), 0);
+  ASSERT_TRUE(state.apply(event("b", v1::Envelope::kBuilt, kT0 + 6'000)));
+  EXPECT_EQ(state.owner("b"), "");  // built: a pusher's to take
+  // A builder heartbeat taken before `built` arrives late: no ownership.
+  EXPECT_EQ(state.observe_heartbeat(heartbeat("builder-1", "builder", {{"b", 1}}), kT0 + 7'000), 0);
+  EXPECT_EQ(state.observe_heartbeat(heartbeat("pusher-1", "pusher", {{"b", 1}}), kT0 + 8'000), 1);
+  EXPECT_EQ(state.owner("b"), "pusher-1");
+  // The pusher goes silent: no re-dispatch (its message returns to another pusher), unowned.
+  EXPECT_TRUE(state.decide(kT0 + 18'001).empty());
+  EXPECT_EQ(state.owner("b"), "");
+  EXPECT_EQ(state.attempt("b"), 1);
+  // Nor later: a built build waits for a pusher, however long.
+  EXPECT_TRUE(state.decide(kT0 + 18'001 + 3'600'000).empty());
+  EXPECT_EQ(state.attempt("b"), 1);
+  EXPECT_EQ(state.observe_heartbeat(heartbeat("pusher-2", "pusher", {{"b", 1}}), kT0 + 3'700'000),
+            1);
+  EXPECT_EQ(state.owner("b"), "pusher-2");
+}
+
+TEST(DispatchStateTest, AWorkerClockBehindTheSchedulersDoesNotMakeALostVerdict) {
+  DispatchState state(
+      {.global_limit = 1, .stuck_seconds = 600, .worker_lost_seconds = 10, .max_attempts = 2});
+  ASSERT_TRUE(state.apply(requested("b")));
+  state.decide(kT0);
+  // The builder's clock is an hour behind: its `started` says T0 - 1 h.
+  ASSERT_TRUE(state.apply(started_on("b", "builder-1", kT0 - 3'600'000)));
+  state.vouch("b", kT0 + 1'000);  // arrival time on the scheduler's clock
+  EXPECT_TRUE(state.decide(kT0 + 11'000).empty());
+  EXPECT_EQ(state.decide(kT0 + 11'001).size(), 1u);
+}
+
+TEST(DispatchStateTest, RebuiltStateGivesOwnedAttemptsAFreshWindow) {
+  DispatchState state(
+      {.global_limit = 1, .stuck_seconds = 600, .worker_lost_seconds = 10, .max_attempts = 2});
+  ASSERT_TRUE(state.apply(requested("b")));
+  ASSERT_TRUE(state.apply(event("b", v1::Envelope::kDispatched, kT0, 1)));
+  ASSERT_TRUE(state.apply(started_on("b", "builder-1", kT0)));
+  // Read back an hour later: no verdict from what is not known.
+  const std::int64_t ready = kT0 + 3600 * 1000;
+  state.refresh_liveness(ready);
+  EXPECT_TRUE(state.decide(ready + 10'000).empty());
+  auto again = state.decide(ready + 10'001);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2);
+}
+
 TEST(DispatchStateTest, TerminalIsFinalAndDuplicatesChangeNothing) {
   DispatchState state({.global_limit = 4});
   auto req = requested("b");

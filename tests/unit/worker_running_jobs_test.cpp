@@ -11,8 +11,8 @@ namespace {
 
 TEST(RunningJobsTest, CancelSetsTheFlagOfThatBuildOnly) {
   RunningJobs running;
-  auto a = running.add("build-a");
-  auto b = running.add("build-b");
+  auto a = running.add("build-a", 1);
+  auto b = running.add("build-b", 1);
   EXPECT_EQ(running.size(), 2);
 
   EXPECT_TRUE(running.cancel("build-a"));
@@ -22,7 +22,7 @@ TEST(RunningJobsTest, CancelSetsTheFlagOfThatBuildOnly) {
 
 TEST(RunningJobsTest, CancelOfABuildNotRunningHereIsFalse) {
   RunningJobs running;
-  auto a = running.add("build-a");
+  auto a = running.add("build-a", 1);
   EXPECT_FALSE(running.cancel("build-x"));
   EXPECT_FALSE(a->cancelled());
 }
@@ -30,8 +30,8 @@ TEST(RunningJobsTest, CancelOfABuildNotRunningHereIsFalse) {
 TEST(RunningJobsTest, SameBuildTwiceHasTwoFlagsAndBothAreCancelled) {
   // A redelivered message may be handled while the first copy still runs.
   RunningJobs running;
-  auto first = running.add("build-a");
-  auto second = running.add("build-a");
+  auto first = running.add("build-a", 1);
+  auto second = running.add("build-a", 1);
   EXPECT_NE(first, second);
   EXPECT_EQ(running.size(), 2);
   EXPECT_TRUE(running.cancel("build-a"));
@@ -41,8 +41,8 @@ TEST(RunningJobsTest, SameBuildTwiceHasTwoFlagsAndBothAreCancelled) {
 
 TEST(RunningJobsTest, RemoveTakesOutOnlyTheGivenRegistration) {
   RunningJobs running;
-  auto first = running.add("build-a");
-  auto second = running.add("build-a");
+  auto first = running.add("build-a", 1);
+  auto second = running.add("build-a", 1);
   running.remove("build-a", first);
   EXPECT_EQ(running.size(), 1);
   EXPECT_TRUE(running.cancel("build-a"));
@@ -56,7 +56,7 @@ TEST(RunningJobsTest, RemoveTakesOutOnlyTheGivenRegistration) {
 
 TEST(RunningJobsTest, RemoveOfAnUnknownFlagChangesNothing) {
   RunningJobs running;
-  auto a = running.add("build-a");
+  auto a = running.add("build-a", 1);
   running.remove("build-a", std::make_shared<CancelFlag>());
   running.remove("build-b", a);
   EXPECT_EQ(running.size(), 1);
@@ -64,8 +64,8 @@ TEST(RunningJobsTest, RemoveOfAnUnknownFlagChangesNothing) {
 
 TEST(RunningJobsTest, CancelAllSetsEveryFlag) {
   RunningJobs running;
-  auto a = running.add("build-a");
-  auto b = running.add("build-b");
+  auto a = running.add("build-a", 1);
+  auto b = running.add("build-b", 1);
   running.cancel_all();
   EXPECT_TRUE(a->cancelled());
   EXPECT_TRUE(b->cancelled());
@@ -79,7 +79,7 @@ TEST(RunningJobsTest, ConcurrentAddCancelRemoveLeavesItEmpty) {
     threads.emplace_back([&running, t] {
       for (int i = 0; i < 500; ++i) {
         const std::string id = "build-" + std::to_string((t * 500 + i) % 7);
-        auto flag = running.add(id);
+        auto flag = running.add(id, 1);
         running.cancel(id);
         EXPECT_TRUE(flag->cancelled());
         running.remove(id, flag);
@@ -93,9 +93,9 @@ TEST(RunningJobsTest, ConcurrentAddCancelRemoveLeavesItEmpty) {
 TEST(JobRegistrationTest, RegistersForItsLifetimeAndReportsTheCount) {
   RunningJobs running;
   std::vector<int> counts;
-  auto other = running.add("build-b");
+  auto other = running.add("build-b", 1);
   {
-    JobRegistration registration(running, "build-a", [&counts](int n) { counts.push_back(n); });
+    JobRegistration registration(running, "build-a", 1, [&counts](int n) { counts.push_back(n); });
     EXPECT_EQ(running.size(), 2);
     EXPECT_FALSE(registration.flag().cancelled());
     EXPECT_TRUE(running.cancel("build-a"));
@@ -109,7 +109,7 @@ TEST(JobRegistrationTest, RegistersForItsLifetimeAndReportsTheCount) {
 TEST(JobRegistrationTest, WorksWithoutACallback) {
   RunningJobs running;
   {
-    JobRegistration registration(running, "build-a");
+    JobRegistration registration(running, "build-a", 1);
     EXPECT_EQ(running.size(), 1);
   }
   EXPECT_EQ(running.size(), 0);
@@ -123,16 +123,33 @@ namespace {
 
 TEST(JobRegistrationTest, OnlyTheFirstOfOneBuildIsFirst) {
   RunningJobs running;
-  JobRegistration first(running, "b1");
-  JobRegistration other_build(running, "b2");
+  JobRegistration first(running, "b1", 1);
+  JobRegistration other_build(running, "b2", 1);
   EXPECT_TRUE(first.first());
   EXPECT_TRUE(other_build.first());
   {
-    JobRegistration duplicate(running, "b1");
+    JobRegistration duplicate(running, "b1", 1);
     EXPECT_FALSE(duplicate.first());
   }
   EXPECT_TRUE(first.first());
 }
 
 }  // namespace
+TEST(RunningJobsTest, SnapshotListsEveryRegistrationWithItsAttempt) {
+  RunningJobs running;
+  auto a = running.add("build-a", 2);
+  auto b = running.add("build-b", 1);
+  auto snapshot = running.snapshot();
+  ASSERT_EQ(snapshot.size(), 2u);
+  EXPECT_EQ(snapshot[0].build_id, "build-a");
+  EXPECT_EQ(snapshot[0].attempt, 2);
+  EXPECT_GT(snapshot[0].since_ms, 0);
+  EXPECT_EQ(snapshot[1].build_id, "build-b");
+  EXPECT_EQ(snapshot[1].attempt, 1);
+  running.remove("build-a", a);
+  snapshot = running.snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].build_id, "build-b");
+}
+
 }  // namespace kiln::worker

@@ -23,6 +23,11 @@ done
 
 log() { printf 'web-tests: %s\n' "$*" >&2; }
 
+# kiln's own node first, where infra/install.sh had to install one (infra/node.sh).
+# shellcheck source=infra/node.sh
+source "${REPO_ROOT}/infra/node.sh"
+node_check >/dev/null || exit 1
+
 [[ -x ${KILN_CHROMIUM:-/usr/bin/chromium} ]] || { log "no chromium: apt-get install -y chromium (infra/install.sh)"; exit 1; }
 
 log "building the dashboard (npm ci, vitest, vite build)"
