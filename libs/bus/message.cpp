@@ -11,6 +11,10 @@ Message::Message(natsMsg* msg) : msg_(msg) {
     deliveries_ = meta->NumDelivered;
     pending_ = meta->NumPending;
     timestamp_ns_ = meta->Timestamp;
+  } else {
+    // A message read by sequence or as a subject's last (js_GetMsg, js_GetLastMsg) has no
+    // delivery metadata, but the library knows its stream sequence.
+    stream_sequence_ = natsMsg_GetSequence(msg_.get());
   }
 }
 

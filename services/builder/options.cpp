@@ -36,7 +36,8 @@ void declare_options(Config& config) {
       .option("build.secrets", "",
               "Build secrets as id=ENVVAR,...: RUN --mount=type=secret,id=<id> reads the value of "
               "ENVVAR; values are masked in logs")
-      .option("build.heartbeat-seconds", "5", "Seconds between in-progress acks while building")
+      .option("build.heartbeat-seconds", "5",
+              "Seconds between in-progress acks while building and between worker heartbeats")
       .option("build.platform", "", "Platform this builder builds for (default: the host's)")
       .option("buildah.root", ".kiln/buildah",
               "buildah storage of kiln's own (<dir>/root, <dir>/run, vfs driver)")

@@ -34,7 +34,8 @@ void declare_options(Config& config) {
   config.option("worker.id", "", "Producer id in published events (default: the instance id)")
       .option("push.slots", "2", "Pushes run at once by this replica")
       .option("push.heartbeat-seconds", "5",
-              "Seconds between in-progress acks while pushing (below the consumer's AckWait)")
+              "Seconds between in-progress acks and worker heartbeats while pushing (below the "
+              "consumer's AckWait and dispatch.worker-lost-seconds)")
       .option("artifacts.dir", ".kiln/artifacts",
               "Artifact store: the builder's OCI layouts; the pusher removes a layout after its "
               "build ends, and never deletes anything outside this directory")

@@ -36,6 +36,10 @@ class StackEnvironment : public ::testing::Environment {
     options.env["scheduler"] = {{"KILN_DISPATCH_WORKER_LOST_SECONDS", "10"},
                                 {"KILN_DISPATCH_STUCK_SECONDS", "15"},
                                 {"KILN_DISPATCH_GLOBAL_LIMIT", "2"}};
+    // Five beats per lost window, so a loaded machine (CI runs suites side by side) missing one
+    // or two is not a lost worker.
+    options.env["builder"] = {{"KILN_BUILD_HEARTBEAT_SECONDS", "2"}};
+    options.env["pusher"] = {{"KILN_PUSH_HEARTBEAT_SECONDS", "2"}};
     g_stack = new e2e::Stack(options);
   }
   void TearDown() override {

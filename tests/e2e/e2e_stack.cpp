@@ -190,10 +190,10 @@ std::string Stack::create_branch(const std::string& repo, const std::string& bra
   return sha;
 }
 
-void Stack::apply_project(const std::string& json) {
+void apply_project(const std::string& ingest_url, const std::string& json) {
   auto object = HttpReply{200, json}.json();
   const std::string name = object->getValue<std::string>("name");
-  auto reply = http("PUT", ingest_url() + "/v1/projects/" + name, json,
+  auto reply = http("PUT", ingest_url + "/v1/projects/" + name, json,
                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
   if (reply.status != 200 && reply.status != 201) {
     throw std::runtime_error("project " + name + " not applied: " + std::to_string(reply.status) +
@@ -201,9 +201,18 @@ void Stack::apply_project(const std::string& json) {
   }
 }
 
+void Stack::apply_project(const std::string& json) { e2e::apply_project(ingest_url(), json); }
+
 HttpReply Stack::push_webhook(const std::string& repo_full_name, const std::string& repo_url,
                               const std::string& ref, const std::string& sha,
                               const std::string& delivery_id) {
+  return github_push(ingest_url(), kWebhookSecret, repo_full_name, repo_url, ref, sha, delivery_id);
+}
+
+HttpReply github_push(const std::string& ingest_url, const std::string& secret,
+                      const std::string& repo_full_name, const std::string& repo_url,
+                      const std::string& ref, const std::string& sha,
+                      const std::string& delivery_id) {
   const std::string payload =
       R"({"ref":")" + ref + R"(","before":"0000000000000000000000000000000000000000","after":")" +
       sha + R"(","created":false,"deleted":false,"repository":{"full_name":")" + repo_full_name +
@@ -213,8 +222,8 @@ HttpReply Stack::push_webhook(const std::string& repo_full_name, const std::stri
       R"(","message":"e2e change","author":{"name":"e2e"},"added":["change.txt"],"modified":[],"removed":[]},)" +
       R"("commits":[{"id":")" + sha +
       R"(","message":"e2e change","author":{"name":"e2e"},"added":["change.txt"],"modified":[],"removed":[]}]})";
-  const std::string signature = "sha256=" + hmac_sha256_hex(kWebhookSecret, payload);
-  return http("POST", ingest_url() + "/hooks/github", payload,
+  const std::string signature = "sha256=" + hmac_sha256_hex(secret, payload);
+  return http("POST", ingest_url + "/hooks/github", payload,
               {{"X-GitHub-Event", "push"},
                {"X-GitHub-Delivery", delivery_id},
                {"X-Hub-Signature-256", signature}});

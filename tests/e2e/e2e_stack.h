@@ -76,6 +76,14 @@ class Stack {
   std::unique_ptr<testing::ServiceProcess> analytics_, scheduler_, builder_, pusher_, ingest_;
 };
 
+// A signed GitHub push webhook to webhook-ingest at `ingest_url`, signed with `secret`.
+HttpReply github_push(const std::string& ingest_url, const std::string& secret,
+                      const std::string& repo_full_name, const std::string& repo_url,
+                      const std::string& ref, const std::string& sha,
+                      const std::string& delivery_id);
+// PUT /v1/projects/{name} with the admin token; throws unless 200/201.
+void apply_project(const std::string& ingest_url, const std::string& json);
+
 // A field of a JSON object as a string; empty when absent or null.
 std::string str(const Poco::JSON::Object::Ptr& o, const std::string& key);
 // A Dockerfile on kiln's test base image in `registry`.

@@ -253,10 +253,13 @@ TEST_F(BusTest, LastMessageOnSubject) {
   ASSERT_TRUE(none.ok()) << none.error().describe();
   EXPECT_FALSE(none->has_value());
   ASSERT_TRUE(bus_->publish("kiln.build.cancel_requested.b9", "first", "c1").ok());
-  ASSERT_TRUE(bus_->publish("kiln.build.cancel_requested.b9", "second", "c2").ok());
+  auto second = bus_->publish("kiln.build.cancel_requested.b9", "second", "c2");
+  ASSERT_TRUE(second.ok());
   auto last = last_message(*bus_, kEventsStream, "kiln.build.cancel_requested.b9");
   ASSERT_TRUE(last.ok() && last->has_value());
   EXPECT_EQ((*last)->data(), "second");
+  // Its stream sequence is known (readers of a subject stop there: highest_dispatched_attempt).
+  EXPECT_EQ((*last)->stream_sequence(), second->sequence);
 }
 
 TEST_F(BusTest, ExpectedLastSubjectSequenceFencesASecondWriter) {

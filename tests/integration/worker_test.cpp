@@ -293,3 +293,25 @@ TEST_F(WorkerTest, StoredEventThatCannotBeDecodedIsStillAFact) {
 
 }  // namespace
 }  // namespace kiln::worker
+
+namespace kiln::worker {
+namespace {
+
+// A late copy of an earlier dispatch stored after a later one must not hide the later one.
+TEST_F(WorkerTest, HighestDispatchedAttemptIsNotTheLastStored) {
+  auto none = highest_dispatched_attempt(*bus_, "fence-b");
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_EQ(*none, 0);
+  for (int attempt : {1, 3, 2}) {
+    auto envelope = events::new_envelope("fence-b", "worker-test", attempt);
+    envelope.mutable_dispatched()->set_attempt(attempt);
+    publish(std::move(envelope));
+  }
+  publish_dispatched("other-build");
+  auto highest = highest_dispatched_attempt(*bus_, "fence-b");
+  ASSERT_TRUE(highest.ok()) << highest.error().describe();
+  EXPECT_EQ(*highest, 3);
+}
+
+}  // namespace
+}  // namespace kiln::worker

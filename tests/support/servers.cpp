@@ -630,6 +630,8 @@ void PostgresServer::stop() {
   stop_process(pid_, SIGINT, /*to_group=*/false, kStopTimeout);
 }
 
+void PostgresServer::kill9() { stop_process(pid_, SIGKILL, /*to_group=*/true, kStopTimeout); }
+
 void PostgresServer::restart() {
   stop();
   start();

@@ -58,6 +58,7 @@ class PostgresServer {
   std::string url() const;  // postgresql://postgres@127.0.0.1:<port>/kiln
   int port() const { return port_; }
   void stop();     // fast shutdown (SIGINT, what pg_ctl stop -m fast sends)
+  void kill9();    // SIGKILL to the postmaster and every backend: a crash, recovered on restart
   void restart();  // start again on the same data directory
 
  private:

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# A chaos case whose real fault already lives in an integration test (a killed scheduler binary,
+# random event histories): runs that one test and reports it as a row of the chaos table.
+#   borrowed.sh <gtest binary> <gtest filter> <case> <fault> <expected>
+set -uo pipefail
+binary=$1 filter=$2 name=$3 fault=$4 expected=$5
+output=$("${binary}" --gtest_filter="${filter}" 2>&1)
+status=$?
+ran=$(grep -c '^\[       OK \]\|^\[  FAILED  \]' <<<"${output}")
+failed=$(grep -c '^\[  FAILED  \] [A-Za-z]' <<<"${output}")
+if ((status == 0 && ran > 0)); then result=PASS; else result=FAIL; fi
+((status == 0)) || tail -n 60 <<<"${output}"
+echo "CHAOS| ${name} | ${fault} | ${expected} | ${filter}: ${ran} run, ${failed} failed | ${result}"
+[[ ${result} == PASS ]]
