@@ -4,15 +4,18 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
 #include <chrono>
 #include <istream>
+#include <optional>
 #include <thread>
 
 #include "common/log.h"
+#include "http/deadlines.h"
 
 namespace kiln::http {
 
@@ -53,8 +56,17 @@ bool match(const Server::Route& route, const std::vector<std::string>& segments,
   return true;
 }
 
-// Reads the body up to `limit` bytes; throws 413 past it without reading the rest.
-std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit) {
+// A request with neither a length nor chunks has no body (RFC 9112 6.3); reading one "until the
+// client closes" would only wait out the deadline.
+bool expects_body(Poco::Net::HTTPServerRequest& request) {
+  return request.getChunkedTransferEncoding() || request.getContentLength64() > 0;
+}
+
+// Reads the body up to `limit` bytes; throws 413 past it without reading the rest, and 408 when
+// it ends short (the deadline cut it, the client stopped, or a read timed out).
+std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit,
+                      const SocketDeadlines::Guard* deadline) {
+  if (!expects_body(request)) return {};
   const auto declared = request.getContentLength64();
   if (declared != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
       static_cast<std::uint64_t>(declared) > limit) {
@@ -74,7 +86,10 @@ std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit) 
                       "body exceeds the limit of " + std::to_string(limit) + " bytes");
     }
   }
-  if (declared > 0 && body.size() < static_cast<size_t>(declared)) {
+  // A cut chunked body can look like a complete one; a fixed length tells for itself.
+  const bool complete = declared > 0 ? body.size() == static_cast<size_t>(declared)
+                                     : !in.bad() && !(deadline && deadline->expired());
+  if (!complete) {
     throw HttpError(408, "body_timeout", "request body ended early or arrived too slowly");
   }
   return body;
@@ -93,6 +108,44 @@ void add_cors_headers(Poco::Net::HTTPServerResponse& response, const std::string
   response.set("Access-Control-Allow-Origin", origin);
   response.set("Vary", "Origin");
 }
+
+// Answers a CORS preflight (true) or adds the CORS headers to the response to come.
+bool apply_cors(const std::vector<std::string>& allowed, Poco::Net::HTTPServerRequest& request,
+                Poco::Net::HTTPServerResponse& response) {
+  const std::string origin = request.get("Origin", "");
+  if (!origin_allowed(allowed, origin)) return false;
+  add_cors_headers(response, origin);
+  if (request.getMethod() != "OPTIONS" || !request.has("Access-Control-Request-Method")) {
+    return false;
+  }
+  // A preflight carries no token; answering it reveals nothing.
+  response.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+  response.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
+  response.set("Access-Control-Max-Age", "600");
+  response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  response.setContentLength(0);
+  response.send();
+  return true;
+}
+
+bool is_builtin(const Request& req) {
+  return req.method == "GET" &&
+         (req.path == "/healthz" || req.path == "/metrics" || req.path == "/readyz");
+}
+
+// One unit of a concurrency limit, held while the request runs.
+class Slot {
+ public:
+  explicit Slot(std::atomic<int>& count) : count_(count), taken_(++count) {}
+  ~Slot() { --count_; }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  int taken() const { return taken_; }
+
+ private:
+  std::atomic<int>& count_;
+  int taken_;
+};
 
 class RequestHandler : public Poco::Net::HTTPRequestHandler {
  public:
@@ -114,7 +167,11 @@ struct Server::Dispatcher : public Poco::Net::HTTPRequestHandlerFactory {
     return new RequestHandler(*this);
   }
   void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
-  Response builtin(const std::string& path, bool& handled);
+  Response builtin(const std::string& path);
+  const Route& find_route(Request& req) const;
+  void admit(std::optional<Slot>& slot, bool stream, Poco::Net::HTTPServerResponse& response);
+  // Returns the status the route answered.
+  int run_route(const Route& route, Request& req, Poco::Net::HTTPServerResponse& response);
 };
 
 int status_for(ErrorCode code) {
@@ -180,27 +237,94 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
   dispatcher_.handle(request, response);
 }
 
-Response Server::Dispatcher::builtin(const std::string& path, bool& handled) {
-  handled = true;
+Response Server::Dispatcher::builtin(const std::string& path) {
   if (path == "/healthz") return json_response(200, "{\"status\":\"ok\"}");
   if (path == "/metrics") {
+    server.metrics_.gauge_set("kiln_http_streams_open", "Long-lived streams (SSE, WebSocket) open",
+                              server.streams_.load());
     return text_response(200, server.metrics_.render(), "text/plain; version=0.0.4");
   }
-  if (path == "/readyz") {
-    std::string failures;
-    for (const auto& [name, check] : server.readiness_checks_) {
-      Status status = check();
-      if (!status.ok()) {
-        if (!failures.empty()) failures += ",";
-        failures += "\"" + log::json_escape(name) + "\":\"" +
-                    log::json_escape(status.error().describe()) + "\"";
-      }
+  std::string failures;
+  for (const auto& [name, check] : server.readiness_checks_) {
+    Status status = check();
+    if (!status.ok()) {
+      if (!failures.empty()) failures += ",";
+      failures += "\"" + log::json_escape(name) + "\":\"" +
+                  log::json_escape(status.error().describe()) + "\"";
     }
-    if (failures.empty()) return json_response(200, "{\"status\":\"ready\"}");
-    return json_response(503, "{\"status\":\"not ready\",\"failing\":{" + failures + "}}");
   }
-  handled = false;
-  return {};
+  if (failures.empty()) return json_response(200, "{\"status\":\"ready\"}");
+  return json_response(503, "{\"status\":\"not ready\",\"failing\":{" + failures + "}}");
+}
+
+const Server::Route& Server::Dispatcher::find_route(Request& req) const {
+  const auto segments = split_path(req.path);
+  bool path_known = false;
+  for (const auto& route : server.routes_) {
+    std::map<std::string, std::string> params;
+    if (!match(route, segments, params)) continue;
+    path_known = true;
+    if (route.method != req.method) continue;
+    req.path_params = std::move(params);
+    return route;
+  }
+  if (path_known) throw HttpError(405, "method_not_allowed", req.method + " " + req.path);
+  throw HttpError(404, "not_found", "no route for " + req.method + " " + req.path);
+}
+
+void Server::Dispatcher::admit(std::optional<Slot>& slot, bool stream,
+                               Poco::Net::HTTPServerResponse& response) {
+  slot.emplace(stream ? server.streams_ : server.in_flight_);
+  const int limit = stream ? server.options_.max_streams : server.options_.max_in_flight;
+  if (slot->taken() <= limit) {
+    // Connections are waiting for a thread: this one must not keep its thread while idle.
+    if (server.server_->queuedConnections() > 0) response.setKeepAlive(false);
+    return;
+  }
+  response.setKeepAlive(false);
+  if (stream) {
+    throw HttpError(
+        503, "too_many_streams",
+        "server is at its limit of " + std::to_string(limit) + " open streams; retry shortly");
+  }
+  throw HttpError(
+      503, "overloaded",
+      "server is at its limit of " + std::to_string(limit) + " requests in flight; retry shortly");
+}
+
+int Server::Dispatcher::run_route(const Route& route, Request& req,
+                                  Poco::Net::HTTPServerResponse& response) {
+  Poco::Net::HTTPServerRequest& request = *req.raw;
+  // A streamed body is read by the handler at its own pace: a deadline only when the route asks.
+  const int body_timeout_ms = route.options.body_timeout_ms > 0 ? route.options.body_timeout_ms
+                              : route.options.stream_body       ? 0
+                                                                : server.options_.body_timeout_ms;
+  std::optional<SocketDeadlines::Guard> deadline;
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+  if (body_timeout_ms > 0 && impl != nullptr && expects_body(request)) {
+    deadline.emplace(*server.deadlines_, impl->socket(),
+                     SocketDeadlines::Clock::now() + std::chrono::milliseconds(body_timeout_ms));
+  }
+  if (!route.options.stream_body) {
+    const std::size_t limit = route.options.max_body_bytes ? route.options.max_body_bytes
+                                                           : server.options_.max_body_bytes;
+    try {
+      req.body = read_body(request, limit, deadline ? &*deadline : nullptr);
+    } catch (const HttpError&) {
+      response.setKeepAlive(false);  // the unread rest of the body must not be parsed
+      throw;
+    }
+    // Cut as the last byte arrived: the body is whole, but the connection cannot read on.
+    if (deadline && deadline->expired()) response.setKeepAlive(false);
+    deadline.reset();
+  }
+  if (route.raw_handler) {
+    route.raw_handler(req, response);
+    return response.getStatus();
+  }
+  Response r = route.handler(req);
+  write_response(response, r);
+  return r.status;
 }
 
 void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
@@ -211,80 +335,26 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
   req.method = request.getMethod();
   int status = 500;
   bool log_it = true;
-  const int in_flight = ++server.in_flight_;
+  std::optional<Slot> slot;
   try {
     Poco::URI uri(request.getURI());
     req.path = uri.getPath();
     for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
 
-    bool handled = false;
-    const std::string origin = request.get("Origin", "");
-    if (origin_allowed(server.options_.cors_origins, origin)) {
-      add_cors_headers(response, origin);
-      if (req.method == "OPTIONS" && request.has("Access-Control-Request-Method")) {
-        // A preflight carries no token; answering it reveals nothing.
-        response.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
-        response.set("Access-Control-Allow-Headers",
-                     "Authorization, Content-Type, Idempotency-Key");
-        response.set("Access-Control-Max-Age", "600");
-        status = 204;
-        log_it = false;
-        handled = true;
-        response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
-        response.setContentLength(0);
-        response.send();
-      }
-    }
-    if (!handled && in_flight > server.options_.max_in_flight) {
-      response.setKeepAlive(false);
-      throw HttpError(503, "overloaded",
-                      "server is at its limit of " + std::to_string(server.options_.max_in_flight) +
-                          " requests in flight; retry shortly");
-    }
-    if (!handled && req.method == "GET") {
-      Response r = builtin(req.path, handled);
-      if (handled) {
-        log_it = false;
-        status = r.status;
-        write_response(response, r);
-      }
-    }
-    if (!handled) {
-      const auto segments = split_path(req.path);
-      const Server::Route* found = nullptr;
-      bool path_known = false;
-      for (const auto& route : server.routes_) {
-        std::map<std::string, std::string> params;
-        if (!match(route, segments, params)) continue;
-        path_known = true;
-        if (route.method != req.method) continue;
-        found = &route;
-        req.path_params = std::move(params);
-        break;
-      }
-      if (found == nullptr) {
-        if (path_known) throw HttpError(405, "method_not_allowed", req.method + " " + req.path);
-        throw HttpError(404, "not_found", "no route for " + req.method + " " + req.path);
-      }
-      log_it = found->options.log_requests;
-      if (!found->options.stream_body) {
-        const std::size_t limit = found->options.max_body_bytes ? found->options.max_body_bytes
-                                                                : server.options_.max_body_bytes;
-        try {
-          req.body = read_body(request, limit);
-        } catch (const HttpError&) {
-          response.setKeepAlive(false);  // the unread rest of the body must not be parsed
-          throw;
-        }
-      }
-      if (found->raw_handler) {
-        found->raw_handler(req, response);
-        status = response.getStatus();
-      } else {
-        Response r = found->handler(req);
-        status = r.status;
-        write_response(response, r);
-      }
+    if (apply_cors(server.options_.cors_origins, request, response)) {
+      status = 204;
+      log_it = false;
+    } else if (is_builtin(req)) {
+      admit(slot, false, response);
+      log_it = false;
+      Response r = builtin(req.path);
+      status = r.status;
+      write_response(response, r);
+    } else {
+      const Route& route = find_route(req);
+      log_it = route.options.log_requests;
+      admit(slot, route.options.long_lived, response);
+      status = run_route(route, req, response);
     }
   } catch (const HttpError& e) {
     status = e.status();
@@ -299,7 +369,7 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
       write_response(response, json_response(500, json_error_body("internal", e.what())));
     }
   }
-  --server.in_flight_;
+  slot.reset();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server.metrics_.counter_add("kiln_http_requests_total", "HTTP requests by route and status",
@@ -317,6 +387,7 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
 Server::Server(std::string service_name, ServerOptions options)
     : service_name_(std::move(service_name)), options_(std::move(options)) {
   if (options_.max_in_flight <= 0) options_.max_in_flight = options_.threads;
+  if (options_.max_streams < 0) options_.max_streams = 0;
 }
 
 Server::~Server() { stop(0); }
@@ -339,30 +410,37 @@ void Server::start() {
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 256);
   port_ = socket.address().port();
   auto* params = new Poco::Net::HTTPServerParams();
-  // Spare threads beyond max_in_flight exist only to answer 503 instead of queueing silently.
-  const int pool_size = options_.threads + 8;
+  // Streams have threads of their own, so viewers never starve the API. The second share of
+  // `threads` holds idle keep-alive connections and answers 503 instead of queueing silently.
+  const int pool_size = 2 * options_.threads + options_.max_streams + 8;
   params->setMaxThreads(pool_size);
   params->setMaxQueued(options_.max_queued);
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout_ms * 1000LL));
+  params->setMaxKeepAliveRequests(options_.max_requests_per_connection);
   params->setTimeout(Poco::Timespan(options_.read_timeout_ms * 1000LL));
   params->setServerName("kiln-" + service_name_);
   pool_ = std::make_unique<Poco::ThreadPool>(2, pool_size);
+  deadlines_ = std::make_unique<SocketDeadlines>();
   server_ = std::make_unique<Poco::Net::HTTPServer>(new Dispatcher(*this), *pool_, socket, params);
   server_->start();
-  log::info("http listening", {{"host", options_.host}, {"port", port_}});
+  log::info("http listening", {{"host", options_.host},
+                               {"port", port_},
+                               {"threads", options_.threads},
+                               {"max_streams", options_.max_streams}});
 }
 
 void Server::stop(int drain_ms) {
   if (!server_) return;
   server_->stopAll(false);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (in_flight_.load() + streams_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   server_->stopAll(true);
   pool_->joinAll();
   server_.reset();
+  deadlines_.reset();  // after the handlers: their guards point into it
 }
 
 }  // namespace kiln::http

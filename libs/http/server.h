@@ -7,6 +7,15 @@
 // Overload: Poco silently drops connections past its queue. Instead, the server admits at most
 // `max_in_flight` requests at once and answers the rest 503 with Retry-After, immediately; its
 // thread pool has spare threads for exactly that.
+//
+// Long-lived streams (SSE, WebSocket: routes marked `long_lived`) hold a thread for as long as a
+// viewer watches. They count against their own limit, `max_streams`, with threads of their own in
+// the pool, so viewers never take request threads from the API; past the limit a stream request
+// is answered 503 {"error": {"code": "too_many_streams", ...}}.
+//
+// Slow clients: an idle keep-alive connection is closed after `keep_alive_timeout_ms`, and a
+// request body must arrive whole within `body_timeout_ms` (else 408, connection closed), however
+// the client trickles it.
 #pragma once
 
 #include <Poco/Net/HTTPServerRequest.h>
@@ -31,6 +40,8 @@ class ThreadPool;
 }
 
 namespace kiln::http {
+
+class SocketDeadlines;
 
 class HttpError : public std::runtime_error {
  public:
@@ -87,17 +98,26 @@ struct RouteOptions {
   std::size_t max_body_bytes = 0;  // 0: the server's default
   bool stream_body = false;        // leave the body unread in raw->stream() (RawHandler only)
   bool log_requests = true;
+  // The handler keeps the connection for as long as the client watches (SSE, WebSocket): counted
+  // against ServerOptions::max_streams instead of the API's request threads.
+  bool long_lived = false;
+  // Total time for the body to arrive; 0: the server's. A stream_body route reads at its own pace
+  // (uploads of hundreds of MB) and has no total deadline unless it sets one here.
+  int body_timeout_ms = 0;
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;           // 0: pick a free port (see port())
-  int threads = 32;       // request threads (keep-alive connections hold one each)
+  int threads = 32;       // API request threads
   int max_in_flight = 0;  // 0: same as threads
+  int max_streams = 256;  // long-lived streams at once, on threads of their own
   int max_queued = 256;   // accepted connections waiting for a thread
   std::size_t max_body_bytes = 1 << 20;
-  int read_timeout_ms = 10000;  // a slow body times out
-  int keep_alive_timeout_ms = 15000;
+  int read_timeout_ms = 10000;             // per read, and for a new connection's first request
+  int body_timeout_ms = 30000;             // a whole request body, however slowly it trickles
+  int keep_alive_timeout_ms = 5000;        // an idle keep-alive connection is closed after this
+  int max_requests_per_connection = 1000;  // then the connection closes (0: no limit)
   // Origins allowed to call this server from a browser (CORS), e.g. the dashboard's
   // "http://127.0.0.1:8081"; "*" allows any. Empty: no CORS headers at all.
   std::vector<std::string> cors_origins;
@@ -134,8 +154,10 @@ class Server {
   std::vector<Route> routes_;
   std::vector<std::pair<std::string, std::function<Status()>>> readiness_checks_;
   std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<SocketDeadlines> deadlines_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::atomic<int> in_flight_{0};
+  std::atomic<int> streams_{0};
   int port_ = 0;
 };
 

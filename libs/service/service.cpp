@@ -14,7 +14,15 @@ void add_common_options(Config& config, int default_http_port) {
   config.option("nats.url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
       .option("http.host", "127.0.0.1", "Address the HTTP server binds to")
       .option("http.port", std::to_string(default_http_port), "HTTP port (0: any free port)")
-      .option("http.threads", "32", "HTTP request threads")
+      .option("http.threads", "32", "HTTP request threads for API requests")
+      .option("http.max-streams", "256",
+              "Live streams (SSE, WebSocket) open at once, on threads of their own; 503 beyond it")
+      .option("http.idle-timeout-ms", "5000", "An idle keep-alive connection is closed after this")
+      .option("http.max-requests-per-connection", "1000",
+              "A keep-alive connection is closed after this many requests (0: no limit)")
+      .option("http.body-timeout-ms", "30000",
+              "A request body (streamed uploads excepted) must arrive whole within this, however "
+              "slowly it trickles; 408 and the connection closed beyond it (0: no limit)")
       .option(
           "http.cors-origins", "http://127.0.0.1:8081,http://localhost:8081",
           "Browser origins allowed to call this API (the dashboard's), comma-separated; * for any")
@@ -63,6 +71,17 @@ http::ServerOptions http_options(const Config& config) {
   options.host = config.get("http.host");
   options.port = static_cast<int>(config.get_int("http.port"));
   options.threads = static_cast<int>(config.get_int("http.threads"));
+  options.max_streams = static_cast<int>(config.get_int("http.max-streams"));
+  options.keep_alive_timeout_ms = static_cast<int>(config.get_int("http.idle-timeout-ms"));
+  options.max_requests_per_connection =
+      static_cast<int>(config.get_int("http.max-requests-per-connection"));
+  options.body_timeout_ms = static_cast<int>(config.get_int("http.body-timeout-ms"));
+  if (options.threads < 1 || options.max_streams < 0 || options.keep_alive_timeout_ms < 1 ||
+      options.max_requests_per_connection < 0 || options.body_timeout_ms < 0) {
+    throw ConfigError(
+        "http.threads and http.idle-timeout-ms must be at least 1; http.max-streams, "
+        "http.max-requests-per-connection and http.body-timeout-ms cannot be negative");
+  }
   std::stringstream origins(config.get("http.cors-origins"));
   for (std::string origin; std::getline(origins, origin, ',');) {
     if (!origin.empty()) options.cors_origins.push_back(origin);

@@ -15,7 +15,7 @@
 
 namespace kiln::service {
 
-// nats.url, http.host, http.port, http.threads, log.level, instance.
+// nats.url, http.* (host, port, threads, streams, slow-client timeouts, CORS), log.level, instance.
 void add_common_options(Config& config, int default_http_port);
 
 // Logs are JSON lines; the instance id defaults to <service>/<hostname>-<pid>.

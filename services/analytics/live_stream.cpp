@@ -61,11 +61,13 @@ void LiveStream::register_routes(http::Server& server) {
   server.raw_route("GET", "/v1/builds/{id}/events",
                    [this](http::Request& request, Poco::Net::HTTPServerResponse& response) {
                      serve_sse(request, response);
-                   });
+                   },
+                   {.long_lived = true});
   server.raw_route("GET", "/v1/builds/{id}/stream",
                    [this](http::Request& request, Poco::Net::HTTPServerResponse& response) {
                      serve_websocket(request, response);
-                   });
+                   },
+                   {.long_lived = true});
 }
 
 BuildEventSource LiveStream::open_source(http::Request& request, const std::string& resume,
