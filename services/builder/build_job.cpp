@@ -13,6 +13,7 @@
 #include "builder/leftovers.h"
 #include "builder/log_stream.h"
 #include "builder/secret_masker.h"
+#include "builder/secret_scan.h"
 #include "builder/step_parser.h"
 #include "builder/upload_source.h"
 #include "bus/consumer.h"
@@ -318,6 +319,13 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   }
   if (auto annotated = annotate_layout(layout_tmp, build.annotations); !annotated.ok()) {
     return fail(v1::BUILD, annotated.error().describe());
+  }
+  auto leaked = find_secret_in_image(layout_tmp, options.secrets);
+  if (!leaked.ok()) return fail(v1::BUILD, leaked.error().describe());
+  if (leaked->has_value()) {
+    return fail(v1::BUILD, "the image holds the value of build secret '" + (*leaked)->secret_id +
+                               "' (in blob " + (*leaked)->blob_digest +
+                               "); a secret must not be written into a layer, so it is not pushed");
   }
   v1::ImageBuilt built;
   if (auto described = describe_layout(layout_tmp, built); !described.ok()) {

@@ -25,6 +25,8 @@ using e2e::str;
 using Clock = std::chrono::steady_clock;
 
 e2e::Stack* g_stack = nullptr;
+// The builder's one build secret (id "tok") in this suite.
+constexpr char kSecret[] = "chaos-Secret-7f3a9c21e";
 
 class StackEnvironment : public ::testing::Environment {
  public:
@@ -38,7 +40,9 @@ class StackEnvironment : public ::testing::Environment {
                                 {"KILN_DISPATCH_GLOBAL_LIMIT", "2"}};
     // Five beats per lost window, so a loaded machine (CI runs suites side by side) missing one
     // or two is not a lost worker.
-    options.env["builder"] = {{"KILN_BUILD_HEARTBEAT_SECONDS", "2"}};
+    options.env["builder"] = {{"KILN_BUILD_HEARTBEAT_SECONDS", "2"},
+                              {"KILN_BUILD_SECRETS", "tok=CHAOS_BUILD_SECRET"},
+                              {"CHAOS_BUILD_SECRET", kSecret}};
     options.env["pusher"] = {{"KILN_PUSH_HEARTBEAT_SECONDS", "2"}};
     g_stack = new e2e::Stack(options);
   }
@@ -148,9 +152,9 @@ bool wait_until(Predicate done, std::chrono::seconds limit) {
 }
 
 TEST(Chaos, SilentStepOfTwoMinutesSucceedsWithOneAttempt) {
-  Case c("a RUN step silent for 120 s, dispatch.worker-lost-seconds=10, stuck-seconds=15",
+  Case c("a RUN step silent for 121 s, dispatch.worker-lost-seconds=10, stuck-seconds=15",
          "succeeded with one attempt (the builder's heartbeat vouches for it)");
-  const std::string repo = new_project("silent", "RUN echo start && sleep 120 && echo end\n");
+  const std::string repo = new_project("silent", "RUN echo start && sleep 121 && echo end\n");
   const std::string id = webhook_build("silent", repo);
   auto build = g_stack->wait_finished(id, 420);
   const std::string status = str(build, "status");
@@ -389,6 +393,108 @@ TEST(Chaos, PusherKilledMidUploadPushesOnce) {
   EXPECT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
   EXPECT_EQ(pushed, 1);
   EXPECT_EQ(served, str(build, "digest"));
+}
+
+TEST(Chaos, FullArtifactDiskFailsThatBuildAndTheNextSucceeds) {
+  Case c(
+      "artifacts.dir replaced by a 3 MiB tmpfs, a build whose image needs 6 MB, then space "
+      "given back",
+      "that build fails naming the full disk; the next build succeeds");
+  const std::string artifacts = g_stack->dir() + "/artifacts";
+  ASSERT_EQ(testing::run_command("mount -t tmpfs -o size=3m kiln-chaos-full '" + artifacts + "'"),
+            0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { testing::run_command("umount -l '" + dir + "'"); }
+  } unmount{artifacts};
+  const std::string repo =
+      new_project("diskfull", "RUN head -c 6000000 /dev/urandom > /big && echo filled\n");
+  const std::string full_id = webhook_build("diskfull", repo);
+  auto full = g_stack->wait_finished(full_id, 240);
+  const std::string reason = str(full, "failure_reason");
+  ASSERT_EQ(testing::run_command("mount -o remount,size=256m '" + artifacts + "'"), 0);
+  const std::string next_id = webhook_build("diskfull", repo);
+  auto next = g_stack->wait_finished(next_id, 240);
+  c.observed("full: " + str(full, "status") + " in stage " + str(full, "failure_stage") + " (" +
+             reason.substr(0, 160) + "); next: " + str(next, "status"));
+  EXPECT_EQ(str(full, "status"), "failed") << g_stack->logs();
+  EXPECT_NE(reason.find("no space left on device"), std::string::npos) << reason;
+  EXPECT_EQ(str(next, "status"), "succeeded") << g_stack->logs();
+}
+
+// Every stored event of the build, as bytes.
+std::string all_events(bus::Bus& bus, const std::string& build_id) {
+  auto reader = bus::SubjectReader::open(bus, bus::kEventsStream, "kiln.build.*." + build_id,
+                                         bus::SubjectReader::Start::kAll);
+  if (!reader.ok()) throw std::runtime_error(reader.error().describe());
+  std::string out;
+  while (true) {
+    auto next = (*reader)->next(2000);
+    if (!next.ok()) throw std::runtime_error(next.error().describe());
+    if (!next->has_value()) return out;
+    out += std::string((**next).data()) + "\n";
+  }
+}
+
+std::string base64_of(const std::string& data) {
+  std::string out;
+  testing::run_command("printf '%s' '" + data + "' | base64 -w0", &out);
+  return out;
+}
+
+TEST(Chaos, SecretsStayOutOfLogsEventsRowsAndImages) {
+  Case c(
+      "RUN prints a build secret plain, base64-encoded and folded over lines; another RUN "
+      "copies it into a layer",
+      "no trace in logs, events or rows; the build that wrote it into the image fails and "
+      "is not pushed");
+  const std::string repo =
+      new_project("secrets",
+                  "RUN --mount=type=secret,id=tok cat /run/secrets/tok && echo && "
+                  "base64 /run/secrets/tok && fold -w 7 /run/secrets/tok && echo && "
+                  "(printf 'x'; cat /run/secrets/tok) | base64 && echo printed\n");
+  const std::string id = webhook_build("secrets", repo);
+  auto build = g_stack->wait_finished(id, 240);
+  const auto logs = e2e::http("GET", g_stack->analytics_url() + "/v1/builds/" + id + "/logs", "",
+                              {{"Authorization", std::string("Bearer ") + e2e::kAdminToken}});
+  auto bus = connect();
+  const std::string events = all_events(*bus, id);
+  const std::string row = e2e::http("GET", g_stack->analytics_url() + "/v1/builds/" + id, "",
+                                    {{"Authorization", std::string("Bearer ") + e2e::kAdminToken}})
+                              .body;
+  const std::string encoded = base64_of(kSecret);
+  const std::string secret = kSecret;
+  auto traces = [&](const std::string& text) {
+    int found = 0;
+    for (const std::string& needle :
+         {secret, encoded.substr(0, 16), secret.substr(0, 7), secret.substr(7, 7)}) {
+      found += text.find(needle) != std::string::npos ? 1 : 0;
+    }
+    return found;
+  };
+  const int in_logs = traces(logs.body);
+  const int in_events = traces(events);
+  const int in_row = traces(row);
+
+  const std::string leak_repo = new_project(
+      "secret-leak", "RUN --mount=type=secret,id=tok cp /run/secrets/tok /leak && echo copied\n");
+  const std::string leak_id = webhook_build("secret-leak", leak_repo);
+  auto leak = g_stack->wait_finished(leak_id, 240);
+  const int leak_pushed = count_events(*bus, "pushed", leak_id);
+  c.observed("printing build " + str(build, "status") + ", traces: logs " +
+             std::to_string(in_logs) + ", events " + std::to_string(in_events) + ", row " +
+             std::to_string(in_row) + "; copying build " + str(leak, "status") + " (" +
+             str(leak, "failure_reason").substr(0, 90) + "), pushed " +
+             std::to_string(leak_pushed) + "x");
+  EXPECT_EQ(str(build, "status"), "succeeded") << g_stack->logs();
+  EXPECT_NE(logs.body.find("printed"), std::string::npos) << logs.body;
+  EXPECT_NE(logs.body.find("***"), std::string::npos) << logs.body;
+  EXPECT_EQ(in_logs, 0) << logs.body;
+  EXPECT_EQ(in_events, 0);
+  EXPECT_EQ(in_row, 0) << row;
+  EXPECT_EQ(str(leak, "status"), "failed") << g_stack->logs();
+  EXPECT_NE(str(leak, "failure_reason").find("build secret 'tok'"), std::string::npos);
+  EXPECT_EQ(leak_pushed, 0);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The builder's pure parts: buildah output parsing, secret masking, Dockerfile scanning and the
 // safety rules for uploaded archives.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "builder/dockerfile_scan.h"
 #include "builder/failure.h"
@@ -71,6 +72,38 @@ TEST(SecretMaskerTest, MasksEveryOccurrenceAndEachLineOfMultiLineValues) {
 TEST(SecretMaskerTest, LongerValueWinsOverAContainedShorterOne) {
   SecretMasker masker({"token", "token-extended"});
   EXPECT_EQ(masker.mask("token-extended"), "***");
+}
+
+TEST(SecretMaskerTest, MasksTheBase64OfAValueAtEveryAlignment) {
+  const std::string secret = "s3cr3t-Value-42";
+  SecretMasker masker({secret});
+  // `base64 file` of the value alone, and of the value after 1 and 2 other bytes.
+  EXPECT_EQ(masker.mask("czNjcjN0LVZhbHVlLTQy").find("czNjcjN0"), std::string::npos);
+  for (const std::string& input : {secret + "\n", "x" + secret, "xy" + secret, "xyz" + secret}) {
+    std::string encoded(((input.size() + 2) / 3) * 4 + 1, '\0');
+    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                    reinterpret_cast<const unsigned char*>(input.data()),
+                    static_cast<int>(input.size()));
+    encoded.resize(encoded.size() - 1);
+    const std::string masked = masker.mask("out: " + encoded);
+    EXPECT_NE(masked.find("***"), std::string::npos) << input << " -> " << encoded;
+    // What remains visible is at most the few characters that mix in the neighbouring bytes.
+    EXPECT_LE(masked.size(), std::string("out: ***").size() + 8) << masked;
+  }
+}
+
+TEST(SecretMaskerTest, MasksAValuePrintedAcrossLines) {
+  SecretMasker masker({"abcdefghijklmnop"});
+  // fold -w 5
+  EXPECT_EQ(masker.mask("abcde"), "***");
+  EXPECT_EQ(masker.mask("fghij"), "***");
+  EXPECT_EQ(masker.mask("klmno"), "***");
+  // A line that ends with the value's beginning, and one that starts with its end.
+  EXPECT_EQ(masker.mask("token: abcdefgh"), "token: ***");
+  EXPECT_EQ(masker.mask("ijklmnop (end)"), "*** (end)");
+  // Ordinary text keeps its short coincidences.
+  EXPECT_EQ(masker.mask("the abc of it"), "the abc of it");
+  EXPECT_EQ(masker.mask("nop"), "nop");
 }
 
 TEST(DockerfileScanTest, BaseImagesSkipStagesScratchAndExpandArgs) {
