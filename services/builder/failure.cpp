@@ -19,7 +19,13 @@ std::string one_line(std::string_view text) {
   std::string out;
   for (char c : text) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
   while (!out.empty() && out.back() == ' ') out.pop_back();
-  if (out.size() > kMaxReason) out = out.substr(0, kMaxReason - 3) + "...";
+  // Go tools chain errors as "what: where: cause", so a long line keeps its end, where the cause
+  // (no space left on device, permission denied) is, as well as its start.
+  if (out.size() > kMaxReason) {
+    const std::size_t head = kMaxReason / 3;
+    const std::size_t tail = kMaxReason - head - 5;
+    out = out.substr(0, head) + " ... " + out.substr(out.size() - tail);
+  }
   return out;
 }
 

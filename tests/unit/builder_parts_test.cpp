@@ -158,6 +158,13 @@ TEST(FailureTest, ReasonIsOneLineAndPrefersErrors) {
   EXPECT_EQ(tail.reason(""), "fatal: Could not read from remote repository.");
   EXPECT_EQ(tail.first_error(""), "fatal: couldn't find remote ref refs/heads/x");
   EXPECT_EQ(one_line("a\nb"), "a b");
+  // A long chained error keeps its cause at the end.
+  const std::string chained =
+      "Error: pushing image " + std::string(400, 'x') + ": write /a/b: no space left on device";
+  const std::string cut = one_line(chained);
+  EXPECT_LE(cut.size(), 300u);
+  EXPECT_EQ(cut.rfind("Error: pushing image", 0), 0u) << cut;
+  EXPECT_NE(cut.find("no space left on device"), std::string::npos) << cut;
 }
 
 }  // namespace
