@@ -356,11 +356,13 @@ Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
   if (!existing.ok()) return existing.error();
   if (existing->has_value()) return Outcome::kAlreadyBuilt;
 
-  const std::string final_dir =
-      fs::absolute(services_.options.artifacts_dir).string() + "/" + build_id_;
+  // A directory of this attempt's own: two attempts of one build can finish at the same moment
+  // (a redelivered attempt racing its re-dispatch), and the one that loses the `built` fence must
+  // never touch the layout the winner's event points at.
+  const std::string final_dir = fs::absolute(services_.options.artifacts_dir).string() + "/" +
+                                build_id_ + "-" + std::to_string(attempt_) + "-" +
+                                random_id().substr(0, 8);
   std::error_code ec;
-  // Left by an attempt that died between writing and publishing: nobody references it.
-  fs::remove_all(final_dir, ec);
   fs::rename(layout_tmp, final_dir, ec);
   if (ec) {
     return make_error(ErrorCode::kInternal,
@@ -373,6 +375,9 @@ Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
   auto ack = out_.publish(envelope, {}, std::uint64_t{0});
   if (!ack.ok()) {
     if (ack.error().code == ErrorCode::kFailedPrecondition) {
+      // Fenced: the stored `built` is another attempt's. (After any other error the event may
+      // still have been stored, so the layout stays.)
+      fs::remove_all(final_dir, ec);
       log::warn("another attempt already published built", {{"build_id", build_id_}});
       return Outcome::kAlreadyBuilt;
     }
