@@ -122,7 +122,7 @@ bool apply_cors(const std::vector<std::string>& allowed, Poco::Net::HTTPServerRe
   response.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
   response.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key");
   response.set("Access-Control-Max-Age", "600");
-  response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);
   response.send();
   return true;
@@ -216,7 +216,7 @@ std::string json_error_body(const std::string& code, const std::string& message)
 }
 
 void write_response(Poco::Net::HTTPServerResponse& out, const Response& response) {
-  out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
+  out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
   out.setContentType(response.content_type);
   for (const auto& [name, value] : response.headers) out.set(name, value);
   out.setContentLength64(static_cast<Poco::Int64>(response.body.size()));

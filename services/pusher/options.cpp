@@ -44,7 +44,11 @@ void declare_options(Config& config) {
       .option("registry.docker-config", "",
               "Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json "
               "or ~/.docker/config.json; KILN_REGISTRY_USERNAME/PASSWORD take precedence)")
-      .option("registry.parallelism", "4", "Blob uploads at once within one push");
+      .option("registry.parallelism", "4", "Blob uploads at once within one push")
+      .option(
+          "push.retry-window-seconds", "600",
+          "A registry unreachable or overloaded (5xx, 429, timeouts) is tried again later until "
+          "this long after the build was built; then the build fails");
 }
 
 PusherOptions read_options(const Config& config, const std::string& instance) {
@@ -53,6 +57,7 @@ PusherOptions read_options(const Config& config, const std::string& instance) {
   options.slots = positive_int(config, "push.slots");
   options.heartbeat_seconds = positive_int(config, "push.heartbeat-seconds");
   options.parallelism = positive_int(config, "registry.parallelism");
+  options.retry_window_seconds = positive_int(config, "push.retry-window-seconds");
   options.artifacts_dir = config.get("artifacts.dir");
   if (options.artifacts_dir.empty()) throw ConfigError("artifacts.dir must not be empty");
   options.insecure_registries = split_list(config.get("registry.insecure"));

@@ -18,6 +18,9 @@ struct PusherOptions {
   std::string docker_config;                      // config.json with credentials; empty: default
   int parallelism = 4;                            // blob transfers at once per push
   int heartbeat_seconds = 5;                      // in-progress acks while pushing (AckWait 30 s)
+  // A registry that is unreachable or overloaded (after the client's own retries) is tried again
+  // later until the build has waited this long since `built`; then the build fails.
+  int retry_window_seconds = 600;
 };
 
 void declare_options(Config& config);

@@ -132,6 +132,18 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
               {{"build_id", build_id_}, {"error", error.describe()}});
     return publish_succeeded(requested, (*winner)->pushed());
   }
+  if (registry::is_retryable(error) &&
+      now_ms() - built_.occurred_at_ms() <
+          std::int64_t{services_.options.retry_window_seconds} * 1000) {
+    // The registry is down or overloaded: the layout waits, the build does not fail yet.
+    log::warn("push failed; trying again later",
+              {{"build_id", build_id_},
+               {"repository", target->repository_url()},
+               {"error", error.describe()},
+               {"retry_window_seconds", services_.options.retry_window_seconds}});
+    count("retry_later");
+    return Settle::kNakLater;
+  }
   log::warn("push failed", {{"build_id", build_id_},
                             {"repository", target->repository_url()},
                             {"error", error.describe()}});

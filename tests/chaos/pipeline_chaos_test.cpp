@@ -497,6 +497,51 @@ TEST(Chaos, SecretsStayOutOfLogsEventsRowsAndImages) {
   EXPECT_EQ(leak_pushed, 0);
 }
 
+TEST(Chaos, RegistryDownForAMinuteDuringAPushIsPushedAfterwards) {
+  Case c(
+      "docker-registry stopped for 60 s in the middle of a push (a blob in, held 3 s at "
+      "failpoint registry.after_blob_upload)",
+      "the push is tried again after the outage and succeeds once; the registry serves the "
+      "build's digest");
+  auto& pusher = g_stack->pusher();
+  pusher.set_env("KILN_FAILPOINTS", "registry.after_blob_upload=1*sleep:3000");
+  pusher.restart();
+  ASSERT_TRUE(pusher.wait_ready(60000)) << g_stack->logs();
+  const std::string repo =
+      new_project("outage", "RUN echo " + random_id() + " > /unique && echo layered\n");
+  const std::string id = webhook_build("outage", repo);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return pusher.log().find("failpoint registry.after_blob_upload") != std::string::npos;
+      },
+      std::chrono::seconds(180)))
+      << g_stack->logs();
+  g_stack->registry_server().stop();
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+  const std::string status_at_restart = str(g_stack->build(id), "status");
+  g_stack->registry_server().restart();
+  auto build = g_stack->wait_finished(id, 300);
+  pusher.set_env("KILN_FAILPOINTS", "");
+  pusher.restart();
+  ASSERT_TRUE(pusher.wait_ready(60000)) << g_stack->logs();
+  auto bus = connect();
+  const int pushed = count_events(*bus, "pushed", id);
+  std::string served;
+  testing::run_command("curl -sSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://" +
+                           g_stack->registry() + "/v2/e2e/outage/manifests/" +
+                           str(build, "digest") +
+                           " | tr -d '\\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'",
+                       &served);
+  while (!served.empty() && served.back() == '\n') served.pop_back();
+  c.observed("status after 60 s without a registry: " + status_at_restart + "; then " +
+             str(build, "status") + ", pushed " + std::to_string(pushed) + "x, registry serves " +
+             (served.empty() ? "nothing" : served));
+  EXPECT_EQ(status_at_restart, "pushing");
+  EXPECT_EQ(str(build, "status"), "succeeded") << str(build, "failure_reason") << g_stack->logs();
+  EXPECT_EQ(pushed, 1);
+  EXPECT_EQ(served, str(build, "digest"));
+}
+
 }  // namespace
 }  // namespace kiln::chaos
 

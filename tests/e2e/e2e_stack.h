@@ -40,6 +40,7 @@ class Stack {
   std::string postgres_url() const { return postgres_.url(); }
   testing::NatsServer& nats() { return nats_; }
   testing::PostgresServer& postgres() { return postgres_; }
+  testing::RegistryServer& registry_server() { return registry_; }
   testing::ServiceProcess& pusher() { return *pusher_; }
   testing::ServiceProcess& analytics() { return *analytics_; }
   std::string registry() const { return registry_.host(); }

@@ -653,18 +653,10 @@ RegistryServer::RegistryServer(const std::string& htpasswd_user,
         throw std::runtime_error("htpasswd failed (apache2-utils installed?): " + output);
       }
     }
-    const std::string config_path = dir_ + "/config.yml";
-    const std::string log_path = dir_ + "/registry.log";
     start_on_free_port(port_, [&] {
-      write_file(config_path, registry_config(dir_ + "/data", port_,
-                                              htpasswd_user.empty() ? "" : htpasswd_path));
-      const auto log_offset = file_size_or_zero(log_path);
-      pid_ = spawn_server({"docker-registry", "serve", config_path}, log_path);
-      // 401 is ready too: that is the answer of a registry with auth.
-      await_ready(pid_, "docker-registry", log_path, log_offset, [this] {
-        const int status = http_get_status(port_, "/v2/");
-        return status == 200 || status == 401;
-      });
+      write_file(dir_ + "/config.yml", registry_config(dir_ + "/data", port_,
+                                                       htpasswd_user.empty() ? "" : htpasswd_path));
+      spawn();
     });
   } catch (...) {
     stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(0));
@@ -676,6 +668,24 @@ RegistryServer::RegistryServer(const std::string& htpasswd_user,
 RegistryServer::~RegistryServer() {
   stop_process(pid_, SIGTERM, /*to_group=*/true, kStopTimeout);
   remove_tree(dir_);
+}
+
+void RegistryServer::spawn() {
+  const std::string log_path = dir_ + "/registry.log";
+  const auto log_offset = file_size_or_zero(log_path);
+  pid_ = spawn_server({"docker-registry", "serve", dir_ + "/config.yml"}, log_path);
+  // 401 is ready too: that is the answer of a registry with auth.
+  await_ready(pid_, "docker-registry", log_path, log_offset, [this] {
+    const int status = http_get_status(port_, "/v2/");
+    return status == 200 || status == 401;
+  });
+}
+
+void RegistryServer::stop() { stop_process(pid_, SIGTERM, /*to_group=*/true, kStopTimeout); }
+
+void RegistryServer::restart() {
+  stop();
+  spawn();
 }
 
 std::string RegistryServer::host() const { return "127.0.0.1:" + std::to_string(port_); }

@@ -80,8 +80,11 @@ class RegistryServer {
 
   std::string host() const;  // 127.0.0.1:<port>
   int port() const { return port_; }
+  void stop();     // SIGTERM and wait; the stored blobs stay
+  void restart();  // start again on the same port and storage (after stop)
 
  private:
+  void spawn();
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;
