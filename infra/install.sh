@@ -48,7 +48,7 @@ readonly PACKAGES=(
   nats-server postgresql docker-registry buildah skopeo busybox-static uidmap
   # libraries
   libnats-dev libpqxx-dev libpoco-dev libprotobuf-dev protobuf-compiler
-  libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev libarchive-dev
   # fuzzing (tests/fuzz): clang with libFuzzer
   clang libclang-rt-14-dev
   # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth

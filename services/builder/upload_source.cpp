@@ -1,11 +1,11 @@
 #include "builder/upload_source.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
-#include "builder/process.h"
+#include "archive/context_archive.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
 #include "events/subjects.h"
@@ -23,66 +23,11 @@ Failure fetch_failure(const std::string& reason, int exit_code = 1) {
   return Failure{v1::FETCH, reason, exit_code, false};
 }
 
-// Lexically normalised path relative to the root; false when it leaves the root.
-bool stays_inside(const fs::path& relative) {
-  int depth = 0;
-  for (const auto& part : relative) {
-    if (part == "..") {
-      if (--depth < 0) return false;
-    } else if (part != "." && !part.empty()) {
-      ++depth;
-    }
-  }
-  return true;
-}
-
 bool safe_name(const std::string& name) {
-  return !name.empty() && name.front() != '/' && stays_inside(fs::path(name)) &&
-         name.find("..") == std::string::npos;
+  return !name.empty() && archive::stays_inside("", name) && name.find("..") == std::string::npos;
 }
 
 }  // namespace
-
-std::optional<std::string> unsafe_tar_entry(const std::string& line) {
-  // mode owner/group size date time name[ -> target | link to target]
-  std::istringstream in(line);
-  std::string mode, owner, size, date, time;
-  if (!(in >> mode >> owner >> size >> date >> time) || mode.empty()) {
-    return "unreadable archive listing line: " + line;
-  }
-  std::string rest;
-  std::getline(in, rest);
-  if (!rest.empty() && rest.front() == ' ') rest.erase(0, 1);
-  const char type = mode.front();
-  if (type == 'c' || type == 'b' || type == 'p' || type == 's') {
-    return "device files, FIFOs and sockets are not allowed: " + rest;
-  }
-  if (type != '-' && type != 'd' && type != 'l' && type != 'h') {
-    return "unsupported archive entry type '" + std::string(1, type) + "': " + rest;
-  }
-  std::string name = rest;
-  std::string target;
-  const std::string arrow = type == 'l' ? " -> " : " link to ";
-  if (type == 'l' || type == 'h') {
-    const auto at = rest.find(arrow);
-    if (at == std::string::npos || rest.find(arrow, at + 1) != std::string::npos) {
-      return "ambiguous link entry: " + rest;
-    }
-    name = rest.substr(0, at);
-    target = rest.substr(at + arrow.size());
-  }
-  if (!safe_name(name)) return "path leaves the context: " + name;
-  if (type == 'h' && !safe_name(target)) return "hard link leaves the context: " + name;
-  if (type == 'l') {
-    if (target.empty() || target.front() == '/') {
-      return "symbolic link leaves the context: " + name + " -> " + target;
-    }
-    if (!stays_inside(fs::path(name).parent_path() / target)) {
-      return "symbolic link leaves the context: " + name + " -> " + target;
-    }
-  }
-  return std::nullopt;
-}
 
 std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& upload,
                                     const std::string& dir, const v1::BuildSpec& spec,
@@ -143,54 +88,28 @@ std::optional<Failure> fetch_upload(bus::Bus& bus, const v1::UploadSource& uploa
                            (upload.context_sha256().empty() ? announced : upload.context_sha256()));
     }
 
-    // List first, refuse anything unsafe, then extract.
-    // --absolute-names: list names exactly as stored (tar would otherwise strip "/" and "../"
-    // with a warning line), so the checks below see what a careless unpacker would write.
-    std::vector<std::string> list = {"tar",
-                                     "--list",
-                                     "--verbose",
-                                     "--numeric-owner",
-                                     "--absolute-names",
-                                     "--quoting-style=literal",
-                                     "-f",
-                                     archive};
-    if (gzip) list.insert(list.begin() + 1, "-z");
-    auto listed = capture_process(list, {}, std::chrono::seconds(120));
-    if (!listed.ok()) return fetch_failure("tar --list: " + listed.error().describe());
-    if (listed->exit_code != 0) {
-      return fetch_failure("the context archive is not a valid tar: " + one_line(listed->output),
-                           listed->exit_code);
-    }
-    std::istringstream lines(listed->output);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty()) continue;
-      if (auto unsafe = unsafe_tar_entry(line)) return fetch_failure("unsafe context: " + *unsafe);
-    }
-    std::vector<std::string> extract = {"tar",
-                                        "--extract",
-                                        "--no-same-owner",
-                                        "--no-same-permissions",
-                                        "--no-overwrite-dir",
-                                        "-f",
-                                        archive,
-                                        "-C",
-                                        dir};
-    if (gzip) extract.insert(extract.begin() + 1, "-z");
-    ProcessOptions options;
-    options.argv = extract;
-    options.deadline = control.deadline;
-    options.cancel = control.cancel;
-    OutputTail tail;
-    options.on_line = [&](OutputStream stream, std::string_view line) {
-      tail.add(line);
-      if (sink) sink(stream, line);
+    bool timed_out = false;
+    auto stop = [&]() -> std::optional<std::string> {
+      if (control.cancel && control.cancel->cancelled()) return "cancelled while unpacking";
+      if (control.deadline && std::chrono::steady_clock::now() >= *control.deadline) {
+        timed_out = true;
+        return "timed out while unpacking the context";
+      }
+      return std::nullopt;
     };
-    auto extracted = run_process(options);
-    if (!extracted.ok()) return fetch_failure("tar --extract: " + extracted.error().describe());
-    if (extracted->cancelled) return Failure{v1::FETCH, "cancelled while unpacking", 143, true};
-    if (extracted->exit_code != 0) {
-      return fetch_failure("unpacking the context failed: " + tail.reason(""),
-                           extracted->exit_code);
+    auto unpacked = archive::extract_context(archive, dir, archive::ContextLimits{}, stop);
+    if (!unpacked.ok()) {
+      const Error& error = unpacked.error();
+      if (error.code != ErrorCode::kCancelled) {
+        return fetch_failure("unsafe or unreadable context: " + error.message);
+      }
+      if (timed_out) return Failure{v1::TIMEOUT, error.message, 124, false};
+      return Failure{v1::FETCH, error.message, 143, true};
+    }
+    if (sink) {
+      sink(OutputStream::kStdout, "unpacked the context: " + std::to_string(unpacked->entries) +
+                                      " entries, " + std::to_string(unpacked->unpacked_bytes) +
+                                      " bytes");
     }
     fs::remove(archive, ec);
   }

@@ -1,7 +1,7 @@
 // The source of a build without Git: the Dockerfile from the `requested` event and the context
 // archive from KILN_UPLOADS (kiln.upload.<id>), reassembled, checked against the announced
-// sha256 and unpacked safely (no absolute or ".." paths, no links leaving the tree, no device
-// files or FIFOs).
+// sha256 and unpacked by libs/archive's rules (relative paths inside the tree, links that stay
+// inside, no device files or FIFOs, bounded entries and unpacked bytes).
 #pragma once
 
 #include <optional>
@@ -17,8 +17,5 @@ namespace kiln::builder {
 std::optional<Failure> fetch_upload(bus::Bus& bus, const events::v1::UploadSource& upload,
                                     const std::string& dir, const events::v1::BuildSpec& spec,
                                     const LineSink& sink, const RunControl& control);
-
-// One line of `tar -tv` output checked against the rules above; a reason when it breaks one.
-std::optional<std::string> unsafe_tar_entry(const std::string& listing_line);
 
 }  // namespace kiln::builder

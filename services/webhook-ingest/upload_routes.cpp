@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <istream>
+#include <optional>
 
+#include "archive/context_archive.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "tar_validator.h"
 #include "upload_store.h"
 
 namespace kiln::webhook {
@@ -37,46 +38,52 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
                               " bytes exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
   }
   UploadWriter writer(bus_, random_id(), 10000);
-  TarValidator tar;
   std::istream& in = request.raw->stream();
   std::string buf(64 * 1024, '\0');
   std::uint64_t total = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  // The archive is checked as it streams past and every byte is stored as it arrives; what goes
+  // wrong on the way is kept here (exceptions must not cross libarchive's C frames).
+  std::optional<http::HttpError> refused;
+  auto next = [&]() -> Result<std::string_view> {
+    try {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    } catch (const std::exception& e) {
+      refused.emplace(408, "body_timeout", std::string("reading the context: ") + e.what());
+      return make_error(ErrorCode::kDeadlineExceeded, e.what());
+    }
     const auto n = static_cast<std::size_t>(in.gcount());
-    if (n == 0) break;
     total += n;
     if (total > limit) {
-      throw http::HttpError(413, "payload_too_large",
-                            "context exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
+      refused.emplace(413, "payload_too_large",
+                      "context exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
+      return make_error(ErrorCode::kResourceExhausted, "too large");
     }
     const std::string_view bytes(buf.data(), n);
-    if (Status s = tar.feed(bytes); !s.ok()) {
-      throw http::HttpError(422, "invalid_context", s.error().message);
-    }
     if (Status s = writer.write(bytes); !s.ok()) {
-      throw http::HttpError(503, "unavailable", "storing the context: " + s.error().describe());
+      refused.emplace(503, "unavailable", "storing the context: " + s.error().describe());
+      return s.error();
     }
-  }
+    return bytes;
+  };
+  auto checked = archive::check_context(next, archive::ContextLimits{});
+  if (refused) throw *refused;
   if (declared > 0 && total < static_cast<std::uint64_t>(declared)) {
     throw http::HttpError(408, "body_timeout", "the context ended early or arrived too slowly");
   }
-  if (Status s = tar.finish(); !s.ok()) {
-    throw http::HttpError(422, "invalid_context", s.error().message);
-  }
+  if (!checked.ok()) throw http::HttpError(422, "invalid_context", checked.error().message);
   if (Status s = writer.finish(); !s.ok()) {
     throw http::HttpError(503, "unavailable", "storing the context: " + s.error().describe());
   }
   log::info("context uploaded", {{"upload_id", writer.upload_id()},
                                  {"size", static_cast<std::int64_t>(writer.size())},
-                                 {"format", tar.format()},
+                                 {"format", checked->format},
                                  {"by", principal.name}});
   response.setKeepAlive(true);
   http::write_response(response,
                        http::json_response(201, "{\"upload_id\":\"" + writer.upload_id() +
                                                     "\",\"sha256\":\"" + writer.sha256() +
                                                     "\",\"size\":" + std::to_string(writer.size()) +
-                                                    ",\"format\":\"" + tar.format() + "\"}"));
+                                                    ",\"format\":\"" + checked->format + "\"}"));
 }
 
 }  // namespace kiln::webhook

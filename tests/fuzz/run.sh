@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds webhook-ingest's libFuzzer targets with clang (independent of the main GCC build) and
 # runs each for a bounded time from its seed corpus: `tests/fuzz/run.sh [seconds per target]`.
-# New inputs go to a scratch directory, never into the committed corpus. Exit 1 on a crash.
+# New inputs go to a scratch directory, never into the committed corpus. Exit 1 on a crash or
+# when a target goes over 2 GiB of memory; the last line sums each target up:
+#   FUZZ| github 81234 runs, peak 61 MB; gitlab ...
 set -euo pipefail
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,13 +20,14 @@ for provider in github gitlab gitea; do
   "${cxx[@]}" -o "${work}/${provider}" "${root}/tests/fuzz/${provider}_payload_fuzz.cpp" \
     "${svc}/${provider}_payload.cpp" "${parser_sources[@]}" -lPocoJSON -lPocoFoundation
 done
-"${cxx[@]}" -o "${work}/tar" "${root}/tests/fuzz/tar_validator_fuzz.cpp" \
-  "${svc}/tar_validator.cpp" "${root}/libs/common/result.cpp" -lz
+"${cxx[@]}" -o "${work}/tar" "${root}/tests/fuzz/context_archive_fuzz.cpp" \
+  "${root}/libs/archive/context_archive.cpp" "${root}/libs/common/result.cpp" -larchive
 status=0
+summary=
 for target in github gitlab gitea tar; do
   mkdir -p "${work}/corpus-${target}"
   echo "### ${target}: ${seconds} s"
-  if ! "${work}/${target}" -max_total_time="${seconds}" -rss_limit_mb=2048 \
+  if ! "${work}/${target}" -max_total_time="${seconds}" -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="${crashes}/${target}-" \
       "${work}/corpus-${target}" "${root}/tests/fuzz/corpus/${target}" 2>"${work}/${target}.log"; then
     tail -40 "${work}/${target}.log"
@@ -33,5 +36,9 @@ for target in github gitlab gitea tar; do
   else
     grep -E '^Done' "${work}/${target}.log" || true
   fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "${work}/${target}.log")
+  peak=$(sed -n 's/^stat::peak_rss_mb: *//p' "${work}/${target}.log")
+  summary+="${summary:+; }${target} ${runs:-?} runs, peak ${peak:-?} MB"
 done
+echo "FUZZ| ${summary}"
 exit ${status}
