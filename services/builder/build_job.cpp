@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "builder/artifact.h"
@@ -71,6 +73,31 @@ SecretMasker masker_for(const BuilderOptions& options) {
   return masker;
 }
 
+// Secrets reach the build as files only it reads, never as arguments.
+std::map<std::string, std::string> write_secrets(
+    const std::string& dir, const std::map<std::string, std::string>& secrets) {
+  std::map<std::string, std::string> files;
+  fs::create_directories(dir);
+  chmod(dir.c_str(), 0700);
+  for (const auto& [id, value] : secrets) {
+    const std::string file = dir + "/" + id;
+    std::ofstream(file, std::ios::trunc) << value;
+    chmod(file.c_str(), 0600);
+    files[id] = file;
+  }
+  return files;
+}
+
+// How a child run's failure is worded. Pull, build and export word it differently, and a stopped
+// build reports its own exit code where a stopped pull or export reports 143 or 1.
+struct RunWords {
+  std::string cancelled{};      // the reason when cancelled
+  std::string timed_out{};      // ends "build exceeded its timeout of N s"
+  std::string failed{};         // comes before the output's reason on a non-zero exit
+  std::string_view fallback{};  // the reason when the output gives none
+  bool own_exit_code = false;   // a cancelled or timed-out run reports its own exit code
+};
+
 }  // namespace
 
 BuildJob::BuildJob(JobServices services, v1::Envelope requested, int attempt,
@@ -86,16 +113,76 @@ void BuildJob::kiln_line(const std::string& text) {
   if (logs_ != nullptr) logs_->add("kiln", text);
 }
 
+struct BuildJob::State {
+  State(const BuildJob& job, Clock::time_point start, std::string work_dir,
+        const SecretMasker& secret_masker, LogStream& logs);
+
+  // A failure whose reason may quote the source, an image or the output: secrets masked.
+  Failure failed(v1::Stage stage, const std::string& reason, int exit_code = 1) const {
+    return Failure{stage, masker.mask(reason), exit_code, false};
+  }
+  // The failure a child run ended in, if it did not succeed.
+  std::optional<Failure> classify(const RunOutcome& run, const RunWords& words) const;
+
+  const v1::BuildRequested& request;
+  const v1::BuildSpec& spec;
+  const Clock::time_point begin;
+  const int timeout_seconds;
+  const RunControl control;
+  const SecretMasker& masker;
+  const std::string work;
+  const std::string source_dir;
+  OutputTail tail;
+  const LineSink sink;  // a child's output: to the log, and to the tail for reasons
+
+  std::string resolved_commit;  // Git sources only
+  std::string dockerfile_rel;
+  DockerfileScan scan;
+  BuildRequest build;  // filled by the context, bases and prepare phases
+  int steps_seen = 0;
+  int steps_cached = 0;
+  std::string image_id;
+  std::string layout_tmp;
+  std::optional<TreeGuard> layout_guard;
+  v1::ImageBuilt built;
+};
+
+BuildJob::State::State(const BuildJob& job, Clock::time_point start, std::string work_dir,
+                       const SecretMasker& secret_masker, LogStream& logs)
+    : request(job.requested_.requested()),
+      spec(request.spec()),
+      begin(start),
+      timeout_seconds(spec.timeout_seconds() > 0 ? spec.timeout_seconds()
+                                                 : job.services_.options.timeout_seconds),
+      control{begin + std::chrono::seconds(timeout_seconds), &job.cancel_},
+      masker(secret_masker),
+      work(std::move(work_dir)),
+      source_dir(work + "/src"),
+      sink([&logs, this](OutputStream stream, std::string_view line) {
+        logs.add(stream == OutputStream::kStdout ? "stdout" : "stderr", line);
+        tail.add(masker.mask(line));
+      }) {}
+
+std::optional<Failure> BuildJob::State::classify(const RunOutcome& run,
+                                                 const RunWords& words) const {
+  if (run.cancelled) {
+    return Failure{v1::BUILD, words.cancelled, words.own_exit_code ? run.exit_code : 143, true};
+  }
+  if (run.timed_out) {
+    return failed(
+        v1::TIMEOUT,
+        "build exceeded its timeout of " + std::to_string(timeout_seconds) + " s" + words.timed_out,
+        words.own_exit_code ? run.exit_code : 1);
+  }
+  if (run.exit_code != 0) {
+    return failed(v1::BUILD, words.failed + tail.reason(words.fallback), run.exit_code);
+  }
+  return std::nullopt;
+}
+
 Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   const auto begin = Clock::now();
-  const auto& request = requested_.requested();
-  const auto& spec = request.spec();
-  const auto& options = services_.options;
-  const int timeout_seconds =
-      spec.timeout_seconds() > 0 ? spec.timeout_seconds() : options.timeout_seconds;
-  const RunControl control{begin + std::chrono::seconds(timeout_seconds), &cancel_};
-
-  const SecretMasker masker = masker_for(options);
+  const SecretMasker masker = masker_for(services_.options);
   auto first_line = next_log_line(services_.bus, build_id_);
   if (!first_line.ok()) return first_line.error();
   LogStream logs(services_.bus, build_id_, masker, *first_line);
@@ -105,247 +192,254 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
     ~ResetLogs() { job->logs_ = nullptr; }
   } reset_logs{this};
 
-  const std::string work = options.work_dir + "/" + build_id_ + "-" + std::to_string(attempt_) +
-                           "-" + random_id().substr(0, 8);
+  std::string work = services_.options.work_dir + "/" + build_id_ + "-" + std::to_string(attempt_) +
+                     "-" + random_id().substr(0, 8);
   TreeGuard work_guard(work);
   // Taken after the guard, so released before the tree goes: a sweeping builder never removes a
   // directory whose build is alive.
   const WorkDirLock work_lock(work);
-  OutputTail tail;
-  const LineSink sink = [&logs, &tail, &masker](OutputStream stream, std::string_view line) {
-    logs.add(stream == OutputStream::kStdout ? "stdout" : "stderr", line);
-    tail.add(masker.mask(line));
-  };
-  auto fail = [&](v1::Stage stage, const std::string& reason, int exit_code = 1) {
-    return finish_failed(Failure{stage, masker.mask(reason), exit_code, false}, handing_back);
-  };
-  auto publish_started = [&](const std::string& commit) -> Status {
-    auto envelope = out_.envelope();
-    auto* started = envelope.mutable_started();
-    started->set_worker_id(options.worker_id);
-    started->set_attempt(attempt_);
-    started->set_resolved_commit(commit);
-    auto ack = out_.publish(envelope);
-    if (!ack.ok()) return ack.error();
-    kiln_line("build " + build_id_ + " attempt " + std::to_string(attempt_) + " started on " +
-              options.worker_id);
-    return {};
-  };
+  State state(*this, begin, std::move(work), masker, logs);
 
-  // ---- source
-  const std::string source_dir = work + "/src";
-  bool started_published = false;
-  std::string resolved_commit;
-  if (request.has_git() && !request.git().commit().empty()) {
-    if (auto s = publish_started(request.git().commit()); !s.ok()) return s.error();
-    started_published = true;
-  }
+  auto fetched = fetch_source(state);
+  if (!fetched.ok()) return fetched.error();
+  if (*fetched) return finish_failed(**fetched, handing_back);
+  if (auto failure = check_context(state)) return finish_failed(*failure, handing_back);
+  if (auto failure = check_platform(state)) return finish_failed(*failure, handing_back);
+  if (auto failure = pull_bases(state)) return finish_failed(*failure, handing_back);
+  prepare_build(state);
+  if (auto failure = build_image(state)) return finish_failed(*failure, handing_back);
+  if (auto failure = export_layout(state)) return finish_failed(*failure, handing_back);
+  auto outcome = finish_built(state);
+  logs.close();
+  return outcome;
+}
+
+Result<std::optional<Failure>> BuildJob::fetch_source(State& state) {
+  using Fetched = Result<std::optional<Failure>>;
+  const auto& request = state.request;
   if (request.has_git()) {
-    kiln_line("fetching " + request.git().repo_url() + " " +
-              (request.git().commit().empty() ? request.git().ref() : request.git().commit()));
-    std::string commit;
-    const GitAuth auth{options.git_credentials, options.git_ssh_key};
-    if (auto failure = fetch_git(request.git(), source_dir, auth, sink, control, commit)) {
-      failure->reason = masker.mask(failure->reason);
-      return finish_failed(*failure, handing_back);
+    const auto& git = request.git();
+    // `started` carries the resolved commit: a pinned one is known before the fetch.
+    const bool pinned = !git.commit().empty();
+    if (pinned) {
+      if (auto s = publish_started(git.commit()); !s.ok()) return s.error();
     }
-    if (!started_published) {
+    kiln_line("fetching " + git.repo_url() + " " + (pinned ? git.commit() : git.ref()));
+    std::string commit;
+    const GitAuth auth{services_.options.git_credentials, services_.options.git_ssh_key};
+    if (auto failure = fetch_git(git, state.source_dir, auth, state.sink, state.control, commit)) {
+      failure->reason = state.masker.mask(failure->reason);
+      return Fetched(std::move(failure));
+    }
+    if (!pinned) {
       if (auto s = publish_started(commit); !s.ok()) return s.error();
     }
-    resolved_commit = commit;
-  } else if (request.has_upload()) {
+    state.resolved_commit = commit;
+    return Fetched(std::nullopt);
+  }
+  if (request.has_upload()) {
     if (auto s = publish_started(""); !s.ok()) return s.error();
-    if (auto failure =
-            fetch_upload(services_.bus, request.upload(), source_dir, spec, sink, control)) {
-      return finish_failed(*failure, handing_back);
-    }
-  } else {
-    return fail(v1::FETCH, "the build request has neither a Git nor an uploaded source");
+    return Fetched(fetch_upload(services_.bus, request.upload(), state.source_dir, state.spec,
+                                state.sink, state.control));
   }
+  return Fetched(
+      state.failed(v1::FETCH, "the build request has neither a Git nor an uploaded source"));
+}
 
-  // ---- context and Dockerfile
+Status BuildJob::publish_started(const std::string& commit) {
+  auto envelope = out_.envelope();
+  auto* started = envelope.mutable_started();
+  started->set_worker_id(services_.options.worker_id);
+  started->set_attempt(attempt_);
+  started->set_resolved_commit(commit);
+  auto ack = out_.publish(envelope);
+  if (!ack.ok()) return ack.error();
+  kiln_line("build " + build_id_ + " attempt " + std::to_string(attempt_) + " started on " +
+            services_.options.worker_id);
+  return {};
+}
+
+std::optional<Failure> BuildJob::check_context(State& state) {
+  const auto& spec = state.spec;
   const std::string context_rel = spec.context().empty() ? "." : spec.context();
-  const std::string dockerfile_rel = spec.dockerfile().empty() ? "Dockerfile" : spec.dockerfile();
-  if (!safe_relative(context_rel) || !safe_relative(dockerfile_rel)) {
-    return fail(v1::FETCH, "context and Dockerfile must be relative paths inside the source");
+  state.dockerfile_rel = spec.dockerfile().empty() ? "Dockerfile" : spec.dockerfile();
+  if (!safe_relative(context_rel) || !safe_relative(state.dockerfile_rel)) {
+    return state.failed(v1::FETCH,
+                        "context and Dockerfile must be relative paths inside the source");
   }
-  const std::string context_dir = source_dir + "/" + context_rel;
-  const std::string dockerfile = context_dir + "/" + dockerfile_rel;
-  if (!fs::is_directory(context_dir)) {
-    return fail(v1::FETCH, "context directory " + context_rel + " not found in the source");
+  state.build.context_dir = state.source_dir + "/" + context_rel;
+  state.build.dockerfile = state.build.context_dir + "/" + state.dockerfile_rel;
+  if (!fs::is_directory(state.build.context_dir)) {
+    return state.failed(v1::FETCH, "context directory " + context_rel + " not found in the source");
   }
-  if (!fs::is_regular_file(dockerfile)) {
-    return fail(v1::FETCH, "Dockerfile " + (context_rel == "." ? "" : context_rel + "/") +
-                               dockerfile_rel + " not found in the source");
+  if (!fs::is_regular_file(state.build.dockerfile)) {
+    return state.failed(v1::FETCH, "Dockerfile " + (context_rel == "." ? "" : context_rel + "/") +
+                                       state.dockerfile_rel + " not found in the source");
   }
+  return std::nullopt;
+}
 
-  // ---- platform: this builder builds for its own platform only (no emulation here)
-  for (const auto& platform : spec.platforms()) {
+// This builder builds for its own platform only (no emulation here).
+std::optional<Failure> BuildJob::check_platform(const State& state) {
+  const auto& options = services_.options;
+  for (const auto& platform : state.spec.platforms()) {
     if (platform != options.platform) {
-      return fail(v1::BUILD, "platform " + platform + " cannot be built here: this builder " +
-                                 "builds " + options.platform + " only (no emulation installed)");
+      return state.failed(v1::BUILD, "platform " + platform +
+                                         " cannot be built here: this builder builds " +
+                                         options.platform + " only (no emulation installed)");
     }
   }
+  return std::nullopt;
+}
 
-  // ---- base images, pulled now so the build itself needs no network
+// Base images are pulled now so the build itself needs no network.
+std::optional<Failure> BuildJob::pull_bases(State& state) {
   std::stringstream dockerfile_text;
-  dockerfile_text << std::ifstream(dockerfile).rdbuf();
-  const std::map<std::string, std::string> build_args(spec.build_args().begin(),
-                                                      spec.build_args().end());
-  const DockerfileScan scan = scan_dockerfile(dockerfile_text.str(), build_args, spec.target());
-  for (const auto& image : scan.base_images) {
+  dockerfile_text << std::ifstream(state.build.dockerfile).rdbuf();
+  state.build.build_args = std::map<std::string, std::string>(state.spec.build_args().begin(),
+                                                              state.spec.build_args().end());
+  state.scan = scan_dockerfile(dockerfile_text.str(), state.build.build_args, state.spec.target());
+  for (const auto& image : state.scan.base_images) {
     if (cancel_.cancelled()) break;
     kiln_line("pulling " + image);
-    auto pulled = services_.engine.pull(image, sink, control);
-    if (!pulled.ok()) return fail(v1::BUILD, "pull " + image + ": " + pulled.error().describe());
-    if (pulled->cancelled)
-      return finish_failed(Failure{v1::BUILD, "cancelled", 143, true}, handing_back);
-    if (pulled->timed_out) {
-      return fail(v1::TIMEOUT, "build exceeded its timeout of " + std::to_string(timeout_seconds) +
-                                   " s while pulling " + image);
+    auto pulled = services_.engine.pull(image, state.sink, state.control);
+    if (!pulled.ok()) {
+      return state.failed(v1::BUILD, "pull " + image + ": " + pulled.error().describe());
     }
-    if (pulled->exit_code != 0) {
-      return fail(v1::BUILD, "pulling base image " + image + " failed: " + tail.reason(""),
-                  pulled->exit_code);
+    if (auto failure =
+            state.classify(*pulled, {.cancelled = "cancelled",
+                                     .timed_out = " while pulling " + image,
+                                     .failed = "pulling base image " + image + " failed: "})) {
+      return failure;
     }
   }
-  if (cancel_.cancelled()) {
-    return finish_failed(Failure{v1::BUILD, "cancelled", 143, true}, handing_back);
-  }
+  if (cancel_.cancelled()) return Failure{v1::BUILD, "cancelled", 143, true};
+  return std::nullopt;
+}
 
-  // ---- secrets: files only the build reads, never arguments
-  BuildRequest build;
-  build.context_dir = context_dir;
-  build.dockerfile = dockerfile;
-  build.build_args = build_args;
-  build.target = spec.target();
-  build.no_cache = spec.no_cache();
-  build.network = spec.network();
-  build.iid_file = work + "/iid";
+void BuildJob::prepare_build(State& state) {
+  BuildRequest& build = state.build;
+  build.target = state.spec.target();
+  build.no_cache = state.spec.no_cache();
+  build.network = state.spec.network();
+  build.iid_file = state.work + "/iid";
   build.annotations = {
       {"org.opencontainers.image.created", format_time_ms(now_ms())},
       {"io.kiln.build-id", build_id_},
   };
-  if (request.has_git()) {
-    build.annotations["org.opencontainers.image.source"] = request.git().repo_url();
+  if (state.request.has_git()) {
+    build.annotations["org.opencontainers.image.source"] = state.request.git().repo_url();
   }
-  if (!options.secrets.empty()) {
-    const std::string secrets_dir = work + "/secrets";
-    fs::create_directories(secrets_dir);
-    chmod(secrets_dir.c_str(), 0700);
-    for (const auto& [id, value] : options.secrets) {
-      const std::string file = secrets_dir + "/" + id;
-      std::ofstream(file, std::ios::trunc) << value;
-      chmod(file.c_str(), 0600);
-      build.secret_files[id] = file;
-    }
+  if (!services_.options.secrets.empty()) {
+    build.secret_files = write_secrets(state.work + "/secrets", services_.options.secrets);
   }
-  if (!resolved_commit.empty()) {
-    build.annotations["org.opencontainers.image.revision"] = resolved_commit;
+  if (!state.resolved_commit.empty()) {
+    build.annotations["org.opencontainers.image.revision"] = state.resolved_commit;
   }
+}
 
-  // ---- build, with live steps
-  StepParser steps(scan.instructions);
-  auto publish_step = [this](const StepEvent& step) {
-    auto envelope = out_.envelope();
-    const std::string suffix = std::to_string(step.step);
-    if (step.kind == StepEvent::Kind::kStarted) {
-      auto* started = envelope.mutable_step_started();
-      started->set_step(step.step);
-      started->set_total(step.total);
-      started->set_instruction(step.instruction);
-    } else {
-      auto* finished = envelope.mutable_step_finished();
-      finished->set_step(step.step);
-      finished->set_total(step.total);
-      finished->set_instruction(step.instruction);
-      finished->set_cached(step.cached);
-      finished->set_duration_ms(step.duration_ms);
-      finished->set_layer_digest(step.layer_digest);
-      services_.metrics.counter_add("kiln_builder_steps_total",
-                                    "Build steps finished, by cache use",
-                                    {{"cached", step.cached ? "true" : "false"}});
-    }
-    auto ack = out_.publish(envelope, suffix);
-    if (!ack.ok()) {
-      // A lost step event costs detail, not the build; it is logged and counted.
-      services_.metrics.counter_add("kiln_builder_event_publish_errors_total",
-                                    "Step events that could not be published");
-      log::warn("step event not published",
-                {{"build_id", build_id_}, {"error", ack.error().describe()}});
-    }
-  };
+// Steps are published live, as buildah prints them.
+std::optional<Failure> BuildJob::build_image(State& state) {
+  StepParser steps(state.scan.instructions);
   const LineSink build_sink = [&](OutputStream stream, std::string_view line) {
-    sink(stream, line);
-    const std::string masked = masker.mask(line);
+    state.sink(stream, line);
+    const std::string masked = state.masker.mask(line);
     for (const auto& step : steps.feed(masked, now_ms())) publish_step(step);
   };
-  kiln_line("building " + dockerfile_rel + (build.network ? " (network on)" : " (no network)"));
-  auto built_run = services_.engine.build(build, build_sink, control);
-  if (!built_run.ok()) return fail(v1::BUILD, built_run.error().describe());
-  if (built_run->cancelled) {
-    return finish_failed(Failure{v1::BUILD, "cancelled while building", built_run->exit_code, true},
-                         handing_back);
-  }
-  if (built_run->timed_out) {
-    return fail(v1::TIMEOUT,
-                "build exceeded its timeout of " + std::to_string(timeout_seconds) + " s",
-                built_run->exit_code);
-  }
-  if (built_run->exit_code != 0) {
-    return fail(v1::BUILD, tail.reason("buildah bud failed"), built_run->exit_code);
+  kiln_line("building " + state.dockerfile_rel +
+            (state.build.network ? " (network on)" : " (no network)"));
+  auto built_run = services_.engine.build(state.build, build_sink, state.control);
+  if (!built_run.ok()) return state.failed(v1::BUILD, built_run.error().describe());
+  if (auto failure = state.classify(*built_run, {.cancelled = "cancelled while building",
+                                                 .fallback = "buildah bud failed",
+                                                 .own_exit_code = true})) {
+    return failure;
   }
   if (auto last = steps.finish(now_ms())) publish_step(*last);
-  const std::string image_id = read_first_line(build.iid_file);
-  if (image_id.empty()) return fail(v1::BUILD, "buildah wrote no image id");
+  state.steps_seen = steps.steps_seen();
+  state.steps_cached = steps.steps_cached();
+  state.image_id = read_first_line(state.build.iid_file);
+  if (state.image_id.empty()) return state.failed(v1::BUILD, "buildah wrote no image id");
+  return std::nullopt;
+}
 
-  // ---- export as an OCI layout into the artifact store
+void BuildJob::publish_step(const StepEvent& step) {
+  auto envelope = out_.envelope();
+  const std::string suffix = std::to_string(step.step);
+  if (step.kind == StepEvent::Kind::kStarted) {
+    auto* started = envelope.mutable_step_started();
+    started->set_step(step.step);
+    started->set_total(step.total);
+    started->set_instruction(step.instruction);
+  } else {
+    auto* finished = envelope.mutable_step_finished();
+    finished->set_step(step.step);
+    finished->set_total(step.total);
+    finished->set_instruction(step.instruction);
+    finished->set_cached(step.cached);
+    finished->set_duration_ms(step.duration_ms);
+    finished->set_layer_digest(step.layer_digest);
+    services_.metrics.counter_add("kiln_builder_steps_total", "Build steps finished, by cache use",
+                                  {{"cached", step.cached ? "true" : "false"}});
+  }
+  auto ack = out_.publish(envelope, suffix);
+  if (!ack.ok()) {
+    // A lost step event costs detail, not the build; it is logged and counted.
+    services_.metrics.counter_add("kiln_builder_event_publish_errors_total",
+                                  "Step events that could not be published");
+    log::warn("step event not published",
+              {{"build_id", build_id_}, {"error", ack.error().describe()}});
+  }
+}
+
+// The image goes into the artifact store as an OCI layout, checked for leaked secrets.
+std::optional<Failure> BuildJob::export_layout(State& state) {
+  const auto& options = services_.options;
   fs::create_directories(options.artifacts_dir);
-  const std::string layout_tmp = fs::absolute(options.artifacts_dir).string() + "/.tmp-" +
-                                 build_id_ + "-" + random_id().substr(0, 8);
-  TreeGuard tmp_guard(layout_tmp);
-  auto exported = services_.engine.export_oci(image_id, layout_tmp, sink, control);
-  if (!exported.ok()) return fail(v1::BUILD, exported.error().describe());
-  if (exported->cancelled) {
-    return finish_failed(Failure{v1::BUILD, "cancelled while exporting", 143, true}, handing_back);
+  state.layout_tmp = fs::absolute(options.artifacts_dir).string() + "/.tmp-" + build_id_ + "-" +
+                     random_id().substr(0, 8);
+  state.layout_guard.emplace(state.layout_tmp);
+  auto exported =
+      services_.engine.export_oci(state.image_id, state.layout_tmp, state.sink, state.control);
+  if (!exported.ok()) return state.failed(v1::BUILD, exported.error().describe());
+  if (auto failure = state.classify(*exported, {.cancelled = "cancelled while exporting",
+                                                .timed_out = " while exporting the image",
+                                                .failed = "exporting the OCI layout failed: "})) {
+    return failure;
   }
-  if (exported->timed_out) {
-    return fail(v1::TIMEOUT, "build exceeded its timeout of " + std::to_string(timeout_seconds) +
-                                 " s while exporting the image");
+  if (auto annotated = annotate_layout(state.layout_tmp, state.build.annotations);
+      !annotated.ok()) {
+    return state.failed(v1::BUILD, annotated.error().describe());
   }
-  if (exported->exit_code != 0) {
-    return fail(v1::BUILD, "exporting the OCI layout failed: " + tail.reason(""),
-                exported->exit_code);
-  }
-  if (auto annotated = annotate_layout(layout_tmp, build.annotations); !annotated.ok()) {
-    return fail(v1::BUILD, annotated.error().describe());
-  }
-  auto leaked = find_secret_in_image(layout_tmp, options.secrets);
-  if (!leaked.ok()) return fail(v1::BUILD, leaked.error().describe());
+  auto leaked = find_secret_in_image(state.layout_tmp, options.secrets);
+  if (!leaked.ok()) return state.failed(v1::BUILD, leaked.error().describe());
   if (leaked->has_value()) {
-    return fail(v1::BUILD, "the image holds the value of build secret '" + (*leaked)->secret_id +
-                               "' (in blob " + (*leaked)->blob_digest +
-                               "); a secret must not be written into a layer, so it is not pushed");
+    return state.failed(v1::BUILD,
+                        "the image holds the value of build secret '" + (*leaked)->secret_id +
+                            "' (in blob " + (*leaked)->blob_digest +
+                            "); a secret must not be written into a layer, so it is not pushed");
   }
-  v1::ImageBuilt built;
-  if (auto described = describe_layout(layout_tmp, built); !described.ok()) {
-    return fail(v1::BUILD, described.error().describe());
+  if (auto described = describe_layout(state.layout_tmp, state.built); !described.ok()) {
+    return state.failed(v1::BUILD, described.error().describe());
   }
+  return std::nullopt;
+}
+
+Result<BuildJob::Outcome> BuildJob::finish_built(State& state) {
   const auto duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
-  built.set_steps_total(steps.steps_seen());
-  built.set_steps_cached(steps.steps_cached());
-  built.set_build_duration_ms(duration_ms);
-  built.set_attempt(attempt_);
-  auto outcome = publish_built(layout_tmp, std::move(built));
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - state.begin).count();
+  state.built.set_steps_total(state.steps_seen);
+  state.built.set_steps_cached(state.steps_cached);
+  state.built.set_build_duration_ms(duration_ms);
+  state.built.set_attempt(attempt_);
+  auto outcome = publish_built(state.layout_tmp, std::move(state.built));
   if (outcome.ok() && *outcome == Outcome::kBuilt) {
-    tmp_guard.release();
+    state.layout_guard->release();
     services_.metrics.observe("kiln_builder_build_duration_seconds",
                               "Dispatched build duration (fetch to OCI layout)",
                               static_cast<double>(duration_ms) / 1000.0);
     kiln_line("built " + build_id_ + " in " + std::to_string(duration_ms) + " ms");
   }
-  logs.close();
   return outcome;
 }
 

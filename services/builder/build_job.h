@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "builder/build_engine.h"
@@ -17,6 +18,8 @@
 #include "kiln/events/v1/events.pb.h"
 
 namespace kiln::builder {
+
+struct StepEvent;
 
 struct JobServices {
   bus::Bus& bus;
@@ -39,6 +42,21 @@ class BuildJob {
   Result<Outcome> run(const std::atomic<bool>& handing_back);
 
  private:
+  struct State;  // what the phases of one run share (build_job.cpp)
+
+  // The phases, in order; each returns the failure that ends the build, if any. fetch_source
+  // returns an error instead when `started` could not be published.
+  Result<std::optional<Failure>> fetch_source(State& state);
+  std::optional<Failure> check_context(State& state);
+  std::optional<Failure> check_platform(const State& state);
+  std::optional<Failure> pull_bases(State& state);
+  void prepare_build(State& state);
+  std::optional<Failure> build_image(State& state);
+  std::optional<Failure> export_layout(State& state);
+  Result<Outcome> finish_built(State& state);
+
+  Status publish_started(const std::string& commit);
+  void publish_step(const StepEvent& step);
   Result<Outcome> finish_failed(const Failure& failure, const std::atomic<bool>& handing_back);
   Result<Outcome> publish_built(const std::string& layout_tmp, events::v1::ImageBuilt built);
   void kiln_line(const std::string& text);
