@@ -1,4 +1,5 @@
--- Read models built by kiln-analytics from stream KILN_EVENTS (DESIGN.md "Projections").
+-- Read models built by kiln-analytics from stream KILN_EVENTS (docs/design.md "Events and
+-- projections").
 -- Every table here is derived: `kiln-analytics rebuild` recreates them from stream sequence 1 by
 -- running this file again in a scratch schema, so table and index names must stay unqualified.
 

@@ -1,5 +1,5 @@
-// kiln's streams, consumers and buckets, declared in one place (DESIGN.md "Streams, subjects,
-// consumers") and provisioned idempotently: every service calls provision() at start; a second
+// kiln's streams, consumers and buckets, declared in one place (docs/design.md "Streams, buckets
+// and consumers") and provisioned idempotently: every service calls provision() at start; a second
 // call, or a concurrent one from another replica, changes nothing.
 #pragma once
 

@@ -1,4 +1,5 @@
-// Subject names and message ids, built in one place (DESIGN.md "Streams, subjects, consumers").
+// Subject names and message ids, built in one place (docs/design.md "Streams, buckets and
+// consumers" and "Fences, idempotency and liveness").
 // Services never paste subjects together themselves.
 #pragma once
 

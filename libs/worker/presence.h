@@ -1,7 +1,8 @@
 // A worker's heartbeat in KV bucket kiln_workers (kiln.events.v1.WorkerHeartbeat under the
 // worker id): who it is, its slots and the build attempts it runs, rewritten every `interval` on
 // a thread of its own. The scheduler reads these to tell a silent build step (the worker still
-// lists the attempt) from a lost worker (nothing lists it any more); see docs/design.md.
+// lists the attempt) from a lost worker (nothing lists it any more); see docs/design.md
+// "Fences, idempotency and liveness".
 //
 // Errors: start() returns the Status of opening the bucket and the first put; later failed puts
 // are logged and retried at the next interval (a missed beat only brings a lost verdict closer,
