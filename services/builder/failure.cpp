@@ -1,5 +1,7 @@
 #include "builder/failure.h"
 
+#include <iterator>
+
 namespace kiln::builder {
 namespace {
 
@@ -11,6 +13,13 @@ bool starts_with_any(std::string_view line) {
     if (line.substr(0, prefix.size()) == prefix) return true;
   }
   return false;
+}
+
+// buildah's "Error: building at STEP ...: exit status N" says which step failed but not why; the
+// step's own last line of output (after buildah's "STEP n/m:" header) usually does.
+bool is_failed_step(std::string_view line) {
+  return line.find("building at STEP") != std::string_view::npos &&
+         line.find("exit status") != std::string_view::npos;
 }
 
 }  // namespace
@@ -37,7 +46,15 @@ void OutputTail::add(std::string_view line) {
 
 std::string OutputTail::reason(std::string_view fallback) const {
   for (auto it = lines_.rbegin(); it != lines_.rend(); ++it) {
-    if (starts_with_any(*it)) return one_line(*it);
+    if (!starts_with_any(*it)) continue;
+    if (is_failed_step(*it)) {
+      for (auto before = std::next(it); before != lines_.rend(); ++before) {
+        if (before->rfind("STEP ", 0) == 0) break;
+        if (starts_with_any(*before) || is_failed_step(*before)) continue;
+        return one_line(*it + " (the step's last line: " + *before + ")");
+      }
+    }
+    return one_line(*it);
   }
   if (!lines_.empty()) return one_line(lines_.back());
   return one_line(fallback);

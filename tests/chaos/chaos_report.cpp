@@ -1,4 +1,4 @@
-#include "chaos_report.h"
+#include "chaos/chaos_report.h"
 
 #include <cstdio>
 #include <mutex>

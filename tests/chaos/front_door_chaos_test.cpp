@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "chaos_report.h"
+#include "chaos/chaos_report.h"
 #include "common/ids.h"
-#include "e2e_stack.h"
+#include "e2e/e2e_stack.h"
 
 namespace kiln::chaos {
 namespace {

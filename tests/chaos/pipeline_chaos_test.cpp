@@ -3,6 +3,7 @@
 // host is the test. See chaos_report.h for the table each case adds to.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,9 +13,9 @@
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
-#include "chaos_report.h"
+#include "chaos/chaos_report.h"
 #include "common/ids.h"
-#include "e2e_stack.h"
+#include "e2e/e2e_stack.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 
@@ -419,6 +420,38 @@ TEST(Chaos, FullArtifactDiskFailsThatBuildAndTheNextSucceeds) {
              reason.substr(0, 160) + "); next: " + str(next, "status"));
   EXPECT_EQ(str(full, "status"), "failed") << g_stack->logs();
   EXPECT_NE(reason.find("no space left on device"), std::string::npos) << reason;
+  EXPECT_EQ(str(next, "status"), "succeeded") << g_stack->logs();
+}
+
+TEST(Chaos, RunFillingTheBuildDiskFailsThatBuildAndTheNextSucceeds) {
+  Case c(
+      "buildah.root (the work disk: layers, the RUN step's root file system) replaced by a 64 MiB "
+      "tmpfs; a RUN step writes 200 MB into the image, then space is given back",
+      "that build fails naming the full disk; the next build on the same builder succeeds");
+  const std::string storage = g_stack->dir() + "/buildah";
+  ASSERT_EQ(testing::run_command("mount -t tmpfs -o size=64m kiln-chaos-work '" + storage + "'"),
+            0);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { testing::run_command("umount -l '" + dir + "'"); }
+  } unmount{storage};
+  const std::string repo =
+      new_project("workfull", "RUN head -c 200000000 /dev/zero > /big && echo filled\n");
+  const std::string full_id = webhook_build("workfull", repo);
+  auto full = g_stack->wait_finished(full_id, 240);
+  const std::string reason = str(full, "failure_reason");
+  ASSERT_EQ(testing::run_command("mount -o remount,size=1g '" + storage + "'"), 0);
+  // A step that fits (webhook_build commits the change).
+  std::ofstream(repo + "/Dockerfile")
+      << e2e::dockerfile(g_stack->registry(), "RUN head -c 1000000 /dev/zero > /big\n");
+  const std::string next_id = webhook_build("workfull", repo);
+  auto next = g_stack->wait_finished(next_id, 240);
+  c.observed("full: " + str(full, "status") + " in stage " + str(full, "failure_stage") + " (" +
+             reason.substr(0, 160) + "); next: " + str(next, "status"));
+  EXPECT_EQ(str(full, "status"), "failed") << g_stack->logs();
+  std::string lower = reason;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  EXPECT_NE(lower.find("no space left on device"), std::string::npos) << reason;
   EXPECT_EQ(str(next, "status"), "succeeded") << g_stack->logs();
 }
 

@@ -154,5 +154,24 @@ TEST(FailureTest, ReasonIsOneLineAndPrefersErrors) {
   EXPECT_NE(cut.find("no space left on device"), std::string::npos) << cut;
 }
 
+TEST(FailureTest, AFailedRunStepIsExplainedByItsLastLine) {
+  OutputTail tail;
+  tail.add("STEP 1/2: FROM base");
+  tail.add("from the first step");
+  tail.add("STEP 2/2: RUN head -c 200000000 /dev/zero > /big");
+  tail.add("head: write error: No space left on device");
+  tail.add("error building at STEP \"RUN head\": exit status 1");
+  tail.add("Error: building at STEP \"RUN head -c 200000000 /dev/zero > /big\": exit status 1");
+  EXPECT_EQ(tail.reason(""),
+            "Error: building at STEP \"RUN head -c 200000000 /dev/zero > /big\": exit status 1 "
+            "(the step's last line: head: write error: No space left on device)");
+  // A step that printed nothing: no line of an earlier step is borrowed.
+  OutputTail silent;
+  silent.add("from the first step");
+  silent.add("STEP 2/2: RUN false");
+  silent.add("Error: building at STEP \"RUN false\": exit status 1");
+  EXPECT_EQ(silent.reason(""), "Error: building at STEP \"RUN false\": exit status 1");
+}
+
 }  // namespace
 }  // namespace kiln::builder
