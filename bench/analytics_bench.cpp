@@ -31,6 +31,10 @@
 #include <thread>
 #include <vector>
 
+#include "analytics/applier.h"
+#include "analytics/db_pool.h"
+#include "analytics/query_api.h"
+#include "analytics/rebuild.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
@@ -39,10 +43,6 @@
 #include "events/envelope.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/db_pool.h"
-#include "services/analytics/query_api.h"
-#include "services/analytics/rebuild.h"
 #include "store/store.h"
 #include "support/servers.h"
 

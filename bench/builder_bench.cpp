@@ -36,6 +36,9 @@
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/metrics.h"
+#include "support/git_repo.h"
+#include "support/pipeline.h"
+#include "support/process.h"
 #include "support/servers.h"
 
 namespace {
@@ -43,6 +46,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace v1 = kiln::events::v1;
 using Clock = std::chrono::steady_clock;
+using kiln::testing::must_run;
+using kiln::testing::sh_quote;
 
 int env_int(const char* name, int fallback) {
   const char* value = std::getenv(name);
@@ -57,20 +62,6 @@ double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string must_run(const std::string& command) {
-  std::string output;
-  if (kiln::testing::run_command(command, &output) != 0) {
-    throw std::runtime_error(command + " failed:\n" + output);
-  }
-  return output;
 }
 
 std::string storage_flags(const std::string& root) {
@@ -121,11 +112,7 @@ class Bench {
     kiln::testing::push_base_image(registry_->host(), root_ + "/base");
     base_image_ = registry_->host() + "/kiln/busybox";
 
-    auto bus = kiln::bus::Bus::connect({.url = nats_->url(), .name = "builder-bench"});
-    if (!bus.ok()) throw std::runtime_error(bus.error().describe());
-    bus_ = std::move(bus.value());
-    if (auto s = kiln::bus::provision(*bus_); !s.ok())
-      throw std::runtime_error(s.error().describe());
+    bus_ = kiln::testing::connect_bus(nats_->url(), "builder-bench");
 
     options_.worker_id = "builder-bench";
     options_.buildah_root = root_ + "/kiln";
@@ -141,9 +128,8 @@ class Bench {
 
     context_ = root_ + "/context";
     write_context(context_, base_image_, env_int("DATA_KB", 2048));
-    must_run("cd " + sh_quote(context_) + " && git init -q -b main . && git add -A && " +
-             "git -c user.email=b@kiln -c user.name=b commit -q -m bench");
-    commit_ = must_run("git -C " + sh_quote(context_) + " rev-parse HEAD").substr(0, 40);
+    kiln::testing::git_init(context_);
+    commit_ = kiln::testing::git_commit_all(context_, "bench");
 
     // Both sides start with the base image in their storage (a builder's steady state).
     for (const auto& storage : {root_ + "/hand", options_.buildah_root}) {
@@ -196,25 +182,20 @@ class Bench {
 
   KilnRun kiln_build(bool no_cache, const std::string& dockerfile = {}) {
     const std::string id = kiln::random_id();
-    auto requested = kiln::events::new_envelope(id, "bench");
-    auto* r = requested.mutable_requested();
-    r->set_project("bench");
-    r->mutable_git()->set_repo_url("file://" + context_);
-    r->mutable_git()->set_commit(commit_);
-    r->mutable_git()->set_ref("refs/heads/main");
-    r->mutable_spec()->set_no_cache(no_cache);
-    if (!dockerfile.empty()) r->mutable_spec()->set_dockerfile(dockerfile);
-    publish(requested);
+    v1::BuildSpec spec;
+    spec.set_no_cache(no_cache);
+    if (!dockerfile.empty()) spec.set_dockerfile(dockerfile);
+    publish(kiln::testing::make_git_requested(id, "file://" + context_, commit_, "refs/heads/main",
+                                              spec, "bench", "bench"));
 
     // Subscribed before dispatching, so arrival times are not shifted by a reader's start-up.
     auto reader = kiln::bus::SubjectReader::open(*bus_, kiln::bus::kEventsStream,
                                                  kiln::events::build_events_filter(id),
                                                  kiln::bus::SubjectReader::Start::kAll);
     if (!reader.ok()) throw std::runtime_error(reader.error().describe());
-    auto dispatched = kiln::events::new_envelope(id, "bench", 1);
-    dispatched.mutable_dispatched()->set_attempt(1);
+    auto dispatched = kiln::testing::make_dispatched(id, 1, "bench");
     const auto t0 = Clock::now();
-    publish(dispatched);
+    publish(std::move(dispatched));
 
     KilnRun run;
     double first_step_ms = -1;
@@ -256,9 +237,8 @@ class Bench {
   }
 
  private:
-  void publish(v1::Envelope& envelope) {
-    auto encoded = kiln::events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id);
+  void publish(v1::Envelope envelope) {
+    auto ack = kiln::testing::try_publish(*bus_, envelope);
     if (!ack.ok()) throw std::runtime_error(ack.error().describe());
   }
 

@@ -23,9 +23,9 @@
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "ingest_service.h"
 #include "project/project.h"
 #include "support/servers.h"
+#include "webhook-ingest/ingest_service.h"
 
 namespace {
 

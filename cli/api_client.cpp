@@ -1,4 +1,4 @@
-#include "api_client.h"
+#include "cli/api_client.h"
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -10,7 +10,7 @@
 
 #include <istream>
 
-#include "cli_error.h"
+#include "cli/cli_error.h"
 
 namespace kiln::cli {
 namespace {

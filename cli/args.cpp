@@ -1,9 +1,9 @@
-#include "args.h"
+#include "cli/args.h"
 
 #include <iostream>
 #include <sstream>
 
-#include "cli_error.h"
+#include "cli/cli_error.h"
 
 namespace kiln::cli {
 

@@ -5,9 +5,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "args.h"
-#include "cli_error.h"
-#include "commands.h"
+#include "cli/args.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
 #include "registry/credentials.h"
 #include "registry/push.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "api_client.h"
+#include "cli/api_client.h"
 
 namespace kiln::cli {
 

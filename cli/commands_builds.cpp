@@ -7,10 +7,10 @@
 #include <iostream>
 #include <thread>
 
-#include "args.h"
-#include "cli_error.h"
-#include "commands.h"
-#include "output.h"
+#include "cli/args.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
+#include "cli/output.h"
 
 namespace kiln::cli {
 namespace {

@@ -3,11 +3,11 @@
 
 #include <iostream>
 
-#include "args.h"
-#include "cli_error.h"
-#include "commands.h"
-#include "output.h"
-#include "project_file.h"
+#include "cli/args.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/project_file.h"
 
 namespace kiln::cli {
 namespace {

@@ -8,9 +8,9 @@
 #include <iostream>
 #include <thread>
 
-#include "cli_error.h"
-#include "commands.h"
-#include "output.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
+#include "cli/output.h"
 
 namespace kiln::cli {
 namespace {

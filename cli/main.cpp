@@ -5,9 +5,10 @@
 #include <iostream>
 #include <map>
 
-#include "api_client.h"
-#include "cli_error.h"
-#include "commands.h"
+#include "cli/api_client.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
+#include "common/strings.h"
 
 namespace kiln::cli {
 namespace {
@@ -46,25 +47,22 @@ std::map<std::string, std::string> read_config_file(const std::string& path, boo
     if (required) throw CliError(kExitUsage, "cannot read config file " + path);
     return out;
   }
+  // Blanks off both ends, and the '\r' of a CRLF line off the end (a leading '\r' stays).
+  const auto trim_line = [](std::string_view s) { return trim_right(trim_left(s), " \t\r"); };
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
     if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
     const auto eq = line.find('=');
-    auto trim = [](std::string s) {
-      s.erase(0, s.find_first_not_of(" \t"));
-      s.erase(s.find_last_not_of(" \t\r") + 1);
-      return s;
-    };
-    if (trim(line).empty()) continue;
+    if (trim_line(line).empty()) continue;
     if (eq == std::string::npos)
       throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": expected key = value");
-    const std::string key = trim(line.substr(0, eq));
+    const std::string key = trim_line(line.substr(0, eq));
     if (key != "api-url" && key != "query-url" && key != "token") {
       throw CliError(kExitUsage, path + ":" + std::to_string(n) + ": unknown key '" + key + "'");
     }
-    out[key] = trim(line.substr(eq + 1));
+    out[key] = trim_line(line.substr(eq + 1));
   }
   return out;
 }

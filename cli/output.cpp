@@ -1,9 +1,9 @@
-#include "output.h"
+#include "cli/output.h"
 
 #include <iostream>
 #include <sstream>
 
-#include "cli_error.h"
+#include "cli/cli_error.h"
 
 namespace kiln::cli {
 

@@ -1,10 +1,10 @@
-#include "project_file.h"
+#include "cli/project_file.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
 
-#include "cli_error.h"
+#include "cli/cli_error.h"
 #include "common/log.h"
 
 namespace kiln::cli {

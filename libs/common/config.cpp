@@ -1,21 +1,19 @@
-#include "config.h"
+#include "common/config.h"
 
 #include <cctype>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace kiln {
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const auto end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
-}
+// Blanks and the '\r' of CRLF lines.
+constexpr std::string_view kLineSpace = " \t\r";
 
 std::string unquote(const std::string& s) {
   if (s.size() >= 2 &&
@@ -128,14 +126,14 @@ void Config::load_file(const std::string& path) {
     ++line_no;
     const auto hash = line.find('#');
     if (hash != std::string::npos) line = line.substr(0, hash);
-    line = trim(line);
+    line = trim(line, kLineSpace);
     if (line.empty()) continue;
     const auto eq = line.find('=');
     const std::string where = path + ":" + std::to_string(line_no);
     if (eq == std::string::npos) throw ConfigError(where + ": expected `name = value`");
-    const std::string name = trim(line.substr(0, eq));
+    const std::string name = trim(line.substr(0, eq), kLineSpace);
     auto& opt = find(name, where);
-    opt.value = unquote(trim(line.substr(eq + 1)));
+    opt.value = unquote(trim(line.substr(eq + 1), kLineSpace));
     opt.source = path;
   }
 }

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "common/strings.h"
+
 namespace kiln::failpoint {
 namespace {
 
@@ -26,14 +28,7 @@ struct Action {
 // silently tests nothing is worse than one that fails loudly.
 std::map<std::string, Action> parse(const char* spec) {
   std::map<std::string, Action> points;
-  std::string text = spec == nullptr ? "" : spec;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string entry = text.substr(start, end - start);
-    start = end + 1;
-    if (entry.empty()) continue;
+  for (const std::string& entry : split_list(spec == nullptr ? "" : spec, ListItems::kAsWritten)) {
     const auto eq = entry.find('=');
     if (eq == std::string::npos) {
       std::fprintf(stderr, "KILN_FAILPOINTS: entry without '=': %s\n", entry.c_str());

@@ -1,4 +1,4 @@
-#include "ids.h"
+#include "common/ids.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,10 +1,10 @@
-#include "log.h"
+#include "common/log.h"
 
 #include <atomic>
 #include <cstdio>
 #include <mutex>
 
-#include "ids.h"
+#include "common/ids.h"
 
 namespace kiln::log {
 namespace {

@@ -1,4 +1,4 @@
-#include "result.h"
+#include "common/result.h"
 
 namespace kiln {
 

@@ -1,4 +1,4 @@
-#include "shutdown.h"
+#include "common/shutdown.h"
 
 #include <condition_variable>
 #include <csignal>

@@ -4,6 +4,40 @@
 #include "events/subjects.h"
 
 namespace kiln::events {
+namespace {
+
+// One row per payload of an Envelope (docs/design.md "Events and projections"); a payload added
+// to the schema needs a row here.
+struct EventKind {
+  v1::Envelope::PayloadCase payload;
+  std::string_view type;    // Envelope.type and the <type> of kiln.build.<type>.<build_id>
+  std::string_view status;  // the build status it moves a build to; empty: none
+};
+
+constexpr EventKind kEventKinds[] = {
+    {v1::Envelope::kRequested, "requested", "requested"},
+    {v1::Envelope::kQueued, "queued", "queued"},
+    {v1::Envelope::kDispatched, "dispatched", "dispatched"},
+    {v1::Envelope::kStarted, "started", "building"},
+    {v1::Envelope::kStepStarted, "step_started", ""},
+    {v1::Envelope::kStepFinished, "step_finished", ""},
+    {v1::Envelope::kBuilt, "built", "pushing"},
+    {v1::Envelope::kPushed, "pushed", "pushing"},
+    {v1::Envelope::kSucceeded, "succeeded", "succeeded"},
+    {v1::Envelope::kFailed, "failed", "failed"},
+    {v1::Envelope::kCancelRequested, "cancel_requested", ""},
+    {v1::Envelope::kCancelled, "cancelled", "cancelled"},
+};
+
+// The row of a payload case; nullptr for PAYLOAD_NOT_SET.
+const EventKind* find_kind(v1::Envelope::PayloadCase payload) {
+  for (const EventKind& kind : kEventKinds) {
+    if (kind.payload == payload) return &kind;
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 v1::Envelope new_envelope(std::string_view build_id, std::string_view producer,
                           std::int32_t attempt) {
@@ -17,35 +51,13 @@ v1::Envelope new_envelope(std::string_view build_id, std::string_view producer,
 }
 
 std::string type_name(v1::Envelope::PayloadCase payload) {
-  switch (payload) {
-    case v1::Envelope::kRequested:
-      return "requested";
-    case v1::Envelope::kQueued:
-      return "queued";
-    case v1::Envelope::kDispatched:
-      return "dispatched";
-    case v1::Envelope::kStarted:
-      return "started";
-    case v1::Envelope::kStepStarted:
-      return "step_started";
-    case v1::Envelope::kStepFinished:
-      return "step_finished";
-    case v1::Envelope::kBuilt:
-      return "built";
-    case v1::Envelope::kPushed:
-      return "pushed";
-    case v1::Envelope::kSucceeded:
-      return "succeeded";
-    case v1::Envelope::kFailed:
-      return "failed";
-    case v1::Envelope::kCancelRequested:
-      return "cancel_requested";
-    case v1::Envelope::kCancelled:
-      return "cancelled";
-    case v1::Envelope::PAYLOAD_NOT_SET:
-      return "";
-  }
-  return "";
+  const EventKind* kind = find_kind(payload);
+  return kind == nullptr ? std::string() : std::string(kind->type);
+}
+
+std::string implied_status(v1::Envelope::PayloadCase payload) {
+  const EventKind* kind = find_kind(payload);
+  return kind == nullptr ? std::string() : std::string(kind->status);
 }
 
 std::string seal(v1::Envelope& envelope) {

@@ -20,6 +20,10 @@ v1::Envelope new_envelope(std::string_view build_id, std::string_view producer,
 std::string seal(v1::Envelope& envelope);
 // The type token for a payload case; empty for PAYLOAD_NOT_SET.
 std::string type_name(v1::Envelope::PayloadCase payload);
+// The build status an event with this payload moves a build to ("building" for `started`,
+// "pushing" for `built` and `pushed`); empty for events that carry data but no transition
+// (step_started, step_finished, cancel_requested) and for PAYLOAD_NOT_SET.
+std::string implied_status(v1::Envelope::PayloadCase payload);
 
 // Serialises a sealed envelope and the Nats-Msg-Id for it (build id, type, attempt).
 struct Encoded {

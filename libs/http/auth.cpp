@@ -3,15 +3,13 @@
 #include <sstream>
 
 #include "common/ids.h"
+#include "common/strings.h"
 
 namespace kiln::http {
 
 Result<TokenAuth> TokenAuth::parse(const std::string& spec) {
   TokenAuth auth;
-  std::stringstream entries(spec);
-  std::string entry;
-  while (std::getline(entries, entry, ',')) {
-    if (entry.empty()) continue;
+  for (const std::string& entry : split_list(spec, ListItems::kAsWritten)) {
     std::vector<std::string> parts;
     std::stringstream fields(entry);
     std::string part;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/strings.h"
 #include "http/deadlines.h"
 
 namespace kiln::http {
@@ -28,6 +29,13 @@ struct Server::Route {
 };
 
 namespace {
+
+// The metrics every service's server keeps (kiln_http_*).
+constexpr Metric kRequestsMetric{"kiln_http_requests_total", "HTTP requests by route and status"};
+constexpr Metric kRequestDurationMetric{"kiln_http_request_duration_seconds",
+                                        "HTTP request latency"};
+constexpr Metric kStreamsOpenMetric{"kiln_http_streams_open",
+                                    "Long-lived streams (SSE, WebSocket) open"};
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> out;
@@ -205,9 +213,7 @@ int status_for(ErrorCode code) {
 }
 
 void throw_error(const Error& error) {
-  std::string code(to_string(error.code));
-  for (auto& c : code) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  throw HttpError(status_for(error.code), code, error.message);
+  throw HttpError(status_for(error.code), to_lower(to_string(error.code)), error.message);
 }
 
 std::string json_error_body(const std::string& code, const std::string& message) {
@@ -240,8 +246,7 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
 Response Server::Dispatcher::builtin(const std::string& path) {
   if (path == "/healthz") return json_response(200, "{\"status\":\"ok\"}");
   if (path == "/metrics") {
-    server.metrics_.gauge_set("kiln_http_streams_open", "Long-lived streams (SSE, WebSocket) open",
-                              server.streams_.load());
+    server.metrics_.gauge_set(kStreamsOpenMetric, server.streams_.load());
     return text_response(200, server.metrics_.render(), "text/plain; version=0.0.4");
   }
   std::string failures;
@@ -372,11 +377,10 @@ void Server::Dispatcher::handle(Poco::Net::HTTPServerRequest& request,
   slot.reset();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  server.metrics_.counter_add("kiln_http_requests_total", "HTTP requests by route and status",
+  server.metrics_.counter_add(kRequestsMetric,
                               {{"method", req.method}, {"status", std::to_string(status)}});
   if (log_it) {
-    server.metrics_.observe("kiln_http_request_duration_seconds", "HTTP request latency", seconds,
-                            {{"method", req.method}});
+    server.metrics_.observe(kRequestDurationMetric, seconds, {{"method", req.method}});
     log::info("http request", {{"method", req.method},
                                {"path", req.path},
                                {"status", status},

@@ -5,18 +5,14 @@
 
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace kiln::registry {
 namespace {
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 void skip_spaces(std::string_view s, std::size_t& i) {
@@ -45,7 +41,7 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header) {
     const std::string scheme = read_token(header, i);
     if (scheme.empty()) break;
     AuthChallenge challenge;
-    challenge.scheme = lower(scheme);
+    challenge.scheme = to_lower(scheme);
     // auth-params: name=value pairs separated by commas, until the next scheme token.
     for (;;) {
       skip_spaces(header, i);
@@ -72,7 +68,7 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header) {
         while (i < header.size() && header[i] != ',' && header[i] != ' ' && header[i] != '\t') ++i;
         value = std::string(header.substr(start, i - start));
       }
-      challenge.params[lower(name)] = value;
+      challenge.params[to_lower(name)] = value;
       skip_spaces(header, i);
       if (i < header.size() && header[i] == ',') {
         ++i;

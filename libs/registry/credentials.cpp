@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/strings.h"
+
 namespace kiln::registry {
 namespace {
 
@@ -19,9 +21,7 @@ std::string normalize_host(std::string_view key) {
   if (const auto slash = key.find('/'); slash != std::string_view::npos) {
     key = key.substr(0, slash);
   }
-  std::string out(key);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return to_lower(key);
 }
 
 bool is_docker_hub(std::string_view host) {

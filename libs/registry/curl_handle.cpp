@@ -1,7 +1,8 @@
 #include "registry/curl_handle.h"
 
-#include <cctype>
 #include <new>
+
+#include "common/strings.h"
 
 namespace kiln::registry {
 
@@ -57,10 +58,9 @@ std::string CurlUrl::url() const { return part(CURLUPART_URL); }
 
 std::string CurlUrl::origin() const {
   std::string scheme = part(CURLUPART_SCHEME);
-  std::string host = part(CURLUPART_HOST);
+  const std::string host = to_lower(part(CURLUPART_HOST));
   std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (scheme.empty() || host.empty()) return {};
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return scheme + "://" + host + ":" + port;
 }
 

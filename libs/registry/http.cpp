@@ -3,10 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+
+#include "common/strings.h"
 
 namespace kiln::registry {
 namespace {
@@ -49,12 +50,7 @@ std::size_t header_cb(char* data, std::size_t size, std::size_t nitems, void* us
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;
-  std::string name(line.substr(0, colon));
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  st->response->headers.emplace_back(std::move(name), std::string(value));
+  st->response->headers.emplace_back(to_lower(line.substr(0, colon)), trim(line.substr(colon + 1)));
   return n;
 }
 

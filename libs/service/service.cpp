@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <sstream>
 
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "common/strings.h"
 
 namespace kiln::service {
 
@@ -82,10 +82,7 @@ http::ServerOptions http_options(const Config& config) {
         "http.threads and http.idle-timeout-ms must be at least 1; http.max-streams, "
         "http.max-requests-per-connection and http.body-timeout-ms cannot be negative");
   }
-  std::stringstream origins(config.get("http.cors-origins"));
-  for (std::string origin; std::getline(origins, origin, ',');) {
-    if (!origin.empty()) options.cors_origins.push_back(origin);
-  }
+  options.cors_origins = split_list(config.get("http.cors-origins"), ListItems::kAsWritten);
   return options;
 }
 

@@ -1,13 +1,14 @@
-#include "services/analytics/applier.h"
+#include "analytics/applier.h"
 
 #include <algorithm>
 #include <chrono>
 #include <pqxx/pqxx>
 
+#include "analytics/metrics.h"
+#include "analytics/projection.h"
 #include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "services/analytics/projection.h"
 #include "store/store.h"
 
 namespace kiln::analytics {
@@ -87,9 +88,8 @@ Result<std::size_t> Applier::run_once(bool ack) {
   auto& batch = *fetched;
   if (batch.empty()) {
     lag_events_ = 0;
-    metrics_.gauge_set("kiln_analytics_projection_lag_events", "Events not yet applied", 0);
-    metrics_.gauge_set("kiln_analytics_projection_lag_seconds",
-                       "Age of the oldest event not yet applied", 0);
+    metrics_.gauge_set(metric::kProjectionLagEvents, 0);
+    metrics_.gauge_set(metric::kProjectionLagSeconds, 0);
     return std::size_t{0};
   }
   int backoff_ms = 100;
@@ -105,13 +105,11 @@ Result<std::size_t> Applier::run_once(bool ack) {
         std::lock_guard lock(error_mutex_);
         last_error_ = e.what();
       }
-      metrics_.counter_add("kiln_analytics_apply_failures_total",
-                           "Batches that failed to apply (retried)");
-      metrics_.gauge_set("kiln_analytics_database_up", "1 when the last apply succeeded", 0);
+      metrics_.counter_add(metric::kApplyFailures);
+      metrics_.gauge_set(metric::kDatabaseUp, 0);
       std::int64_t oldest_ns = batch.front().timestamp_ns();
       for (const auto& m : batch) oldest_ns = std::min(oldest_ns, m.timestamp_ns());
-      metrics_.gauge_set("kiln_analytics_projection_lag_seconds",
-                         "Age of the oldest event not yet applied",
+      metrics_.gauge_set(metric::kProjectionLagSeconds,
                          static_cast<double>(now_ms() - oldest_ns / 1000000) / 1000.0);
       log::warn("applying events failed; batch kept unacked, retrying",
                 {{"error", e.what()}, {"events", batch.size()}, {"backoff_ms", backoff_ms}});
@@ -122,7 +120,7 @@ Result<std::size_t> Applier::run_once(bool ack) {
   // Committed, not acked: a kill here makes every event of the batch come back (chaos suite).
   KILN_FAILPOINT("analytics.after_commit");
   database_failing_ = false;
-  metrics_.gauge_set("kiln_analytics_database_up", "1 when the last apply succeeded", 1);
+  metrics_.gauge_set(metric::kDatabaseUp, 1);
   if (!ack) return batch.size();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& message = batch[i];
@@ -137,12 +135,11 @@ Result<std::size_t> Applier::run_once(bool ack) {
   }
   const auto& last = batch.back();
   lag_events_ = last.pending();
-  metrics_.gauge_set("kiln_analytics_projection_lag_events", "Events not yet applied",
-                     static_cast<double>(last.pending()));
-  metrics_.gauge_set(
-      "kiln_analytics_projection_lag_seconds", "Age of the oldest event not yet applied",
-      last.pending() == 0 ? 0.0
-                          : static_cast<double>(now_ms() - last.timestamp_ns() / 1000000) / 1000.0);
+  metrics_.gauge_set(metric::kProjectionLagEvents, static_cast<double>(last.pending()));
+  metrics_.gauge_set(metric::kProjectionLagSeconds,
+                     last.pending() == 0
+                         ? 0.0
+                         : static_cast<double>(now_ms() - last.timestamp_ns() / 1000000) / 1000.0);
   return batch.size();
 }
 
@@ -179,15 +176,11 @@ void Applier::apply(const std::vector<bus::Message>& batch) {
   const BatchResult result = apply_batch(tx, checkpoint, std::move(events));
   tx.commit();
   checkpoint_ = result.checkpoint;
-  metrics_.counter_add("kiln_analytics_events_applied_total", "Events applied to the projections",
-                       {}, static_cast<double>(result.applied));
-  metrics_.counter_add("kiln_analytics_events_skipped_total",
-                       "Redelivered or replayed events skipped by the checkpoint", {},
-                       static_cast<double>(result.skipped));
-  metrics_.gauge_set("kiln_analytics_checkpoint", "Last applied KILN_EVENTS sequence",
-                     static_cast<double>(result.checkpoint));
+  metrics_.counter_add(metric::kEventsApplied, {}, static_cast<double>(result.applied));
+  metrics_.counter_add(metric::kEventsSkipped, {}, static_cast<double>(result.skipped));
+  metrics_.gauge_set(metric::kCheckpoint, static_cast<double>(result.checkpoint));
   metrics_.observe(
-      "kiln_analytics_batch_apply_seconds", "Time to apply and commit one batch",
+      metric::kBatchApplySeconds,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 

@@ -1,16 +1,16 @@
-#include "services/analytics/build_event_source.h"
+#include "analytics/build_event_source.h"
 
 #include <chrono>
 #include <deque>
 #include <vector>
 
+#include "analytics/log_reader.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/server.h"
-#include "services/analytics/log_reader.h"
 
 namespace kiln::analytics {
 namespace {
@@ -32,23 +32,24 @@ bool terminal_type(v1::Envelope::PayloadCase c) {
 
 std::string q(const std::string& s) { return "\"" + log::json_escape(s) + "\""; }
 
-// The `data:` of a build event: seq, type and at always, then what the event says.
+// The `data:` of a build event: seq, type and at always, then the status it moves the build to
+// (if any) and what the event says.
 std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
   std::string out =
       "{\"seq\":" + std::to_string(seq) + ",\"type\":" + q(events::type_name(e.payload_case())) +
       ",\"build_id\":" + q(e.build_id()) + ",\"at\":" + q(format_time_ms(e.occurred_at_ms()));
+  if (const std::string status = events::implied_status(e.payload_case()); !status.empty()) {
+    out += ",\"status\":" + q(status);
+  }
   switch (e.payload_case()) {
-    case v1::Envelope::kRequested:
-      out += ",\"status\":\"requested\"";
-      break;
     case v1::Envelope::kQueued:
-      out += ",\"status\":\"queued\",\"position\":" + std::to_string(e.queued().position());
+      out += ",\"position\":" + std::to_string(e.queued().position());
       break;
     case v1::Envelope::kDispatched:
-      out += ",\"status\":\"dispatched\",\"attempt\":" + std::to_string(e.dispatched().attempt());
+      out += ",\"attempt\":" + std::to_string(e.dispatched().attempt());
       break;
     case v1::Envelope::kStarted:
-      out += ",\"status\":\"building\",\"worker_id\":" + q(e.started().worker_id());
+      out += ",\"worker_id\":" + q(e.started().worker_id());
       break;
     case v1::Envelope::kStepStarted:
       out += ",\"step\":" + std::to_string(e.step_started().step()) +
@@ -67,18 +68,17 @@ std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
       break;
     }
     case v1::Envelope::kBuilt:
-      out += ",\"status\":\"pushing\",\"digest\":" + q(e.built().manifest_digest());
+      out += ",\"digest\":" + q(e.built().manifest_digest());
       break;
     case v1::Envelope::kPushed:
-      out += ",\"status\":\"pushing\",\"digest\":" + q(e.pushed().digest());
+      out += ",\"digest\":" + q(e.pushed().digest());
       break;
     case v1::Envelope::kSucceeded:
-      out += ",\"status\":\"succeeded\",\"image_url\":" + q(e.succeeded().image_url()) +
+      out += ",\"image_url\":" + q(e.succeeded().image_url()) +
              ",\"digest\":" + q(e.succeeded().digest());
       break;
     case v1::Envelope::kFailed:
-      out += ",\"status\":\"failed\",\"failure_stage\":" +
-             q(std::string(events::stage_name(e.failed().stage()))) +
+      out += ",\"failure_stage\":" + q(std::string(events::stage_name(e.failed().stage()))) +
              ",\"failure_reason\":" + q(e.failed().reason());
       break;
     case v1::Envelope::kCancelRequested:
@@ -86,7 +86,7 @@ std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
              ",\"reason\":" + q(e.cancel_requested().reason());
       break;
     case v1::Envelope::kCancelled:
-      out += ",\"status\":\"cancelled\",\"reason\":" + q(e.cancelled().reason());
+      out += ",\"reason\":" + q(e.cancelled().reason());
       break;
     default:
       break;

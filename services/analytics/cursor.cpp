@@ -1,4 +1,4 @@
-#include "services/analytics/cursor.h"
+#include "analytics/cursor.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "services/analytics/db_pool.h"
+#include "analytics/db_pool.h"
 
 #include "http/server.h"
 #include "store/store.h"

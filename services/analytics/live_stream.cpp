@@ -1,4 +1,4 @@
-#include "services/analytics/live_stream.h"
+#include "analytics/live_stream.h"
 
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/WebSocket.h>
@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 
+#include "analytics/metrics.h"
 #include "common/log.h"
 
 namespace kiln::analytics {
@@ -99,8 +100,7 @@ void LiveStream::serve_sse(http::Request& request, Poco::Net::HTTPServerResponse
   response.setChunkedTransferEncoding(true);
   response.setKeepAlive(false);
   std::ostream& out = response.send();
-  metrics_.counter_add("kiln_analytics_live_streams_total", "Live streams opened",
-                       {{"transport", "sse"}});
+  metrics_.counter_add(metric::kLiveStreams, {{"transport", "sse"}});
   auto write = [&out](const std::string& text) {
     out << text;
     out.flush();
@@ -131,8 +131,7 @@ void LiveStream::serve_websocket(http::Request& request, Poco::Net::HTTPServerRe
                           "GET /v1/builds/{id}/stream is a WebSocket upgrade: " + e.message());
   }
   socket->setSendTimeout(Poco::Timespan(kWebSocketSendTimeoutMs * 1000LL));
-  metrics_.counter_add("kiln_analytics_live_streams_total", "Live streams opened",
-                       {{"transport", "websocket"}});
+  metrics_.counter_add(metric::kLiveStreams, {{"transport", "websocket"}});
   bool client_closed = false;
   // Reads what the client sent meanwhile without blocking: a close ends the stream, a ping gets
   // its pong, anything else is ignored (the stream is one-way).

@@ -12,10 +12,10 @@
 #include <atomic>
 #include <string>
 
+#include "analytics/build_event_source.h"
+#include "analytics/query_api.h"
 #include "bus/bus.h"
 #include "http/server.h"
-#include "services/analytics/build_event_source.h"
-#include "services/analytics/query_api.h"
 
 namespace kiln::analytics {
 

@@ -1,4 +1,4 @@
-#include "services/analytics/log_reader.h"
+#include "analytics/log_reader.h"
 
 #include "bus/consumer.h"
 #include "bus/topology.h"

@@ -3,17 +3,17 @@
 #include <iostream>
 #include <thread>
 
+#include "analytics/applier.h"
+#include "analytics/db_pool.h"
+#include "analytics/live_stream.h"
+#include "analytics/options.h"
+#include "analytics/query_api.h"
+#include "analytics/rebuild.h"
+#include "analytics/static_files.h"
 #include "common/log.h"
 #include "common/shutdown.h"
 #include "http/auth.h"
 #include "service/service.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/db_pool.h"
-#include "services/analytics/live_stream.h"
-#include "services/analytics/options.h"
-#include "services/analytics/query_api.h"
-#include "services/analytics/rebuild.h"
-#include "services/analytics/static_files.h"
 #include "store/store.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "services/analytics/options.h"
+#include "analytics/options.h"
 
 #include "service/service.h"
 

@@ -9,9 +9,9 @@
 // plus the common ones (nats.url, http.*, log.level, instance; http.port defaults to 8081).
 #pragma once
 
+#include "analytics/applier.h"
+#include "analytics/rebuild.h"
 #include "common/config.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/rebuild.h"
 
 namespace kiln::analytics {
 

@@ -1,4 +1,4 @@
-#include "services/analytics/projection.h"
+#include "analytics/projection.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,10 +7,10 @@
 #include <set>
 #include <tuple>
 
+#include "analytics/projection_statements.h"
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "services/analytics/projection_statements.h"
 
 namespace kiln::analytics {
 namespace {
@@ -19,31 +19,6 @@ namespace v1 = ::kiln::events::v1;
 
 bool is_terminal(const std::string& status) {
   return status == "succeeded" || status == "failed" || status == "cancelled";
-}
-
-// The status an event moves a build to; empty for events that carry data but no transition.
-std::string implied_status(v1::Envelope::PayloadCase payload) {
-  switch (payload) {
-    case v1::Envelope::kRequested:
-      return "requested";
-    case v1::Envelope::kQueued:
-      return "queued";
-    case v1::Envelope::kDispatched:
-      return "dispatched";
-    case v1::Envelope::kStarted:
-      return "building";
-    case v1::Envelope::kBuilt:
-    case v1::Envelope::kPushed:
-      return "pushing";
-    case v1::Envelope::kSucceeded:
-      return "succeeded";
-    case v1::Envelope::kFailed:
-      return "failed";
-    case v1::Envelope::kCancelled:
-      return "cancelled";
-    default:
-      return "";
-  }
 }
 
 // "refs/heads/main" and "main" are branch main; tags and commits are no branch.
@@ -150,9 +125,10 @@ struct HistoryRows {
   std::vector<std::int64_t> at_ms;
 };
 
-class Applier {
+// Applies the events of one batch to the projection tables, inside the caller's transaction.
+class BatchApplier {
  public:
-  explicit Applier(pqxx::work& tx) : tx_(tx), script_(tx) {}
+  explicit BatchApplier(pqxx::work& tx) : tx_(tx), script_(tx) {}
 
   // Reads the current state of every build the batch names, in one query.
   void prefetch(const std::vector<std::string>& build_ids);
@@ -189,7 +165,7 @@ class Applier {
   std::set<RollupKey> rollups_;
 };
 
-void Applier::prefetch(const std::vector<std::string>& build_ids) {
+void BatchApplier::prefetch(const std::vector<std::string>& build_ids) {
   const auto rows = tx_.exec_prepared(stmt::kLoadStatus, stmt::text_array(build_ids));
   for (const auto& row : rows) {
     current_[row[0].as<std::string>()] =
@@ -197,9 +173,10 @@ void Applier::prefetch(const std::vector<std::string>& build_ids) {
   }
 }
 
-void Applier::history(std::uint64_t seq, const std::string& build_id, const std::string& type,
-                      const std::string& from, const std::string& to, bool applied,
-                      const std::string& reason, const std::string& actor, std::int64_t at_ms) {
+void BatchApplier::history(std::uint64_t seq, const std::string& build_id, const std::string& type,
+                           const std::string& from, const std::string& to, bool applied,
+                           const std::string& reason, const std::string& actor,
+                           std::int64_t at_ms) {
   history_.seq.push_back(static_cast<std::int64_t>(seq));
   history_.build_id.push_back(build_id);
   history_.event_type.push_back(type);
@@ -211,7 +188,7 @@ void Applier::history(std::uint64_t seq, const std::string& build_id, const std:
   history_.at_ms.push_back(at_ms);
 }
 
-void Applier::flush_history() {
+void BatchApplier::flush_history() {
   if (history_.seq.empty()) return;
   script_.add(stmt::kHistory, stmt::int_array(history_.seq), stmt::text_array(history_.build_id),
               stmt::text_array(history_.event_type), stmt::text_array(history_.from),
@@ -221,7 +198,7 @@ void Applier::flush_history() {
   history_ = HistoryRows{};
 }
 
-void Applier::apply(const StoredEvent& event, const Result<v1::Envelope>& decoded) {
+void BatchApplier::apply(const StoredEvent& event, const Result<v1::Envelope>& decoded) {
   const std::string subject_type = events::type_of_subject(event.subject);
   if (!decoded.ok()) {
     // Kept in history so the event is visible, never applied to the current state.
@@ -266,11 +243,11 @@ void Applier::apply(const StoredEvent& event, const Result<v1::Envelope>& decode
       return;
     }
     default:
-      apply_transition(event.seq, e, implied_status(e.payload_case()), at_ms);
+      apply_transition(event.seq, e, events::implied_status(e.payload_case()), at_ms);
   }
 }
 
-void Applier::apply_requested(std::uint64_t seq, const v1::Envelope& e, std::int64_t at_ms) {
+void BatchApplier::apply_requested(std::uint64_t seq, const v1::Envelope& e, std::int64_t at_ms) {
   const auto& r = e.requested();
   const auto& t = r.trigger();
   const auto& git = r.git();
@@ -288,7 +265,8 @@ void Applier::apply_requested(std::uint64_t seq, const v1::Envelope& e, std::int
   history(seq, e.build_id(), "requested", "", "requested", created, "", t.actor(), at_ms);
 }
 
-void Applier::apply_step(std::uint64_t seq, const v1::Envelope& e, bool live, std::int64_t at_ms) {
+void BatchApplier::apply_step(std::uint64_t seq, const v1::Envelope& e, bool live,
+                              std::int64_t at_ms) {
   const long long s = static_cast<long long>(seq);
   if (e.has_step_started()) {
     const auto& st = e.step_started();
@@ -306,8 +284,8 @@ void Applier::apply_step(std::uint64_t seq, const v1::Envelope& e, bool live, st
               static_cast<long long>(at_ms), progress, s, live && sf.total() > 0);
 }
 
-void Applier::apply_transition(std::uint64_t seq, const v1::Envelope& e, const std::string& status,
-                               std::int64_t at_ms) {
+void BatchApplier::apply_transition(std::uint64_t seq, const v1::Envelope& e,
+                                    const std::string& status, std::int64_t at_ms) {
   Current& current = current_[e.build_id()];
   const std::string from = current.status;
   // Forward only: a late event (a `started` after `cancelled`, a redelivered `queued`) is history.
@@ -391,7 +369,7 @@ void Applier::apply_transition(std::uint64_t seq, const v1::Envelope& e, const s
 
 // Writes the result row of a build that just finished and marks its day for the rollup. The day
 // is finished_at's, which the terminal event has just set to `finished_at_ms`.
-void Applier::finish(const std::string& build_id, std::int64_t finished_at_ms) {
+void BatchApplier::finish(const std::string& build_id, std::int64_t finished_at_ms) {
   script_.add(stmt::kFinish, build_id);
   const Current& current = current_[build_id];
   const std::string day = utc_day(finished_at_ms);
@@ -399,12 +377,12 @@ void Applier::finish(const std::string& build_id, std::int64_t finished_at_ms) {
   rollups_.insert({day, current.tenant, "*"});
 }
 
-void Applier::recompute_rollups() {
+void BatchApplier::recompute_rollups() {
   for (const auto& key : rollups_) script_.add(stmt::kRollup, key.day, key.tenant, key.project);
   rollups_.clear();
 }
 
-void Applier::finish_batch() {
+void BatchApplier::finish_batch() {
   flush_history();
   recompute_rollups();
   script_.run();
@@ -455,7 +433,7 @@ BatchResult apply_batch(pqxx::work& tx, std::uint64_t checkpoint, std::vector<St
     if (decoded.ok()) build_ids.push_back(decoded->build_id());
     fresh.emplace_back(&event, std::move(decoded));
   }
-  Applier applier(tx);
+  BatchApplier applier(tx);
   if (!build_ids.empty()) applier.prefetch(build_ids);
   for (const auto& [event, decoded] : fresh) applier.apply(*event, decoded);
   result.applied = fresh.size();

@@ -1,4 +1,4 @@
-#include "services/analytics/projection_statements.h"
+#include "analytics/projection_statements.h"
 
 namespace kiln::analytics::stmt {
 namespace {

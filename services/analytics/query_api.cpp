@@ -1,13 +1,14 @@
-#include "services/analytics/query_api.h"
+#include "analytics/query_api.h"
 
 #include <Poco/DateTimeParser.h>
 #include <Poco/Timestamp.h>
 
 #include <chrono>
 
+#include "analytics/cursor.h"
+#include "analytics/log_reader.h"
+#include "analytics/metrics.h"
 #include "common/log.h"
-#include "services/analytics/cursor.h"
-#include "services/analytics/log_reader.h"
 
 namespace kiln::analytics {
 namespace {
@@ -99,8 +100,7 @@ http::Principal QueryApi::authorize(const http::Request& request) const {
 }
 
 void QueryApi::observe(const std::string& endpoint, double seconds) {
-  metrics_.observe("kiln_analytics_query_seconds", "Query API latency by endpoint", seconds,
-                   {{"endpoint", endpoint}});
+  metrics_.observe(metric::kQuerySeconds, seconds, {{"endpoint", endpoint}});
 }
 
 void QueryApi::register_routes(http::Server& server) {

@@ -11,10 +11,10 @@
 
 #include <string>
 
+#include "analytics/db_pool.h"
 #include "bus/bus.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "services/analytics/db_pool.h"
 
 namespace kiln::analytics {
 

@@ -1,12 +1,12 @@
-#include "services/analytics/rebuild.h"
+#include "analytics/rebuild.h"
 
 #include <chrono>
 
+#include "analytics/projection.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "services/analytics/projection.h"
 #include "store/store.h"
 
 namespace kiln::analytics {

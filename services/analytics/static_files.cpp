@@ -1,4 +1,4 @@
-#include "services/analytics/static_files.h"
+#include "analytics/static_files.h"
 
 #include <filesystem>
 #include <fstream>

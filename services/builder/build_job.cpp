@@ -14,6 +14,7 @@
 #include "builder/git_source.h"
 #include "builder/leftovers.h"
 #include "builder/log_stream.h"
+#include "builder/metrics.h"
 #include "builder/secret_masker.h"
 #include "builder/secret_scan.h"
 #include "builder/step_parser.h"
@@ -379,14 +380,12 @@ void BuildJob::publish_step(const StepEvent& step) {
     finished->set_cached(step.cached);
     finished->set_duration_ms(step.duration_ms);
     finished->set_layer_digest(step.layer_digest);
-    services_.metrics.counter_add("kiln_builder_steps_total", "Build steps finished, by cache use",
-                                  {{"cached", step.cached ? "true" : "false"}});
+    services_.metrics.counter_add(metric::kSteps, {{"cached", step.cached ? "true" : "false"}});
   }
   auto ack = out_.publish(envelope, suffix);
   if (!ack.ok()) {
     // A lost step event costs detail, not the build; it is logged and counted.
-    services_.metrics.counter_add("kiln_builder_event_publish_errors_total",
-                                  "Step events that could not be published");
+    services_.metrics.counter_add(metric::kEventPublishErrors);
     log::warn("step event not published",
               {{"build_id", build_id_}, {"error", ack.error().describe()}});
   }
@@ -435,9 +434,7 @@ Result<BuildJob::Outcome> BuildJob::finish_built(State& state) {
   auto outcome = publish_built(state.layout_tmp, std::move(state.built));
   if (outcome.ok() && *outcome == Outcome::kBuilt) {
     state.layout_guard->release();
-    services_.metrics.observe("kiln_builder_build_duration_seconds",
-                              "Dispatched build duration (fetch to OCI layout)",
-                              static_cast<double>(duration_ms) / 1000.0);
+    services_.metrics.observe(metric::kBuildDuration, static_cast<double>(duration_ms) / 1000.0);
     kiln_line("built " + build_id_ + " in " + std::to_string(duration_ms) + " ms");
   }
   return outcome;
@@ -477,8 +474,7 @@ Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
     }
     return ack.error();
   }
-  services_.metrics.counter_add("kiln_builder_builds_total", "Builds by outcome",
-                                {{"outcome", "built"}});
+  services_.metrics.counter_add(metric::kBuilds, {{"outcome", "built"}});
   log::info("build built", {{"build_id", build_id_},
                             {"attempt", attempt_},
                             {"manifest_digest", envelope.built().manifest_digest()},
@@ -509,8 +505,7 @@ Result<BuildJob::Outcome> BuildJob::finish_failed(const Failure& failure,
             "): " + failure.reason);
   auto ack = out_.publish(envelope);
   if (!ack.ok()) return ack.error();
-  services_.metrics.counter_add("kiln_builder_builds_total", "Builds by outcome",
-                                {{"outcome", outcome}});
+  services_.metrics.counter_add(metric::kBuilds, {{"outcome", outcome}});
   log::info("build " + outcome, {{"build_id", build_id_},
                                  {"attempt", attempt_},
                                  {"stage", std::string(events::stage_name(failure.stage))},

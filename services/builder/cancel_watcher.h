@@ -2,15 +2,15 @@
 // all cancel requests from now on and stops the build if it runs here.
 #pragma once
 
-#include "builder/running_builds.h"
 #include "bus/bus.h"
 #include "worker/cancel_watcher.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 
 class CancelWatcher : public worker::CancelWatcher {
  public:
-  CancelWatcher(bus::Bus& bus, RunningBuilds& running)
+  CancelWatcher(bus::Bus& bus, worker::RunningJobs& running)
       : worker::CancelWatcher(
             bus, running,
             {.cancelling = "cancel requested", .read_failed = "reading cancel requests failed"}) {}

@@ -5,21 +5,10 @@
 #include <set>
 #include <sstream>
 
+#include "common/strings.h"
+
 namespace kiln::builder {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // Logical instructions: comments dropped, backslash continuations joined.
 std::vector<std::string> instructions(std::string_view text) {
@@ -28,7 +17,7 @@ std::vector<std::string> instructions(std::string_view text) {
   std::string line;
   std::string current;
   while (std::getline(in, line)) {
-    const std::string t = trim(line);
+    const std::string t = trim(line, kWhitespace);
     if (t.empty() || t.front() == '#') continue;
     if (t.back() == '\\') {
       current += t.substr(0, t.size() - 1) + " ";
@@ -38,7 +27,7 @@ std::vector<std::string> instructions(std::string_view text) {
     out.push_back(current);
     current.clear();
   }
-  if (!trim(current).empty()) out.push_back(trim(current));
+  if (!trim(current, kWhitespace).empty()) out.push_back(trim(current, kWhitespace));
   return out;
 }
 
@@ -90,7 +79,7 @@ DockerfileScan scan_dockerfile(std::string_view text,
     std::istringstream words(instruction);
     std::string keyword;
     words >> keyword;
-    keyword = lower(keyword);
+    keyword = to_lower(keyword);
     if (keyword == "arg" && !seen_from) {
       std::string spec;
       words >> spec;
@@ -112,14 +101,14 @@ DockerfileScan scan_dockerfile(std::string_view text,
       }
       if (rest.empty()) continue;
       const std::string image = expand(rest[0], global_args);
-      if (image != "scratch" && !stage_names.count(lower(image)) &&
+      if (image != "scratch" && !stage_names.count(to_lower(image)) &&
           std::find(scan.base_images.begin(), scan.base_images.end(), image) ==
               scan.base_images.end()) {
         scan.base_images.push_back(image);
       }
-      if (rest.size() >= 3 && lower(rest[1]) == "as") {
-        stage_names.insert(lower(rest[2]));
-        if (!target.empty() && lower(rest[2]) == lower(target)) past_target = true;
+      if (rest.size() >= 3 && to_lower(rest[1]) == "as") {
+        stage_names.insert(to_lower(rest[2]));
+        if (!target.empty() && to_lower(rest[2]) == to_lower(target)) past_target = true;
       }
       ++scan.instructions;
       // The target's own instructions still count; the next FROM stops the scan.

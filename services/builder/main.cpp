@@ -3,8 +3,8 @@
 #include "builder/buildah_engine.h"
 #include "builder/cancel_watcher.h"
 #include "builder/leftovers.h"
+#include "builder/metrics.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "service/service.h"
 #include "worker/presence.h"
+#include "worker/running_jobs.h"
 
 namespace {
 
@@ -42,12 +43,10 @@ int builder_main(int argc, char** argv) {
   service::add_nats_readiness(server, *bus);
   server.add_readiness_check("buildah", [&engine] { return engine.check(); });
   if (auto bytes = engine.cache_bytes(); bytes.ok()) {
-    server.metrics().gauge_set("kiln_builder_cache_bytes",
-                               "Size of the buildah storage (layer cache)",
-                               static_cast<double>(*bytes));
+    server.metrics().gauge_set(builder::metric::kCacheBytes, static_cast<double>(*bytes));
   }
 
-  builder::RunningBuilds running;
+  worker::RunningJobs running;
   builder::CancelWatcher cancels(*bus, running);
   if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   builder::Worker worker(*bus, engine, options, server.metrics(), instance, running);

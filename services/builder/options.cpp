@@ -3,19 +3,11 @@
 #include <sys/utsname.h>
 
 #include <cstdlib>
-#include <sstream>
+
+#include "common/strings.h"
 
 namespace kiln::builder {
 namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 std::string host_platform() {
   utsname name{};
@@ -54,7 +46,7 @@ void declare_options(Config& config) {
 
 std::map<std::string, std::string> parse_pairs(const std::string& text, const std::string& option) {
   std::map<std::string, std::string> out;
-  for (const auto& item : split_list(text)) {
+  for (const auto& item : split_list(text, ListItems::kAsWritten)) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
       throw ConfigError(option + ": expected name=value, got '" + item + "'");

@@ -1,6 +1,7 @@
 #include "builder/worker.h"
 
 #include "builder/build_job.h"
+#include "builder/metrics.h"
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
@@ -19,13 +20,10 @@ using worker::settle;
 using worker::Settle;
 using worker::stored_event;
 
-constexpr char kBusyGauge[] = "kiln_builder_slots_busy";
-constexpr char kBusyHelp[] = "Build slots running a build";
-
 }  // namespace
 
 Worker::Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options,
-               http::Metrics& metrics, std::string producer, RunningBuilds& running)
+               http::Metrics& metrics, std::string producer, worker::RunningJobs& running)
     : bus_(bus),
       engine_(engine),
       options_(options),
@@ -45,8 +43,8 @@ Worker::Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options
             [this](bus::Message& message) { handle(message); }) {}
 
 Status Worker::start() {
-  metrics_.gauge_set("kiln_builder_slots", "Build slots of this replica", options_.slots);
-  metrics_.gauge_set(kBusyGauge, kBusyHelp, 0);
+  metrics_.gauge_set(metric::kSlots, options_.slots);
+  metrics_.gauge_set(metric::kSlotsBusy, 0);
   return loop_.start();
 }
 
@@ -98,7 +96,7 @@ void Worker::handle(bus::Message& message) {
   }
 
   const worker::JobRegistration registration(running_, build_id, attempt, [this](int running) {
-    metrics_.gauge_set(kBusyGauge, kBusyHelp, running);
+    metrics_.gauge_set(metric::kSlotsBusy, running);
   });
 
   // Registered first, checked second: a cancel arriving in between is seen by the watcher.
@@ -110,8 +108,7 @@ void Worker::handle(bus::Message& message) {
     envelope.mutable_cancelled()->set_reason("cancel requested before the build started");
     auto ack = out.publish(envelope);
     if (!ack.ok()) return settle(message, Settle::kNakLater, build_id);
-    metrics_.counter_add("kiln_builder_builds_total", "Builds by outcome",
-                         {{"outcome", "cancelled"}});
+    metrics_.counter_add(metric::kBuilds, {{"outcome", "cancelled"}});
     return settle(message, Settle::kAck, build_id);
   }
 
@@ -145,16 +142,13 @@ void Worker::maintain_cache() {
   auto report = engine_.trim_cache(options_.cache_max_bytes);
   if (!report.ok()) {
     log::warn("trimming the build cache failed", {{"error", report.error().describe()}});
-    metrics_.counter_add("kiln_builder_cache_trim_errors_total", "Failed cache trims");
+    metrics_.counter_add(metric::kCacheTrimErrors);
     return;
   }
-  metrics_.gauge_set("kiln_builder_cache_bytes", "Size of the buildah storage (layer cache)",
-                     static_cast<double>(report->bytes_after));
-  metrics_.gauge_set("kiln_builder_cache_max_bytes", "Configured bound of the layer cache",
-                     static_cast<double>(options_.cache_max_bytes));
+  metrics_.gauge_set(metric::kCacheBytes, static_cast<double>(report->bytes_after));
+  metrics_.gauge_set(metric::kCacheMaxBytes, static_cast<double>(options_.cache_max_bytes));
   if (report->evicted_images > 0) {
-    metrics_.counter_add("kiln_builder_cache_evictions_total", "Images evicted from the cache", {},
-                         report->evicted_images);
+    metrics_.counter_add(metric::kCacheEvictions, {}, report->evicted_images);
     log::info("build cache trimmed", {{"before_bytes", report->bytes_before},
                                       {"after_bytes", report->bytes_after},
                                       {"evicted_images", report->evicted_images}});

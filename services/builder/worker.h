@@ -10,10 +10,10 @@
 
 #include "builder/build_engine.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "bus/bus.h"
 #include "bus/message.h"
 #include "http/metrics.h"
+#include "worker/running_jobs.h"
 #include "worker/work_loop.h"
 
 namespace kiln::builder {
@@ -21,7 +21,7 @@ namespace kiln::builder {
 class Worker {
  public:
   Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options, http::Metrics& metrics,
-         std::string producer, RunningBuilds& running);
+         std::string producer, worker::RunningJobs& running);
   ~Worker() { stop(); }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -44,7 +44,7 @@ class Worker {
   const BuilderOptions& options_;
   http::Metrics& metrics_;
   std::string producer_;
-  RunningBuilds& running_;
+  worker::RunningJobs& running_;
   std::atomic<bool> handing_back_{false};
   std::shared_mutex storage_mutex_;  // builds share it; cache trimming takes it alone
   worker::WorkLoop loop_;

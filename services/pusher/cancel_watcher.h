@@ -3,14 +3,14 @@
 #pragma once
 
 #include "bus/bus.h"
-#include "pusher/running_pushes.h"
 #include "worker/cancel_watcher.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::pusher {
 
 class CancelWatcher : public worker::CancelWatcher {
  public:
-  CancelWatcher(bus::Bus& bus, RunningPushes& running)
+  CancelWatcher(bus::Bus& bus, worker::RunningJobs& running)
       : worker::CancelWatcher(bus, running,
                               {.cancelling = "cancelling push",
                                .read_failed = "reading cancel requests failed; retrying"}) {}

@@ -7,10 +7,10 @@
 #include "pusher/cancel_watcher.h"
 #include "pusher/options.h"
 #include "pusher/registry_clients.h"
-#include "pusher/running_pushes.h"
 #include "pusher/worker.h"
 #include "service/service.h"
 #include "worker/presence.h"
+#include "worker/running_jobs.h"
 
 namespace {
 
@@ -33,7 +33,7 @@ int pusher_main(int argc, char** argv) {
 
   pusher::RegistryClients registries(
       {options.insecure_registries, options.docker_config, options.parallelism});
-  pusher::RunningPushes running;
+  worker::RunningJobs running;
   pusher::CancelWatcher cancels(*bus, running);
   if (auto s = cancels.start(); !s.ok()) throw std::runtime_error(s.error().describe());
   pusher::Worker worker(*bus, registries, options, server.metrics(), options.worker_id, running);

@@ -1,16 +1,9 @@
 #include "pusher/options.h"
 
-#include <sstream>
+#include "common/strings.h"
 
 namespace kiln::pusher {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t");
-  if (begin == std::string::npos) return {};
-  const auto end = s.find_last_not_of(" \t");
-  return s.substr(begin, end - begin + 1);
-}
 
 int positive_int(const Config& config, const std::string& name) {
   const long long value = config.get_int(name);
@@ -19,16 +12,6 @@ int positive_int(const Config& config, const std::string& name) {
 }
 
 }  // namespace
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 void declare_options(Config& config) {
   config.option("worker.id", "", "Producer id in published events (default: the instance id)")

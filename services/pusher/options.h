@@ -28,7 +28,4 @@ void declare_options(Config& config);
 // Throws ConfigError for values out of range.
 PusherOptions read_options(const Config& config, const std::string& instance);
 
-// "a, b,,c" -> {"a", "b", "c"}: items trimmed, empty ones dropped.
-std::vector<std::string> split_list(const std::string& text);
-
 }  // namespace kiln::pusher

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "events/envelope.h"
 #include "pusher/artifact_store.h"
+#include "pusher/metrics.h"
 #include "registry/errors.h"
 #include "worker/build_events.h"
 
@@ -12,11 +13,11 @@ namespace {
 
 namespace v1 = events::v1;
 
+using worker::CancelFlag;
+using worker::Settle;
+
 // The layout name the builder gives its image (`buildah push IMAGE oci:DIR:latest`).
 constexpr char kLayoutRefName[] = "latest";
-
-const char kPushesHelp[] = "Builds handled by outcome";
-const char kBusyHelp[] = "Push slots running a push";
 
 }  // namespace
 
@@ -41,8 +42,7 @@ Settle PushJob::run() {
   // Only reads and writes of the event log end here: the registry's errors became `failed`.
   log::warn("event log unavailable; push handed back for a retry",
             {{"build_id", build_id_}, {"error", settled.error().describe()}});
-  services_.metrics.counter_add("kiln_pusher_bus_errors_total",
-                                "Event log reads or writes that failed (message retried later)");
+  services_.metrics.counter_add(metric::kBusErrors);
   return Settle::kNakLater;
 }
 
@@ -73,9 +73,8 @@ Result<Settle> PushJob::decide_and_push() {
   }
 
   const worker::JobRegistration registration(
-      services_.running, build_id_, attempt_, [this](int running) {
-        services_.metrics.gauge_set("kiln_pusher_slots_busy", kBusyHelp, running);
-      });
+      services_.running, build_id_, attempt_,
+      [this](int running) { services_.metrics.gauge_set(metric::kSlotsBusy, running); });
 
   if (!registration.first()) {
     // Two copies of one message at once (a redelivery while the first still runs): racing would
@@ -167,13 +166,9 @@ Result<Settle> PushJob::publish_pushed(const v1::Envelope& requested, const Push
   pushed->set_repository_url(target.repository_url());
 
   auto& metrics = services_.metrics;
-  metrics.observe("kiln_pusher_push_duration_seconds", "Duration of successful pushes",
-                  static_cast<double>(report.duration.count()) / 1000.0);
-  metrics.counter_add("kiln_pusher_bytes_uploaded_total", "Blob bytes sent to registries", {},
-                      static_cast<double>(report.bytes_uploaded));
-  metrics.counter_add("kiln_pusher_bytes_skipped_total",
-                      "Blob bytes not sent: already present or mounted", {},
-                      static_cast<double>(report.bytes_skipped));
+  metrics.observe(metric::kPushDuration, static_cast<double>(report.duration.count()) / 1000.0);
+  metrics.counter_add(metric::kBytesUploaded, {}, static_cast<double>(report.bytes_uploaded));
+  metrics.counter_add(metric::kBytesSkipped, {}, static_cast<double>(report.bytes_skipped));
 
   // Expected last sequence 0: whichever pusher stores `pushed` first wins; a retried publish of
   // this attempt is a duplicate Msg-Id, which the server acks without storing.
@@ -262,13 +257,12 @@ void PushJob::remove_layout() {
   if (location.empty()) return;
   if (auto s = pusher::remove_layout(location, services_.options.artifacts_dir); !s.ok()) {
     log::warn("layout not removed", {{"build_id", build_id_}, {"error", s.error().describe()}});
-    services_.metrics.counter_add("kiln_pusher_layout_cleanup_errors_total",
-                                  "Layouts that could not be removed after their build ended");
+    services_.metrics.counter_add(metric::kLayoutCleanupErrors);
   }
 }
 
 void PushJob::count(const std::string& outcome) {
-  services_.metrics.counter_add("kiln_pusher_pushes_total", kPushesHelp, {{"outcome", outcome}});
+  services_.metrics.counter_add(metric::kPushes, {{"outcome", outcome}});
 }
 
 }  // namespace kiln::pusher

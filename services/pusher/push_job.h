@@ -15,8 +15,8 @@
 #include "pusher/options.h"
 #include "pusher/push_target.h"
 #include "pusher/registry_clients.h"
-#include "pusher/running_pushes.h"
 #include "registry/push.h"
+#include "worker/running_jobs.h"
 #include "worker/settle.h"
 
 namespace kiln::pusher {
@@ -27,10 +27,8 @@ struct JobServices {
   const PusherOptions& options;
   http::Metrics& metrics;
   const std::string& producer;
-  RunningPushes& running;
+  worker::RunningJobs& running;
 };
-
-using Settle = worker::Settle;
 
 class PushJob {
  public:
@@ -39,17 +37,19 @@ class PushJob {
   PushJob(const JobServices& services, events::v1::Envelope built,
           const std::atomic<bool>& handing_back);
 
-  Settle run();
+  worker::Settle run();
 
  private:
-  Result<Settle> decide_and_push();
-  Result<Settle> push(const events::v1::Envelope& requested, const CancelFlag& flag);
-  Result<Settle> publish_pushed(const events::v1::Envelope& requested, const PushTarget& target,
-                                const registry::PushReport& report);
-  Result<Settle> publish_succeeded(const events::v1::Envelope& requested,
-                                   const events::v1::ImagePushed& pushed);
-  Result<Settle> publish_failed(const std::string& reason, bool retryable);
-  Result<Settle> publish_cancelled(const std::string& reason);
+  Result<worker::Settle> decide_and_push();
+  Result<worker::Settle> push(const events::v1::Envelope& requested,
+                              const worker::CancelFlag& flag);
+  Result<worker::Settle> publish_pushed(const events::v1::Envelope& requested,
+                                        const PushTarget& target,
+                                        const registry::PushReport& report);
+  Result<worker::Settle> publish_succeeded(const events::v1::Envelope& requested,
+                                           const events::v1::ImagePushed& pushed);
+  Result<worker::Settle> publish_failed(const std::string& reason, bool retryable);
+  Result<worker::Settle> publish_cancelled(const std::string& reason);
 
   // Publishes with this build's attempt in the Msg-Id.
   Result<bus::PublishAck> publish(events::v1::Envelope& envelope,

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
+#include "pusher/metrics.h"
 #include "pusher/push_job.h"
 #include "worker/heartbeat.h"
 #include "worker/settle.h"
@@ -10,7 +11,7 @@
 namespace kiln::pusher {
 
 Worker::Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& options,
-               http::Metrics& metrics, std::string producer, RunningPushes& running)
+               http::Metrics& metrics, std::string producer, worker::RunningJobs& running)
     : bus_(bus),
       registries_(registries),
       options_(options),
@@ -30,8 +31,8 @@ Worker::Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& 
             [this](bus::Message& message) { handle(message); }) {}
 
 Status Worker::start() {
-  metrics_.gauge_set("kiln_pusher_slots", "Push slots of this replica", options_.slots);
-  metrics_.gauge_set("kiln_pusher_slots_busy", "Push slots running a push", 0);
+  metrics_.gauge_set(metric::kSlots, options_.slots);
+  metrics_.gauge_set(metric::kSlotsBusy, 0);
   return loop_.start();
 }
 
@@ -42,8 +43,7 @@ void Worker::handle(bus::Message& message) {
   if (!decoded.ok() || !decoded->has_built() || !events::valid_token(decoded->build_id())) {
     log::error("undecodable built message; terminated",
                {{"subject", std::string(message.subject())}});
-    metrics_.counter_add("kiln_pusher_pushes_total", "Builds handled by outcome",
-                         {{"outcome", "undecodable"}});
+    metrics_.counter_add(metric::kPushes, {{"outcome", "undecodable"}});
     if (auto s = message.term(); !s.ok()) {
       log::warn("term failed", {{"error", s.error().describe()}});
     }
@@ -52,7 +52,7 @@ void Worker::handle(bus::Message& message) {
   const std::string build_id = decoded->build_id();
   log::info("built image taken", {{"build_id", build_id},
                                   {"delivery", static_cast<std::int64_t>(message.deliveries())}});
-  Settle how = Settle::kNakLater;
+  worker::Settle how = worker::Settle::kNakLater;
   {
     worker::Heartbeat heartbeat(message, std::chrono::seconds(options_.heartbeat_seconds));
     const JobServices services{bus_, registries_, options_, metrics_, producer_, running_};

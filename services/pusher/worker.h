@@ -12,7 +12,7 @@
 #include "http/metrics.h"
 #include "pusher/options.h"
 #include "pusher/registry_clients.h"
-#include "pusher/running_pushes.h"
+#include "worker/running_jobs.h"
 #include "worker/work_loop.h"
 
 namespace kiln::pusher {
@@ -20,7 +20,7 @@ namespace kiln::pusher {
 class Worker {
  public:
   Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& options,
-         http::Metrics& metrics, std::string producer, RunningPushes& running);
+         http::Metrics& metrics, std::string producer, worker::RunningJobs& running);
   ~Worker() { stop(); }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -40,7 +40,7 @@ class Worker {
   const PusherOptions& options_;
   http::Metrics& metrics_;
   std::string producer_;
-  RunningPushes& running_;
+  worker::RunningJobs& running_;
   std::atomic<bool> handing_back_{false};
   worker::WorkLoop loop_;
 };

@@ -6,6 +6,7 @@
 #include "events/envelope.h"
 #include "project/project.h"
 #include "scheduler/dispatch_actions.h"
+#include "scheduler/metrics.h"
 #include "scheduler/schedule_request.h"
 
 namespace kiln::scheduler {
@@ -279,7 +280,7 @@ bool SchedulerRunner::fire_schedules(std::int64_t now) {
     }
     state_->apply(request.envelope);
     if (metrics_) {
-      metrics_->counter_add("kiln_scheduler_schedule_fires_total", "Cron ticks fired",
+      metrics_->counter_add(metric::kScheduleFires,
                             {{"catch_up", fire.catch_up ? "true" : "false"}});
     }
     log::info("schedule fired", {{"schedule_id", fire.schedule_id},
@@ -325,11 +326,9 @@ bool SchedulerRunner::dispatch(std::int64_t now) {
       return false;
     }
     if (metrics_) {
-      metrics_->counter_add("kiln_scheduler_decisions_total", "Events published by the dispatcher",
-                            {{"type", std::string(kind_name(action.kind))}});
+      metrics_->counter_add(metric::kDecisions, {{"type", std::string(kind_name(action.kind))}});
       if (action.kind == Action::Kind::kDispatched && action.attempt == 1) {
-        metrics_->observe("kiln_scheduler_dispatch_latency_seconds",
-                          "Time from requested to dispatched",
+        metrics_->observe(metric::kDispatchLatency,
                           static_cast<double>(now - action.requested_ms) / 1000.0);
       }
     }
@@ -348,14 +347,10 @@ bool SchedulerRunner::dispatch(std::int64_t now) {
 
 void SchedulerRunner::publish_gauges() {
   if (!metrics_) return;
-  metrics_->gauge_set("kiln_scheduler_queue_depth", "Builds waiting for a slot",
-                      static_cast<double>(state_->queued_count()));
-  metrics_->gauge_set("kiln_scheduler_running", "Builds dispatched and not finished",
-                      static_cast<double>(state_->running_count()));
-  metrics_->gauge_set("kiln_scheduler_leader", "1 while this instance holds the leader lease",
-                      was_leader_ ? 1 : 0);
-  metrics_->gauge_set("kiln_scheduler_schedules", "Cron schedules loaded",
-                      static_cast<double>(book_.size()));
+  metrics_->gauge_set(metric::kQueueDepth, static_cast<double>(state_->queued_count()));
+  metrics_->gauge_set(metric::kRunning, static_cast<double>(state_->running_count()));
+  metrics_->gauge_set(metric::kLeader, was_leader_ ? 1 : 0);
+  metrics_->gauge_set(metric::kSchedules, static_cast<double>(book_.size()));
 }
 
 }  // namespace kiln::scheduler

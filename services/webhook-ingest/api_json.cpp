@@ -1,4 +1,4 @@
-#include "api_json.h"
+#include "webhook-ingest/api_json.h"
 
 #include "http/server.h"
 

@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-#include "payload_json.h"
+#include "webhook-ingest/payload_json.h"
 
 namespace kiln::webhook {
 

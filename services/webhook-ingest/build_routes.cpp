@@ -1,17 +1,17 @@
-#include "build_routes.h"
+#include "webhook-ingest/build_routes.h"
 
 #include <Poco/Base64Decoder.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "api_json.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
-#include "upload_store.h"
+#include "webhook-ingest/api_json.h"
+#include "webhook-ingest/upload_store.h"
 
 namespace kiln::webhook {
 namespace {

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "bus/kv.h"
-#include "event_publisher.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "ingest_options.h"
-#include "payload_json.h"
-#include "project_cache.h"
+#include "webhook-ingest/event_publisher.h"
+#include "webhook-ingest/ingest_options.h"
+#include "webhook-ingest/payload_json.h"
+#include "webhook-ingest/project_cache.h"
 
 namespace kiln::webhook {
 

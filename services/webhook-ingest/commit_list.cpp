@@ -1,4 +1,4 @@
-#include "commit_list.h"
+#include "webhook-ingest/commit_list.h"
 
 #include <set>
 

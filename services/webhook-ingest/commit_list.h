@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "payload_json.h"
-#include "push_event.h"
+#include "webhook-ingest/payload_json.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

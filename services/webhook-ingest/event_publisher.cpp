@@ -1,6 +1,7 @@
-#include "event_publisher.h"
+#include "webhook-ingest/event_publisher.h"
 
 #include "common/log.h"
+#include "webhook-ingest/metrics.h"
 
 namespace kiln::webhook {
 
@@ -27,9 +28,7 @@ Result<Published> EventPublisher::publish(events::v1::Envelope& envelope,
   if (!msg_id.empty()) encoded.msg_id = msg_id;
   auto ack = bus_.publish_within(encoded.subject, encoded.data, encoded.msg_id, timeout_ms_);
   if (!ack.ok()) {
-    metrics_.counter_add("kiln_webhook_publish_failures_total",
-                         "Events that JetStream did not acknowledge in time",
-                         {{"type", envelope.type()}});
+    metrics_.counter_add(metric::kPublishFailures, {{"type", envelope.type()}});
     log::warn("publish failed", {{"build_id", envelope.build_id()},
                                  {"type", envelope.type()},
                                  {"msg_id", encoded.msg_id},

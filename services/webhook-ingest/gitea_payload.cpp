@@ -1,8 +1,8 @@
 // Gitea's and Forgejo's push payload (GitHub's shape, plus total_commits and pusher.login):
 // https://docs.gitea.com/usage/webhooks
-#include "commit_list.h"
-#include "payload_json.h"
-#include "push_event.h"
+#include "webhook-ingest/commit_list.h"
+#include "webhook-ingest/payload_json.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

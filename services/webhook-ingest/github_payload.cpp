@@ -1,8 +1,8 @@
 // GitHub's push payload:
 // https://docs.github.com/en/webhooks/webhook-events-and-payloads#push
-#include "commit_list.h"
-#include "payload_json.h"
-#include "push_event.h"
+#include "webhook-ingest/commit_list.h"
+#include "webhook-ingest/payload_json.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

@@ -1,8 +1,8 @@
 // GitLab's "Push Hook" and "Tag Push Hook" payloads:
 // https://docs.gitlab.com/ee/user/project/integrations/webhook_events.html#push-events
-#include "commit_list.h"
-#include "payload_json.h"
-#include "push_event.h"
+#include "webhook-ingest/commit_list.h"
+#include "webhook-ingest/payload_json.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

@@ -1,6 +1,6 @@
-#include "ingest_options.h"
+#include "webhook-ingest/ingest_options.h"
 
-#include <sstream>
+#include "common/strings.h"
 
 namespace kiln::webhook {
 
@@ -27,11 +27,7 @@ IngestOptions read_ingest_options(const Config& config, const std::string& insta
   IngestOptions options;
   options.api_tokens = config.get("api.tokens");
   options.default_registry = config.get("registry.default");
-  std::stringstream allowed(config.get("registry.allowed"));
-  std::string host;
-  while (std::getline(allowed, host, ',')) {
-    if (!host.empty()) options.allowed_registries.push_back(host);
-  }
+  options.allowed_registries = split_list(config.get("registry.allowed"), ListItems::kAsWritten);
   const long long timeout = config.get_int("webhook.publish-timeout-ms");
   if (timeout < 100 || timeout > 9000) {
     throw ConfigError("webhook.publish-timeout-ms must be between 100 and 9000");

@@ -1,4 +1,4 @@
-#include "ingest_service.h"
+#include "webhook-ingest/ingest_service.h"
 
 #include <stdexcept>
 

@@ -4,17 +4,17 @@
 
 #include <memory>
 
-#include "build_routes.h"
 #include "bus/bus.h"
 #include "bus/kv.h"
-#include "event_publisher.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "ingest_options.h"
-#include "project_cache.h"
-#include "project_routes.h"
-#include "upload_routes.h"
-#include "webhook_routes.h"
+#include "webhook-ingest/build_routes.h"
+#include "webhook-ingest/event_publisher.h"
+#include "webhook-ingest/ingest_options.h"
+#include "webhook-ingest/project_cache.h"
+#include "webhook-ingest/project_routes.h"
+#include "webhook-ingest/upload_routes.h"
+#include "webhook-ingest/webhook_routes.h"
 
 namespace kiln::webhook {
 

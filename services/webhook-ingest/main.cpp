@@ -2,9 +2,9 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/shutdown.h"
-#include "ingest_options.h"
-#include "ingest_service.h"
 #include "service/service.h"
+#include "webhook-ingest/ingest_options.h"
+#include "webhook-ingest/ingest_service.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "payload_json.h"
+#include "webhook-ingest/payload_json.h"
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>

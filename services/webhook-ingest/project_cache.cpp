@@ -1,24 +1,16 @@
-#include "project_cache.h"
+#include "webhook-ingest/project_cache.h"
 
 #include <algorithm>
 #include <chrono>
 
 #include "bus/topology.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace kiln::webhook {
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 std::string normalize_repository(std::string_view url) {
-  std::string s = lower(url);
+  std::string s = to_lower(url);
   for (std::string_view scheme : {"https://", "http://", "ssh://", "git://", "file://"}) {
     if (s.rfind(scheme, 0) == 0) {
       s.erase(0, scheme.size());
@@ -46,11 +38,11 @@ std::vector<project::Project> projects_for_repository(const std::vector<project:
                                                       const std::string& full_name) {
   std::vector<std::string> wanted;
   for (const auto& url : urls) wanted.push_back(normalize_repository(url));
-  const std::string name = lower(full_name);
+  const std::string name = to_lower(full_name);
   std::vector<project::Project> out;
   for (const auto& p : projects) {
     const bool by_name =
-        !name.empty() && !p.repository_name.empty() && lower(p.repository_name) == name;
+        !name.empty() && !p.repository_name.empty() && to_lower(p.repository_name) == name;
     const std::string own = normalize_repository(p.repository_url);
     const bool by_url = std::find(wanted.begin(), wanted.end(), own) != wanted.end();
     if (by_name || by_url) out.push_back(p);

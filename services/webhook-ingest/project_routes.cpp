@@ -1,12 +1,12 @@
-#include "project_routes.h"
+#include "webhook-ingest/project_routes.h"
 
 #include <Poco/JSON/Object.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "api_json.h"
 #include "common/log.h"
+#include "webhook-ingest/api_json.h"
 
 namespace kiln::webhook {
 namespace {

@@ -6,7 +6,7 @@
 #include "bus/kv.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "project_cache.h"
+#include "webhook-ingest/project_cache.h"
 
 namespace kiln::webhook {
 

@@ -1,4 +1,4 @@
-#include "push_decision.h"
+#include "webhook-ingest/push_decision.h"
 
 namespace kiln::webhook {
 

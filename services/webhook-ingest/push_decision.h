@@ -7,7 +7,7 @@
 
 #include "events/envelope.h"
 #include "project/project.h"
-#include "push_event.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

@@ -1,4 +1,4 @@
-#include "push_event.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

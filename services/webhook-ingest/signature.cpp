@@ -1,4 +1,4 @@
-#include "signature.h"
+#include "webhook-ingest/signature.h"
 
 #include <string>
 

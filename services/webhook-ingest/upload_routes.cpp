@@ -1,4 +1,4 @@
-#include "upload_routes.h"
+#include "webhook-ingest/upload_routes.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include "archive/context_archive.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "upload_store.h"
+#include "webhook-ingest/upload_store.h"
 
 namespace kiln::webhook {
 

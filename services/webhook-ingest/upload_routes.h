@@ -5,7 +5,7 @@
 #include "bus/bus.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "ingest_options.h"
+#include "webhook-ingest/ingest_options.h"
 
 namespace kiln::webhook {
 

@@ -1,4 +1,4 @@
-#include "upload_store.h"
+#include "webhook-ingest/upload_store.h"
 
 #include "bus/consumer.h"
 #include "bus/topology.h"

@@ -1,11 +1,12 @@
-#include "webhook_routes.h"
+#include "webhook-ingest/webhook_routes.h"
 
 #include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
-#include "push_decision.h"
-#include "signature.h"
+#include "webhook-ingest/metrics.h"
+#include "webhook-ingest/push_decision.h"
+#include "webhook-ingest/signature.h"
 
 namespace kiln::webhook {
 namespace {
@@ -119,10 +120,9 @@ http::Response WebhookRoutes::handle(Provider provider, http::Request& request) 
 void WebhookRoutes::record(Provider provider, const std::string& outcome,
                            std::chrono::steady_clock::time_point started) {
   const std::string name(provider_name(provider));
-  metrics_.counter_add("kiln_webhook_requests_total", "Webhook requests by provider and outcome",
-                       {{"provider", name}, {"outcome", outcome}});
+  metrics_.counter_add(metric::kRequests, {{"provider", name}, {"outcome", outcome}});
   metrics_.observe(
-      "kiln_webhook_request_duration_seconds", "Webhook latency, including the JetStream ack",
+      metric::kRequestDuration,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
       {{"provider", name}});
 }

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "event_publisher.h"
 #include "http/server.h"
-#include "ingest_options.h"
-#include "project_cache.h"
-#include "push_event.h"
+#include "webhook-ingest/event_publisher.h"
+#include "webhook-ingest/ingest_options.h"
+#include "webhook-ingest/project_cache.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 

@@ -1,4 +1,4 @@
-#include "e2e_stack.h"
+#include "e2e/e2e_stack.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
@@ -15,23 +15,13 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "support/git_repo.h"
 
 namespace kiln::e2e {
 namespace {
 
 std::string service_binary(const std::string& name) {
   return std::string(KILN_BINARY_DIR) + "/services/" + name + "/kiln-" + name;
-}
-
-void must(int rc, const std::string& what, const std::string& output) {
-  if (rc != 0) throw std::runtime_error(what + " failed: " + output);
-}
-
-std::string git(const std::string& repo, const std::string& args) {
-  std::string out;
-  must(testing::run_command("git -C '" + repo + "' " + args + " 2>&1", &out), "git " + args, out);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
 }
 
 bool terminal(const std::string& status) {
@@ -166,27 +156,22 @@ std::string Stack::cli() const { return std::string(KILN_BINARY_DIR) + "/cli/kil
 
 std::string Stack::make_repo(const std::string& name, const std::string& dockerfile) {
   const std::string repo = dir_ + "/repos/" + name;
-  std::filesystem::create_directories(repo);
-  git(repo, "init -q -b main");
-  git(repo, "config user.email e2e@kiln.local");
-  git(repo, "config user.name e2e");
-  std::ofstream(repo + "/Dockerfile") << dockerfile;
-  std::ofstream(repo + "/hello.txt") << "hello from " << name << "\n";
+  testing::git_init(repo);
+  testing::write_files(repo,
+                       {{"Dockerfile", dockerfile}, {"hello.txt", "hello from " + name + "\n"}});
   commit(repo, "initial");
   return repo;
 }
 
 std::string Stack::commit(const std::string& repo, const std::string& message) {
   std::ofstream(repo + "/change.txt", std::ios::app) << message << "\n";
-  git(repo, "add -A");
-  git(repo, "commit -q -m '" + message + "'");
-  return git(repo, "rev-parse HEAD");
+  return testing::git_commit_all(repo, message);
 }
 
 std::string Stack::create_branch(const std::string& repo, const std::string& branch) {
-  git(repo, "checkout -q -B " + branch);
+  testing::git(repo, "checkout -q -B " + branch);
   const std::string sha = commit(repo, "on " + branch);
-  git(repo, "checkout -q main");
+  testing::git(repo, "checkout -q main");
   return sha;
 }
 

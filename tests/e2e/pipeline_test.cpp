@@ -4,24 +4,22 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
 
 #include "common/ids.h"
-#include "e2e_stack.h"
+#include "e2e/e2e_stack.h"
 
 namespace kiln::e2e {
 namespace {
 
-Stack* g_stack = nullptr;
+std::unique_ptr<Stack> g_stack;
 
 class StackEnvironment : public ::testing::Environment {
  public:
-  void SetUp() override { g_stack = new Stack(); }
-  void TearDown() override {
-    delete g_stack;
-    g_stack = nullptr;
-  }
+  void SetUp() override { g_stack = std::make_unique<Stack>(); }
+  void TearDown() override { g_stack.reset(); }
 };
 
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new StackEnvironment);
@@ -126,6 +124,15 @@ TEST(EndToEnd, CancelWhileBuildingStopsTheBuild) {
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
   std::string sleepers;
   testing::run_command("pgrep -f '^sleep 120$' || true", &sleepers);
+  if (!sleepers.empty()) {
+    // Who is it: its parent chain, session and PID namespace tell where it escaped from.
+    std::string details;
+    testing::run_command(
+        "for p in $(pgrep -f '^sleep 120$'); do ps -o pid,ppid,pgid,sid,etimes,args "
+        "-p $p; grep -E 'NSpid|State' /proc/$p/status; done 2>&1",
+        &details);
+    sleepers += "\n" + details + "\n" + g_stack->logs();
+  }
   EXPECT_TRUE(sleepers.empty()) << "processes left behind: " << sleepers;
 }
 

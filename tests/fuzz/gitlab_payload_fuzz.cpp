@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "push_event.h"
+#include "webhook-ingest/push_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto push =

@@ -13,7 +13,9 @@ crashes=${KILN_FUZZ_CRASH_DIR:-${TMPDIR:-/tmp}/kiln-fuzz-crashes}
 mkdir -p "${crashes}"
 trap 'rm -rf "${work}"' EXIT
 svc=${root}/services/webhook-ingest
-cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"${root}/libs" -I"${svc}")
+# The include roots of the CMake build: libs/ ("common/result.h"), services/ ("webhook-ingest/...").
+cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
+     -I"${root}/libs" -I"${root}/services")
 parser_sources=("${svc}/push_event.cpp" "${svc}/payload_json.cpp" "${svc}/commit_list.cpp"
                 "${root}/libs/common/result.cpp")
 for provider in github gitlab gitea; do

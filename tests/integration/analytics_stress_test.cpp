@@ -5,11 +5,9 @@
 // Every page must be exactly the lines asked for, every stream must continue exactly where it was
 // resumed and end with every line, and the service must survive it (run it under ASan/UBSan).
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/NetException.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
@@ -18,13 +16,16 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "analytics/applier.h"
+#include "analytics/build_event_source.h"
+#include "analytics/db_pool.h"
+#include "analytics/live_stream.h"
+#include "analytics/query_api.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
@@ -32,13 +33,9 @@
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/auth.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/build_event_source.h"
-#include "services/analytics/db_pool.h"
-#include "services/analytics/live_stream.h"
-#include "services/analytics/query_api.h"
 #include "store/store.h"
 #include "support/servers.h"
+#include "support/stream_clients.h"
 
 namespace kiln::analytics {
 namespace {
@@ -268,87 +265,61 @@ class AnalyticsStressTest : public ::testing::Test {
   void sse_client(StreamPosition from, std::size_t frames, bool pause, bool reset,
                   Failures& failures, std::atomic<int>& completed) {
     const std::string name = "sse from " + format_position(from);
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port()));
-    session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest request("GET", "/v1/builds/" + kBuild + "/events",
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer reader-secret");
-    request.set("Last-Event-ID", format_position(from));
-    session.sendRequest(request);
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    if (response.getStatus() != 200) {
-      failures.add(name + ": status " + std::to_string(response.getStatus()));
+    testing::SseClient client(port(), "/v1/builds/" + kBuild + "/events", "reader-secret",
+                              format_position(from), Poco::Timespan(30, 0));
+    if (client.status() != 200) {
+      failures.add(name + ": status " + std::to_string(client.status()));
       return;
     }
     StreamCheck check(name, from);
-    std::string line, id, event, data;
     std::size_t read = 0;
-    while (read < frames && std::getline(in, line)) {
-      if (line.rfind("id: ", 0) == 0) id = line.substr(4);
-      if (line.rfind("event: ", 0) == 0) event = line.substr(7);
-      if (line.rfind("data: ", 0) == 0) data = line.substr(6);
-      if (!line.empty() || event.empty()) continue;
-      if (!check.frame(id, event, data, failures)) break;
+    while (read < frames) {
+      const auto frame = client.next();
+      if (!frame) break;
+      if (!check.frame(frame->id, frame->event, frame->data, failures)) break;
       if (check.done()) {
         ++completed;
         break;
       }
-      event.clear();
       // A slow reader: the server's writes block and the readers behind it stall meanwhile.
       if (++read == frames / 2 && pause) std::this_thread::sleep_for(std::chrono::seconds(3));
     }
-    if (reset) session.socket().setLinger(true, 0);
-    session.abort();
+    if (reset) client.session().socket().setLinger(true, 0);
+    client.session().abort();
   }
 
   // One WebSocket client, likewise.
   void websocket_client(StreamPosition from, std::size_t frames, bool reset, Failures& failures,
                         std::atomic<int>& completed) {
     const std::string name = "websocket from " + format_position(from);
-    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port()));
-    Poco::Net::HTTPRequest request("GET",
-                                   "/v1/builds/" + kBuild + "/stream?from=" + format_position(from),
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer reader-secret");
-    Poco::Net::HTTPResponse response;
-    std::unique_ptr<Poco::Net::WebSocket> socket;
-    try {
-      socket = std::make_unique<Poco::Net::WebSocket>(session, request, response);
-    } catch (const Poco::Exception& e) {
-      failures.add(name + ": no upgrade: " + e.displayText());
+    testing::WebSocketClient client(
+        port(), "/v1/builds/" + kBuild + "/stream?from=" + format_position(from), "reader-secret",
+        Poco::Timespan(30, 0));
+    if (!client.upgraded()) {
+      failures.add(name + ": no upgrade: " + client.error());
       return;
     }
-    socket->setReceiveTimeout(Poco::Timespan(30, 0));
     StreamCheck check(name, from);
-    std::vector<char> buffer(1 << 16);
     std::size_t read = 0;
     try {
       for (; read < frames; ++read) {
-        int flags = 0;
-        const int n = socket->receiveFrame(buffer.data(), static_cast<int>(buffer.size()), flags);
-        const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
-        if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE || n <= 0) {
+        const auto received = client.receive();
+        if (received.kind == testing::WebSocketClient::Received::kClosed) {
           if (!check.done()) failures.add(name + ": closed before done");
           break;
         }
-        if (opcode != Poco::Net::WebSocket::FRAME_OP_TEXT) continue;
-        auto frame = json(std::string(buffer.data(), static_cast<std::size_t>(n)));
-        std::ostringstream data;
-        Poco::JSON::Stringifier::stringify(frame->get("data"), data);
-        if (!check.frame(frame->getValue<std::string>("id"), frame->getValue<std::string>("event"),
-                         data.str(), failures)) {
-          break;
-        }
+        if (received.kind != testing::WebSocketClient::Received::kText) continue;
+        const auto& frame = received.frame;
+        if (!check.frame(frame.id, frame.event, frame.data, failures)) break;
         if (check.done()) {
           ++completed;
           break;
         }
         if (read % 1000 == 999) {
           // The client talks too: a ping must get its pong without disturbing the stream.
-          socket->sendFrame("hi", 2,
-                            static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
-                                Poco::Net::WebSocket::FRAME_OP_PING);
+          client.socket().sendFrame("hi", 2,
+                                    static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                        Poco::Net::WebSocket::FRAME_OP_PING);
         }
       }
     } catch (const Poco::Exception& e) {
@@ -356,8 +327,8 @@ class AnalyticsStressTest : public ::testing::Test {
                    std::to_string(check.lines_seen(from)) + " lines, done " +
                    std::to_string(check.done()) + "): " + e.displayText());
     }
-    if (reset) socket->setLinger(true, 0);
-    socket->close();  // no close frame: the browser tab went away
+    if (reset) client.socket().setLinger(true, 0);
+    client.socket().close();  // no close frame: the browser tab went away
   }
 
   testing::NatsServer nats_;

@@ -15,19 +15,21 @@
 #include <set>
 #include <thread>
 
+#include "analytics/applier.h"
+#include "analytics/db_pool.h"
+#include "analytics/live_stream.h"
+#include "analytics/query_api.h"
+#include "analytics/rebuild.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/db_pool.h"
-#include "services/analytics/live_stream.h"
-#include "services/analytics/query_api.h"
-#include "services/analytics/rebuild.h"
 #include "store/store.h"
+#include "support/pipeline.h"
 #include "support/servers.h"
+#include "support/stream_clients.h"
 
 namespace kiln::analytics {
 namespace {
@@ -546,23 +548,6 @@ class AnalyticsApiTest : public AnalyticsTest {
   }
   int port() const { return server_->port(); }
 
-  void publish_log(const std::string& build, std::int64_t first, int count, std::int64_t at_ms) {
-    v1::LogBatch batch;
-    batch.set_build_id(build);
-    batch.set_first_line(first);
-    for (int i = 0; i < count; ++i) {
-      auto* line = batch.add_lines();
-      line->set_at_ms(at_ms);
-      line->set_stream("stdout");
-      line->set_text("line " + std::to_string(first + i));
-    }
-    std::string data;
-    batch.SerializeToString(&data);
-    auto ack = bus_->publish(events::log_subject(build), data,
-                             "log:" + build + ":" + std::to_string(first));
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
-  }
-
   std::unique_ptr<http::TokenAuth> auth_;
   std::unique_ptr<DbPool> pool_;
   std::unique_ptr<http::Server> server_;
@@ -634,44 +619,6 @@ TEST_F(AnalyticsApiTest, PaginationNeverSkipsOrRepeatsWhileBuildsArrive) {
   EXPECT_EQ(filtered->getArray("builds")->size(), static_cast<std::size_t>(fresh));
 }
 
-// Reads SSE frames from a live connection.
-class SseClient {
- public:
-  SseClient(int port, const std::string& path, const std::string& last_event_id = "")
-      : session_("127.0.0.1", static_cast<Poco::UInt16>(port)) {
-    session_.setTimeout(Poco::Timespan(15, 0));
-    Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer reader-secret");
-    if (!last_event_id.empty()) request.set("Last-Event-ID", last_event_id);
-    session_.sendRequest(request);
-    in_ = &session_.receiveResponse(response_);
-  }
-  struct Frame {
-    std::string id, event, data;
-  };
-  // The next frame, or nullopt at the end of the stream.
-  std::optional<Frame> next() {
-    Frame frame;
-    std::string line;
-    while (std::getline(*in_, line)) {
-      if (line.empty()) {
-        if (!frame.event.empty()) return frame;
-        continue;
-      }
-      if (line.rfind("id: ", 0) == 0) frame.id = line.substr(4);
-      if (line.rfind("event: ", 0) == 0) frame.event = line.substr(7);
-      if (line.rfind("data: ", 0) == 0) frame.data = line.substr(6);
-    }
-    return std::nullopt;
-  }
-  int status() const { return response_.getStatus(); }
-
- private:
-  Poco::Net::HTTPClientSession session_;
-  Poco::Net::HTTPResponse response_;
-  std::istream* in_ = nullptr;
-};
-
 TEST_F(AnalyticsApiTest, SseSendsHistoryThenLiveInOrderAndResumes) {
   const std::int64_t t0 = now_ms();
   Plan p{.id = "live-1",
@@ -685,19 +632,19 @@ TEST_F(AnalyticsApiTest, SseSendsHistoryThenLiveInOrderAndResumes) {
   std::size_t split = 0;
   while (!all[split].has_step_started()) ++split;
   for (std::size_t i = 0; i <= split; ++i) publish(all[i]);
-  publish_log("live-1", 1, 3, p.started_at() + 1);
+  testing::publish_log_lines(*bus_, "live-1", 1, 3, p.started_at() + 1);
   drain(*applier_);
 
-  SseClient client(port(), "/v1/builds/live-1/events");
+  testing::SseClient client(port(), "/v1/builds/live-1/events", "reader-secret");
   ASSERT_EQ(client.status(), 200);
-  std::vector<SseClient::Frame> frames;
+  std::vector<testing::StreamFrame> frames;
   // Everything so far: requested, queued, dispatched, started, step 1 started, 3 log lines.
   while (frames.size() < split + 1 + 3) {
     auto f = client.next();
     ASSERT_TRUE(f.has_value());
     frames.push_back(*f);
   }
-  publish_log("live-1", 4, 2, p.started_at() + 100);
+  testing::publish_log_lines(*bus_, "live-1", 4, 2, p.started_at() + 100);
   for (std::size_t i = split + 1; i < all.size(); ++i) publish(all[i]);
   while (auto f = client.next()) frames.push_back(*f);
 
@@ -722,7 +669,7 @@ TEST_F(AnalyticsApiTest, SseSendsHistoryThenLiveInOrderAndResumes) {
   // Resume after the 5th frame: the rest again, nothing before.
   // Resume after the 5th frame: the rest again, nothing before. Between the two sources the
   // interleaving may differ (it follows arrival), within each source the order is the same.
-  SseClient resumed(port(), "/v1/builds/live-1/events", frames[4].id);
+  testing::SseClient resumed(port(), "/v1/builds/live-1/events", "reader-secret", frames[4].id);
   std::vector<std::string> rest;
   std::string last_event;
   while (auto f = resumed.next()) {

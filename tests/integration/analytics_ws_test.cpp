@@ -6,7 +6,6 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/NetException.h>
 #include <Poco/Net/WebSocket.h>
 #include <gtest/gtest.h>
 
@@ -14,11 +13,14 @@
 #include <chrono>
 #include <iterator>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "analytics/applier.h"
+#include "analytics/db_pool.h"
+#include "analytics/live_stream.h"
+#include "analytics/query_api.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
@@ -26,12 +28,10 @@
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/auth.h"
-#include "services/analytics/applier.h"
-#include "services/analytics/db_pool.h"
-#include "services/analytics/live_stream.h"
-#include "services/analytics/query_api.h"
 #include "store/store.h"
+#include "support/pipeline.h"
 #include "support/servers.h"
+#include "support/stream_clients.h"
 
 namespace kiln::analytics {
 namespace {
@@ -84,77 +84,16 @@ std::string to_text(const Poco::Dynamic::Var& value) {
   return out.str();
 }
 
-struct Frame {
-  std::string id, event, data;  // data as compact JSON text
-};
+using Frame = testing::StreamFrame;
 
-// A Poco WebSocket client of /v1/builds/{id}/stream.
-class WsClient {
- public:
-  WsClient(int port, const std::string& path, const std::string& token = "reader-secret")
-      : session_("127.0.0.1", static_cast<Poco::UInt16>(port)) {
-    Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!token.empty()) request.set("Authorization", "Bearer " + token);
-    try {
-      socket_ = std::make_unique<Poco::Net::WebSocket>(session_, request, response_);
-      socket_->setReceiveTimeout(Poco::Timespan(15, 0));
-    } catch (const Poco::Net::WebSocketException&) {
-      // Refused before the upgrade: the HTTP status tells why.
-    }
-  }
-  bool upgraded() const { return socket_ != nullptr; }
-  int status() const { return response_.getStatus(); }
+constexpr char kReaderToken[] = "reader-secret";
 
-  // The next text frame, or nullopt once the server closed (close_code() says how).
-  std::optional<Frame> next() {
-    std::vector<char> buffer(1 << 16);
-    while (true) {
-      int flags = 0;
-      const int n = socket_->receiveFrame(buffer.data(), static_cast<int>(buffer.size()), flags);
-      const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
-      if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE || n == 0) {
-        if (n >= 2) {
-          close_code_ =
-              (static_cast<unsigned char>(buffer[0]) << 8) | static_cast<unsigned char>(buffer[1]);
-        }
-        return std::nullopt;
-      }
-      if (opcode != Poco::Net::WebSocket::FRAME_OP_TEXT) continue;  // pings
-      auto frame = json(std::string(buffer.data(), static_cast<std::size_t>(n)));
-      return Frame{frame->getValue<std::string>("id"), frame->getValue<std::string>("event"),
-                   to_text(frame->get("data"))};
-    }
-  }
-  int close_code() const { return close_code_; }
-
- private:
-  Poco::Net::HTTPClientSession session_;
-  Poco::Net::HTTPResponse response_;
-  std::unique_ptr<Poco::Net::WebSocket> socket_;
-  int close_code_ = 0;
-};
-
-// Reads the whole SSE stream of a build that has finished, to compare with the socket.
+// Reads the whole SSE stream of a build that has finished, to compare with the socket (data as
+// compact JSON text, as the socket sends it).
 std::vector<Frame> read_sse(int port, const std::string& path) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-  session.setTimeout(Poco::Timespan(15, 0));
-  Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
-  request.set("Authorization", "Bearer reader-secret");
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::istream& in = session.receiveResponse(response);
+  testing::SseClient client(port, path, kReaderToken);
   std::vector<Frame> frames;
-  Frame frame;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("id: ", 0) == 0) frame.id = line.substr(4);
-    if (line.rfind("event: ", 0) == 0) frame.event = line.substr(7);
-    if (line.rfind("data: ", 0) == 0) frame.data = to_text(json(line.substr(6)));
-    if (line.empty() && !frame.event.empty()) {
-      frames.push_back(frame);
-      frame = Frame{};
-    }
-  }
+  while (auto f = client.next()) frames.push_back({f->id, f->event, to_text(json(f->data))});
   return frames;
 }
 
@@ -203,22 +142,6 @@ class AnalyticsWsTest : public ::testing::Test {
     auto ack = bus_->publish(encoded.subject, encoded.data, e.event_id());
     ASSERT_TRUE(ack.ok()) << ack.error().describe();
   }
-  void publish_log(const std::string& build, std::int64_t first, int count, std::int64_t at_ms) {
-    v1::LogBatch batch;
-    batch.set_build_id(build);
-    batch.set_first_line(first);
-    for (int i = 0; i < count; ++i) {
-      auto* line = batch.add_lines();
-      line->set_at_ms(at_ms);
-      line->set_stream("stdout");
-      line->set_text("line " + std::to_string(first + i));
-    }
-    std::string data;
-    batch.SerializeToString(&data);
-    auto ack = bus_->publish(events::log_subject(build), data,
-                             "log:" + build + ":" + std::to_string(first));
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
-  }
   // Applies everything published so far, so the build is visible to the API.
   void apply_all() {
     auto last = bus::last_stream_sequence(*bus_, bus::kEventsStream);
@@ -247,10 +170,10 @@ TEST_F(AnalyticsWsTest, SendsHistoryThenLiveFramesAndClosesAfterDone) {
   auto all = build_events("ws-1", "acme", t0);
   // requested, queued, dispatched, started now; the rest once the client is connected.
   for (std::size_t i = 0; i < 4; ++i) publish(all[i]);
-  publish_log("ws-1", 1, 3, t0 + 35);
+  testing::publish_log_lines(*bus_, "ws-1", 1, 3, t0 + 35);
   apply_all();
 
-  WsClient client(port(), "/v1/builds/ws-1/stream");
+  testing::WebSocketClient client(port(), "/v1/builds/ws-1/stream", kReaderToken);
   ASSERT_TRUE(client.upgraded()) << client.status();
   std::vector<Frame> frames;
   while (frames.size() < 4 + 3) {
@@ -258,7 +181,7 @@ TEST_F(AnalyticsWsTest, SendsHistoryThenLiveFramesAndClosesAfterDone) {
     ASSERT_TRUE(f.has_value()) << "closed after " << frames.size() << " frames";
     frames.push_back(*f);
   }
-  publish_log("ws-1", 4, 2, t0 + 1000);
+  testing::publish_log_lines(*bus_, "ws-1", 4, 2, t0 + 1000);
   for (std::size_t i = 4; i < all.size(); ++i) publish(all[i]);
   while (auto f = client.next()) frames.push_back(*f);
   EXPECT_EQ(client.close_code(), Poco::Net::WebSocket::WS_NORMAL_CLOSE);
@@ -288,10 +211,10 @@ TEST_F(AnalyticsWsTest, SendsHistoryThenLiveFramesAndClosesAfterDone) {
 TEST_F(AnalyticsWsTest, ResumesFromAPositionAndMatchesTheSseStream) {
   const std::int64_t t0 = now_ms();
   for (auto& e : build_events("ws-2", "acme", t0)) publish(e);
-  publish_log("ws-2", 1, 4, t0 + 45);
+  testing::publish_log_lines(*bus_, "ws-2", 1, 4, t0 + 45);
   apply_all();
 
-  WsClient whole(port(), "/v1/builds/ws-2/stream");
+  testing::WebSocketClient whole(port(), "/v1/builds/ws-2/stream", kReaderToken);
   ASSERT_TRUE(whole.upgraded());
   std::vector<Frame> frames;
   while (auto f = whole.next()) frames.push_back(*f);
@@ -307,7 +230,8 @@ TEST_F(AnalyticsWsTest, ResumesFromAPositionAndMatchesTheSseStream) {
   EXPECT_EQ(sse.back().id, frames.back().id);
 
   // From the 6th frame's position: exactly the rest, nothing before it.
-  WsClient resumed(port(), "/v1/builds/ws-2/stream?from=" + frames[5].id);
+  testing::WebSocketClient resumed(port(), "/v1/builds/ws-2/stream?from=" + frames[5].id,
+                                   kReaderToken);
   ASSERT_TRUE(resumed.upgraded());
   std::vector<Frame> rest;
   while (auto f = resumed.next()) rest.push_back(*f);
@@ -323,13 +247,13 @@ TEST_F(AnalyticsWsTest, ResumesFromAPositionAndMatchesTheSseStream) {
 TEST_F(AnalyticsWsTest, RefusesBeforeTheUpgrade) {
   for (auto& e : build_events("ws-3", "acme", now_ms())) publish(e);
   apply_all();
-  WsClient anonymous(port(), "/v1/builds/ws-3/stream", "");
+  testing::WebSocketClient anonymous(port(), "/v1/builds/ws-3/stream", "");
   EXPECT_FALSE(anonymous.upgraded());
   EXPECT_EQ(anonymous.status(), 401);
-  WsClient stranger(port(), "/v1/builds/ws-3/stream", "stranger-secret");
+  testing::WebSocketClient stranger(port(), "/v1/builds/ws-3/stream", "stranger-secret");
   EXPECT_FALSE(stranger.upgraded());
   EXPECT_EQ(stranger.status(), 404);
-  WsClient bad_from(port(), "/v1/builds/ws-3/stream?from=yesterday");
+  testing::WebSocketClient bad_from(port(), "/v1/builds/ws-3/stream?from=yesterday", kReaderToken);
   EXPECT_FALSE(bad_from.upgraded());
   EXPECT_EQ(bad_from.status(), 422);
 

@@ -12,14 +12,12 @@
 #include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
-#include "bus/consumer.h"
-#include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
-#include "events/subjects.h"
 #include "http/metrics.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
+#include "support/pipeline.h"
 #include "support/servers.h"
 
 namespace kiln::builder {
@@ -40,21 +38,18 @@ struct Replica {
 class BuilderCacheTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    nats_ = new testing::NatsServer();
-    registry_ = new testing::RegistryServer();
+    nats_ = std::make_unique<testing::NatsServer>();
+    registry_ = std::make_unique<testing::RegistryServer>();
     root_ = testing::make_temp_dir("kiln-builder-cache-test");
     testing::push_base_image(registry_->host(), root_ + "/base");
     base_image_ = registry_->host() + "/kiln/busybox";
-    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "cache-test"});
-    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
-    bus_ = connected.value().release();
-    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
+    bus_ = testing::connect_bus(nats_->url(), "cache-test");
   }
 
   static void TearDownTestSuite() {
-    delete bus_;
-    delete registry_;
-    delete nats_;
+    bus_.reset();
+    registry_.reset();
+    nats_.reset();
     testing::remove_tree(root_);
   }
 
@@ -80,38 +75,15 @@ class BuilderCacheTest : public ::testing::Test {
     ASSERT_TRUE(replica_->worker->start().ok());
   }
 
-  static void publish(v1::Envelope& envelope) {
-    auto encoded = events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id);
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
-  }
-
   // A build of `body` after FROM the base image, no context (an uploaded Dockerfile only);
   // waits for its outcome.
   v1::Envelope build(const std::string& body, std::string* build_id = nullptr) {
     const std::string id = random_id();
     if (build_id) *build_id = id;
-    auto requested = events::new_envelope(id, "test");
-    requested.mutable_requested()->set_project("cache");
-    requested.mutable_requested()->mutable_upload()->set_dockerfile("FROM " + base_image_ + "\n" +
-                                                                    body);
-    publish(requested);
-    auto dispatched = events::new_envelope(id, "test", 1);
-    dispatched.mutable_dispatched()->set_attempt(1);
-    publish(dispatched);
-    const auto deadline = Clock::now() + std::chrono::seconds(120);
-    while (Clock::now() < deadline) {
-      for (const char* type : {"built", "failed", "cancelled"}) {
-        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
-        if (last.ok() && last->has_value()) {
-          auto decoded = events::decode((*last)->data());
-          if (decoded.ok()) return *decoded;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "no outcome for build " << id;
-    return {};
+    testing::publish(
+        *bus_, testing::make_upload_requested(id, "cache", "FROM " + base_image_ + "\n" + body));
+    testing::publish(*bus_, testing::make_dispatched(id, 1));
+    return testing::wait_build_outcome(*bus_, id);
   }
 
   // Waits until the replica's eviction counter exceeds `above` (the trim runs after the ack).
@@ -135,11 +107,11 @@ class BuilderCacheTest : public ::testing::Test {
     return manifest.ok() ? manifest->raw : "";
   }
 
-  static inline testing::NatsServer* nats_ = nullptr;
-  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::unique_ptr<testing::NatsServer> nats_;
+  static inline std::unique_ptr<testing::RegistryServer> registry_;
   static inline std::string root_;
   static inline std::string base_image_;
-  static inline bus::Bus* bus_ = nullptr;
+  static inline std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<Replica> replica_;
 };
 

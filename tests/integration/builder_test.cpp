@@ -1,15 +1,12 @@
 // The builder against real parts: nats-server, docker-registry serving kiln's busybox base
 // image, buildah, and Git repositories made here with `git init`. Builds are driven the way the
 // scheduler drives them (requested + dispatched events); outcomes are read back from the log.
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <memory>
 #include <thread>
 
 #include "builder/buildah_engine.h"
@@ -18,13 +15,14 @@
 #include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
-#include "bus/consumer.h"
-#include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/metrics.h"
 #include "oci/layout.h"
+#include "support/git_repo.h"
+#include "support/pipeline.h"
+#include "support/process.h"
 #include "support/servers.h"
 
 namespace kiln::builder {
@@ -33,37 +31,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace v1 = events::v1;
 using Clock = std::chrono::steady_clock;
+using testing::processes_matching;
 
 constexpr char kSecretValue[] = "kiln-s3cret-value-7f3a9c";
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string must_run(const std::string& command) {
-  std::string output;
-  const int status = testing::run_command(command, &output);
-  if (status != 0) throw std::runtime_error(command + " failed: " + output);
-  return output;
-}
-
-// Every process whose command line contains `needle` (a /proc scan).
-std::vector<int> processes_matching(const std::string& needle) {
-  std::vector<int> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (auto& c : cmdline) c = c == '\0' ? ' ' : c;
-    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid()) {
-      pids.push_back(std::stoi(name));
-    }
-  }
-  return pids;
-}
 
 struct Outcome {
   std::vector<v1::Envelope> events;  // every event of the build, in order
@@ -79,19 +49,14 @@ struct Outcome {
 class BuilderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    nats_ = new testing::NatsServer();
-    registry_ = new testing::RegistryServer();
+    nats_ = std::make_unique<testing::NatsServer>();
+    registry_ = std::make_unique<testing::RegistryServer>();
     root_ = testing::make_temp_dir("kiln-builder-test");
     testing::push_base_image(registry_->host(), root_ + "/buildah");
     base_image_ = registry_->host() + "/kiln/busybox";
+    bus_ = testing::connect_bus(nats_->url(), "builder-test");
 
-    auto connected =
-        bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "builder-test"});
-    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
-    bus_ = connected.value().release();
-    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
-
-    options_ = new BuilderOptions();
+    options_ = std::make_unique<BuilderOptions>();
     options_->worker_id = "builder-test";
     options_->buildah_root = root_ + "/buildah";
     options_->artifacts_dir = root_ + "/artifacts";
@@ -100,70 +65,51 @@ class BuilderTest : public ::testing::Test {
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->secrets = {{"tok", kSecretValue}};
-    engine_ = new BuildahEngine(options_->buildah_root, options_->insecure_registries);
-    metrics_ = new http::Metrics();
-    running_ = new RunningBuilds();
-    cancels_ = new CancelWatcher(*bus_, *running_);
+    engine_ =
+        std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
+    metrics_ = std::make_unique<http::Metrics>();
+    running_ = std::make_unique<RunningBuilds>();
+    cancels_ = std::make_unique<CancelWatcher>(*bus_, *running_);
     if (auto s = cancels_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
-    worker_ = new Worker(*bus_, *engine_, *options_, *metrics_, "builder/test", *running_);
+    worker_ =
+        std::make_unique<Worker>(*bus_, *engine_, *options_, *metrics_, "builder/test", *running_);
     if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
   }
 
   static void TearDownTestSuite() {
-    delete worker_;
-    delete cancels_;
-    delete running_;
-    delete metrics_;
-    delete engine_;
-    delete options_;
-    delete bus_;
-    delete registry_;
-    delete nats_;
+    worker_.reset();
+    cancels_.reset();
+    running_.reset();
+    metrics_.reset();
+    engine_.reset();
+    options_.reset();
+    bus_.reset();
+    registry_.reset();
+    nats_.reset();
     testing::remove_tree(root_);
   }
 
   // A Git repository with `files`, committed on branch main; returns its file:// URL.
   static std::string make_repo(const std::map<std::string, std::string>& files,
                                std::string* commit = nullptr) {
-    const std::string dir = root_ + "/repos/" + random_id();
-    fs::create_directories(dir);
-    for (const auto& [name, content] : files) {
-      fs::create_directories(fs::path(dir + "/" + name).parent_path());
-      std::ofstream(dir + "/" + name) << content;
-    }
-    must_run("cd " + sh_quote(dir) + " && git init -q -b main . && git add -A && " +
-             "git -c user.email=t@kiln -c user.name=t commit -q -m initial");
-    if (commit) {
-      *commit = must_run("git -C " + sh_quote(dir) + " rev-parse HEAD");
-      commit->resize(40);
-    }
-    return "file://" + dir;
+    const auto repo = testing::make_git_repo(root_ + "/repos/" + random_id(), files);
+    if (commit) *commit = repo.commit;
+    return repo.url;
   }
 
-  static void publish(v1::Envelope& envelope, const std::string& msg_id_suffix = {}) {
-    auto encoded = events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id + msg_id_suffix);
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  static void publish(v1::Envelope envelope, const std::string& msg_id_suffix = {}) {
+    testing::publish(*bus_, std::move(envelope), msg_id_suffix);
   }
 
   static void publish_requested(const std::string& id, const std::string& repo,
                                 const std::string& commit, const std::string& ref,
                                 const v1::BuildSpec& spec) {
-    auto envelope = events::new_envelope(id, "test");
-    auto* requested = envelope.mutable_requested();
-    requested->set_project("demo");
-    requested->mutable_git()->set_repo_url(repo);
-    requested->mutable_git()->set_commit(commit);
-    requested->mutable_git()->set_ref(ref);
-    *requested->mutable_spec() = spec;
-    publish(envelope);
+    publish(testing::make_git_requested(id, repo, commit, ref, spec));
   }
 
   static void publish_dispatched(const std::string& id, int attempt,
                                  const std::string& msg_id_suffix = {}) {
-    auto envelope = events::new_envelope(id, "test", attempt);
-    envelope.mutable_dispatched()->set_attempt(attempt);
-    publish(envelope, msg_id_suffix);
+    publish(testing::make_dispatched(id, attempt), msg_id_suffix);
   }
 
   // requested + dispatched for a repository holding `files`; returns the build id.
@@ -178,19 +124,7 @@ class BuilderTest : public ::testing::Test {
   }
 
   static std::vector<v1::Envelope> read_events(const std::string& id) {
-    std::vector<v1::Envelope> out;
-    auto reader =
-        bus::SubjectReader::open(*bus_, bus::kEventsStream, events::build_events_filter(id),
-                                 bus::SubjectReader::Start::kAll);
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return out;
-    while (true) {
-      auto next = (*reader)->next(300);
-      if (!next.ok() || !next->has_value()) break;
-      auto decoded = events::decode((*next)->data());
-      if (decoded.ok()) out.push_back(*decoded);
-    }
-    return out;
+    return testing::read_events(*bus_, events::build_events_filter(id));
   }
 
   // Waits for built, failed or cancelled.
@@ -214,40 +148,24 @@ class BuilderTest : public ::testing::Test {
   }
 
   static std::string read_logs(const std::string& id) {
-    std::string text;
-    auto reader = bus::SubjectReader::open(*bus_, bus::kLogsStream, events::log_subject(id),
-                                           bus::SubjectReader::Start::kAll);
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return text;
-    std::int64_t expected_line = 1;
-    while (true) {
-      auto next = (*reader)->next(300);
-      if (!next.ok() || !next->has_value()) break;
-      v1::LogBatch batch;
-      EXPECT_TRUE(
-          batch.ParseFromArray((*next)->data().data(), static_cast<int>((*next)->data().size())));
-      EXPECT_EQ(batch.first_line(), expected_line) << "log lines must be consecutive";
-      expected_line = batch.first_line() + batch.lines_size();
-      for (const auto& line : batch.lines()) text += line.text() + "\n";
-    }
-    return text;
+    return testing::read_log_text(*bus_, id, testing::LogCheck::kConsecutive);
   }
 
   static std::string dockerfile(const std::string& body) {
     return "FROM " + base_image_ + "\n" + body;
   }
 
-  static inline testing::NatsServer* nats_ = nullptr;
-  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::unique_ptr<testing::NatsServer> nats_;
+  static inline std::unique_ptr<testing::RegistryServer> registry_;
   static inline std::string root_;
   static inline std::string base_image_;
-  static inline bus::Bus* bus_ = nullptr;
-  static inline BuilderOptions* options_ = nullptr;
-  static inline BuildahEngine* engine_ = nullptr;
-  static inline http::Metrics* metrics_ = nullptr;
-  static inline RunningBuilds* running_ = nullptr;
-  static inline CancelWatcher* cancels_ = nullptr;
-  static inline Worker* worker_ = nullptr;
+  static inline std::unique_ptr<bus::Bus> bus_;
+  static inline std::unique_ptr<BuilderOptions> options_;
+  static inline std::unique_ptr<BuildahEngine> engine_;
+  static inline std::unique_ptr<http::Metrics> metrics_;
+  static inline std::unique_ptr<RunningBuilds> running_;
+  static inline std::unique_ptr<CancelWatcher> cancels_;
+  static inline std::unique_ptr<Worker> worker_;
 };
 
 TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
@@ -382,10 +300,9 @@ TEST_F(BuilderTest, CancelMidRunStopsEverythingWithinTwoSeconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_FALSE(processes_matching("sleep 3601").empty()) << "the RUN step should be running";
-  auto cancel = events::new_envelope(id, "test");
-  cancel.mutable_cancel_requested()->set_by("tester");
+  auto cancel = testing::make_cancel_requested(id);
   const auto t0 = Clock::now();
-  publish(cancel);
+  publish(std::move(cancel));
   const Outcome outcome = wait_outcome(id, std::chrono::seconds(30));
   const auto elapsed = Clock::now() - t0;
   ASSERT_EQ(outcome.type(), "cancelled");
@@ -405,9 +322,7 @@ TEST_F(BuilderTest, CancelRequestedBeforeStartCancelsWithoutBuilding) {
   std::string commit;
   const std::string repo = make_repo({{"Dockerfile", dockerfile("RUN true\n")}}, &commit);
   publish_requested(id, repo, commit, "refs/heads/main", {});
-  auto cancel = events::new_envelope(id, "test");
-  cancel.mutable_cancel_requested()->set_by("tester");
-  publish(cancel);
+  publish(testing::make_cancel_requested(id));
   publish_dispatched(id, 1);
   const Outcome outcome = wait_outcome(id);
   ASSERT_EQ(outcome.type(), "cancelled");

@@ -3,23 +3,24 @@
 // docker-registry with kiln's busybox base image, and buildah.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
-#include <thread>
 
 #include "builder/buildah_engine.h"
 #include "builder/options.h"
 #include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
-#include "bus/consumer.h"
-#include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/metrics.h"
+#include "support/git_repo.h"
+#include "support/pipeline.h"
+#include "support/process.h"
 #include "support/servers.h"
 
 namespace kiln::builder {
@@ -27,23 +28,11 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = events::v1;
-using Clock = std::chrono::steady_clock;
+using testing::must_run;
+using testing::sh_quote;
 
-constexpr std::size_t kChunkBytes = 512 * 1024;  // the largest chunk DESIGN.md allows
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string must_run(const std::string& command) {
-  std::string output;
-  if (testing::run_command(command, &output) != 0) {
-    throw std::runtime_error(command + " failed: " + output);
-  }
-  return output;
-}
+// The largest chunk docs/design.md allows ("Events and projections": UploadChunk).
+constexpr std::size_t kChunkBytes = 512 * 1024;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,18 +44,14 @@ std::string read_file(const std::string& path) {
 class BuilderUploadTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    nats_ = new testing::NatsServer();
-    registry_ = new testing::RegistryServer();
+    nats_ = std::make_unique<testing::NatsServer>();
+    registry_ = std::make_unique<testing::RegistryServer>();
     root_ = testing::make_temp_dir("kiln-builder-upload-test");
     testing::push_base_image(registry_->host(), root_ + "/buildah");
     base_image_ = registry_->host() + "/kiln/busybox";
+    bus_ = testing::connect_bus(nats_->url(), "upload-test");
 
-    auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_->url(), .name = "upload-test"});
-    if (!connected.ok()) throw std::runtime_error(connected.error().describe());
-    bus_ = connected.value().release();
-    if (auto s = bus::provision(*bus_); !s.ok()) throw std::runtime_error(s.error().describe());
-
-    options_ = new BuilderOptions();
+    options_ = std::make_unique<BuilderOptions>();
     options_->worker_id = "upload-test";
     options_->buildah_root = root_ + "/buildah";
     options_->artifacts_dir = root_ + "/artifacts";
@@ -74,22 +59,24 @@ class BuilderUploadTest : public ::testing::Test {
     options_->insecure_registries = {registry_->host()};
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
-    engine_ = new BuildahEngine(options_->buildah_root, options_->insecure_registries);
-    metrics_ = new http::Metrics();
-    running_ = new RunningBuilds();
-    worker_ = new Worker(*bus_, *engine_, *options_, *metrics_, "builder/upload-test", *running_);
+    engine_ =
+        std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
+    metrics_ = std::make_unique<http::Metrics>();
+    running_ = std::make_unique<RunningBuilds>();
+    worker_ = std::make_unique<Worker>(*bus_, *engine_, *options_, *metrics_, "builder/upload-test",
+                                       *running_);
     if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
   }
 
   static void TearDownTestSuite() {
-    delete worker_;
-    delete running_;
-    delete metrics_;
-    delete engine_;
-    delete options_;
-    delete bus_;
-    delete registry_;
-    delete nats_;
+    worker_.reset();
+    running_.reset();
+    metrics_.reset();
+    engine_.reset();
+    options_.reset();
+    bus_.reset();
+    registry_.reset();
+    nats_.reset();
     testing::remove_tree(root_);
   }
 
@@ -97,13 +84,9 @@ class BuilderUploadTest : public ::testing::Test {
   static std::string make_archive(const std::map<std::string, std::string>& files,
                                   const std::string& tar_args = {}) {
     const std::string dir = root_ + "/ctx-" + random_id();
-    fs::create_directories(dir);
+    testing::write_files(dir, files);
     std::string members;
-    for (const auto& [name, content] : files) {
-      fs::create_directories(fs::path(dir + "/" + name).parent_path());
-      std::ofstream(dir + "/" + name, std::ios::binary) << content;
-      members += " " + sh_quote(name);
-    }
+    for (const auto& file : files) members += " " + sh_quote(file.first);
     const std::string archive = dir + ".tar.gz";
     must_run("tar -C " + sh_quote(dir) + " -czf " + sh_quote(archive) + " " + tar_args + members);
     return read_file(archive);
@@ -136,74 +119,32 @@ class BuilderUploadTest : public ::testing::Test {
     return sha;
   }
 
-  static void publish(v1::Envelope& envelope) {
-    auto encoded = events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id);
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
-  }
-
   // requested (upload source) + dispatched; returns the build id.
   static std::string start_upload_build(const std::string& dockerfile, const std::string& upload_id,
                                         const std::string& sha, std::int64_t size) {
     const std::string id = random_id();
-    auto requested = events::new_envelope(id, "test");
-    auto* r = requested.mutable_requested();
-    r->set_project("uploads");
-    auto* upload = r->mutable_upload();
-    upload->set_dockerfile(dockerfile);
-    upload->set_context_upload_id(upload_id);
-    upload->set_context_sha256(sha);
-    upload->set_context_size(size);
-    upload->set_context_format("tar.gz");
-    publish(requested);
-    auto dispatched = events::new_envelope(id, "test", 1);
-    dispatched.mutable_dispatched()->set_attempt(1);
-    publish(dispatched);
+    testing::publish(
+        *bus_, testing::make_upload_requested(id, "uploads", dockerfile, upload_id, sha, size));
+    testing::publish(*bus_, testing::make_dispatched(id, 1));
     return id;
   }
 
   static v1::Envelope wait_outcome(const std::string& id) {
-    const auto deadline = Clock::now() + std::chrono::seconds(120);
-    while (Clock::now() < deadline) {
-      for (const char* type : {"built", "failed", "cancelled"}) {
-        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
-        if (last.ok() && last->has_value()) {
-          auto decoded = events::decode((*last)->data());
-          if (decoded.ok()) return *decoded;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "no outcome for build " << id;
-    return {};
+    return testing::wait_build_outcome(*bus_, id);
   }
 
-  static std::string read_logs(const std::string& id) {
-    std::string text;
-    auto reader = bus::SubjectReader::open(*bus_, bus::kLogsStream, events::log_subject(id),
-                                           bus::SubjectReader::Start::kAll);
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return text;
-    while (true) {
-      auto next = (*reader)->next(300);
-      if (!next.ok() || !next->has_value()) break;
-      v1::LogBatch batch;
-      batch.ParseFromArray((*next)->data().data(), static_cast<int>((*next)->data().size()));
-      for (const auto& line : batch.lines()) text += line.text() + "\n";
-    }
-    return text;
-  }
+  static std::string read_logs(const std::string& id) { return testing::read_log_text(*bus_, id); }
 
-  static inline testing::NatsServer* nats_ = nullptr;
-  static inline testing::RegistryServer* registry_ = nullptr;
+  static inline std::unique_ptr<testing::NatsServer> nats_;
+  static inline std::unique_ptr<testing::RegistryServer> registry_;
   static inline std::string root_;
   static inline std::string base_image_;
-  static inline bus::Bus* bus_ = nullptr;
-  static inline BuilderOptions* options_ = nullptr;
-  static inline BuildahEngine* engine_ = nullptr;
-  static inline http::Metrics* metrics_ = nullptr;
-  static inline RunningBuilds* running_ = nullptr;
-  static inline Worker* worker_ = nullptr;
+  static inline std::unique_ptr<bus::Bus> bus_;
+  static inline std::unique_ptr<BuilderOptions> options_;
+  static inline std::unique_ptr<BuildahEngine> engine_;
+  static inline std::unique_ptr<http::Metrics> metrics_;
+  static inline std::unique_ptr<RunningBuilds> running_;
+  static inline std::unique_ptr<Worker> worker_;
 };
 
 TEST_F(BuilderUploadTest, UploadedContextInChunksBuilds) {

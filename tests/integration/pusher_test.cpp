@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "bus/bus.h"
-#include "bus/consumer.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
@@ -26,6 +25,8 @@
 #include "pusher/worker.h"
 #include "registry/client.h"
 #include "registry/credentials.h"
+#include "support/pipeline.h"
+#include "support/process.h"
 #include "support/servers.h"
 
 namespace kiln::pusher {
@@ -35,20 +36,8 @@ namespace fs = std::filesystem;
 namespace v1 = events::v1;
 using Clock = std::chrono::steady_clock;
 using std::chrono::seconds;
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string must_run(const std::string& command) {
-  std::string output;
-  if (testing::run_command(command, &output) != 0) {
-    throw std::runtime_error(command + " failed: " + output);
-  }
-  return output;
-}
+using testing::must_run;
+using testing::sh_quote;
 
 void write_random_file(const std::string& path, std::size_t size) {
   must_run("head -c " + std::to_string(size) + " /dev/urandom > " + sh_quote(path));
@@ -83,8 +72,8 @@ class PusherTest : public ::testing::Test {
  protected:
   // One real layout (two layers) made with buildah, copied into the artifact store per build.
   static void SetUpTestSuite() {
-    suite_dir_ = new std::string(testing::make_temp_dir("kiln-pusher-suite"));
-    const std::string& dir = *suite_dir_;
+    suite_dir_ = testing::make_temp_dir("kiln-pusher-suite");
+    const std::string& dir = suite_dir_;
     const std::string b = "buildah --root " + sh_quote(dir + "/root") + " --runroot " +
                           sh_quote(dir + "/run") + " --storage-driver vfs ";
     write_random_file(dir + "/a.bin", 300 << 10);
@@ -104,16 +93,11 @@ class PusherTest : public ::testing::Test {
     if (!top.ok()) throw std::runtime_error(top.error().describe());
     auto manifest = layout->read_manifest(*top);
     if (!manifest.ok()) throw std::runtime_error(manifest.error().describe());
-    manifest_digest_ = new std::string(top->digest);
-    layer_digest_ = new std::string(manifest->layers.at(0).digest);
+    manifest_digest_ = top->digest;
+    layer_digest_ = manifest->layers.at(0).digest;
   }
 
-  static void TearDownTestSuite() {
-    testing::remove_tree(*suite_dir_);
-    delete suite_dir_;
-    delete manifest_digest_;
-    delete layer_digest_;
-  }
+  static void TearDownTestSuite() { testing::remove_tree(suite_dir_); }
 
   void SetUp() override {
     dir_ = testing::make_temp_dir("kiln-pusher-test");
@@ -155,14 +139,12 @@ class PusherTest : public ::testing::Test {
   // A copy of the buildah layout at <artifacts>/<id>, where the builder would leave it.
   std::string stage_layout(const std::string& id) {
     const std::string target = options_.artifacts_dir + "/" + id;
-    must_run("cp -a " + sh_quote(*suite_dir_ + "/layout") + " " + sh_quote(target));
+    must_run("cp -a " + sh_quote(suite_dir_ + "/layout") + " " + sh_quote(target));
     return target;
   }
 
-  void publish(v1::Envelope& envelope, const std::string& msg_id_suffix = {}) {
-    auto encoded = events::encode(envelope);
-    auto ack = bus_->publish(encoded.subject, encoded.data, encoded.msg_id + msg_id_suffix);
-    ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  void publish(v1::Envelope envelope, const std::string& msg_id_suffix = {}) {
+    testing::publish(*bus_, std::move(envelope), msg_id_suffix);
   }
 
   v1::BuildSpec spec(const std::string& registry, const std::string& repository,
@@ -175,59 +157,27 @@ class PusherTest : public ::testing::Test {
   }
 
   void publish_requested(const std::string& id, const v1::BuildSpec& s) {
-    auto envelope = events::new_envelope(id, "test");
-    envelope.mutable_requested()->set_project("demo");
-    *envelope.mutable_requested()->mutable_spec() = s;
-    publish(envelope);
+    publish(testing::make_requested(id, s));
   }
 
   void publish_built(const std::string& id, const std::string& layout,
                      const std::string& msg_id_suffix = {}) {
-    auto envelope = events::new_envelope(id, "builder/test", 1);
-    auto* built = envelope.mutable_built();
-    built->set_artifact_location(layout);
-    built->set_manifest_digest(*manifest_digest_);
-    built->set_attempt(1);
-    publish(envelope, msg_id_suffix);
+    publish(testing::make_built(id, layout, manifest_digest_), msg_id_suffix);
   }
 
   void publish_cancel_requested(const std::string& id) {
-    auto envelope = events::new_envelope(id, "test");
-    envelope.mutable_cancel_requested()->set_by("tester");
-    publish(envelope);
+    publish(testing::make_cancel_requested(id));
   }
 
   // Every stored event of `type` for the build.
   std::vector<v1::Envelope> events_of(const std::string& id, const std::string& type) {
-    std::vector<v1::Envelope> out;
-    auto reader =
-        bus::SubjectReader::open(*bus_, bus::kEventsStream, events::build_subject(type, id),
-                                 bus::SubjectReader::Start::kAll);
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return out;
-    while (true) {
-      auto next = (*reader)->next(300);
-      if (!next.ok() || !next->has_value()) break;
-      auto decoded = events::decode((*next)->data());
-      if (decoded.ok()) out.push_back(*decoded);
-    }
-    return out;
+    return testing::read_events(*bus_, events::build_subject(type, id));
   }
 
   // The first terminal event (succeeded, failed, cancelled) within `timeout`.
   std::optional<v1::Envelope> wait_outcome(const std::string& id, seconds timeout = seconds(60)) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      for (const char* type : {"succeeded", "failed", "cancelled"}) {
-        auto last = bus::last_message(*bus_, bus::kEventsStream, events::build_subject(type, id));
-        if (last.ok() && last->has_value()) {
-          auto decoded = events::decode((*last)->data());
-          if (decoded.ok()) return *decoded;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return std::nullopt;
+    return testing::wait_for_event(*bus_, id, testing::kPushOutcomes, timeout,
+                                   std::chrono::milliseconds(50));
   }
 
   bool wait_running(int n, seconds timeout = seconds(20)) {
@@ -263,14 +213,10 @@ class PusherTest : public ::testing::Test {
   std::unique_ptr<CancelWatcher> cancels_;
   std::unique_ptr<Worker> worker_;
 
-  static std::string* suite_dir_;
-  static std::string* manifest_digest_;
-  static std::string* layer_digest_;
+  static inline std::string suite_dir_;
+  static inline std::string manifest_digest_;
+  static inline std::string layer_digest_;
 };
-
-std::string* PusherTest::suite_dir_ = nullptr;
-std::string* PusherTest::manifest_digest_ = nullptr;
-std::string* PusherTest::layer_digest_ = nullptr;
 
 TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLayout) {
   start_worker();
@@ -283,15 +229,15 @@ TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLay
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   const std::string repo_url = registry_.host() + "/team/app";
-  EXPECT_EQ(outcome->succeeded().digest(), *manifest_digest_);
-  EXPECT_EQ(outcome->succeeded().image_url(), repo_url + "@" + *manifest_digest_);
+  EXPECT_EQ(outcome->succeeded().digest(), manifest_digest_);
+  EXPECT_EQ(outcome->succeeded().image_url(), repo_url + "@" + manifest_digest_);
   EXPECT_GE(outcome->succeeded().total_duration_ms(), 0);
   EXPECT_EQ(outcome->attempt(), 1);
 
   auto pushed = events_of(id, "pushed");
   ASSERT_EQ(pushed.size(), 1u);
   const auto& p = pushed[0].pushed();
-  EXPECT_EQ(p.digest(), *manifest_digest_);
+  EXPECT_EQ(p.digest(), manifest_digest_);
   EXPECT_EQ(p.repository_url(), repo_url);
   ASSERT_EQ(p.images_size(), 2);
   EXPECT_EQ(p.images(0).tag(), "v1");
@@ -302,12 +248,12 @@ TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLay
 
   // The registry serves the manifest by digest and under each tag.
   auto client = client_for(registry_);
-  auto by_digest = client.get_manifest("team/app", *manifest_digest_);
+  auto by_digest = client.get_manifest("team/app", manifest_digest_);
   ASSERT_TRUE(by_digest.ok()) << by_digest.error().describe();
-  EXPECT_EQ(by_digest->digest, *manifest_digest_);
+  EXPECT_EQ(by_digest->digest, manifest_digest_);
   auto by_tag = client.get_manifest("team/app", "v1");
   ASSERT_TRUE(by_tag.ok()) << by_tag.error().describe();
-  EXPECT_EQ(by_tag->digest, *manifest_digest_);
+  EXPECT_EQ(by_tag->digest, manifest_digest_);
 
   EXPECT_FALSE(fs::exists(layout)) << "the layout is removed once the build succeeded";
   EXPECT_EQ(outcomes("succeeded"), 1);
@@ -340,7 +286,7 @@ TEST_F(PusherTest, SameBuiltDeliveredTwiceGivesOnePushedAndOneSucceeded) {
 
 TEST_F(PusherTest, RepushAfterAnInterruptedPushSkipsBlobsAlreadyUploaded) {
   // What a pusher killed mid-push leaves: every blob in the registry, no manifest, no event.
-  auto layout_dir = *suite_dir_ + "/layout";
+  auto layout_dir = suite_dir_ + "/layout";
   auto layout = oci::ImageLayout::open(layout_dir);
   ASSERT_TRUE(layout.ok());
   auto manifest = layout->read_manifest(*layout->find("latest"));
@@ -374,7 +320,7 @@ TEST_F(PusherTest, PushedWithoutSucceededIsFinishedWithoutPushingAgain) {
   publish_requested(id, spec(registry_.host(), "team/finish"));
   // A pusher stored `pushed` and died before `succeeded`.
   auto envelope = events::new_envelope(id, "pusher/dead", 1);
-  envelope.mutable_pushed()->set_digest(*manifest_digest_);
+  envelope.mutable_pushed()->set_digest(manifest_digest_);
   envelope.mutable_pushed()->set_repository_url(registry_.host() + "/team/finish");
   publish(envelope);
   publish_built(id, layout);
@@ -383,11 +329,11 @@ TEST_F(PusherTest, PushedWithoutSucceededIsFinishedWithoutPushingAgain) {
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   EXPECT_EQ(outcome->succeeded().image_url(),
-            registry_.host() + "/team/finish@" + *manifest_digest_);
+            registry_.host() + "/team/finish@" + manifest_digest_);
   EXPECT_EQ(events_of(id, "pushed").size(), 1u);
   // Nothing was pushed by this pusher: the registry does not know the manifest.
   auto client = client_for(registry_);
-  auto fetched = client.get_manifest("team/finish", *manifest_digest_);
+  auto fetched = client.get_manifest("team/finish", manifest_digest_);
   ASSERT_FALSE(fetched.ok());
   EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(fs::exists(layout));
@@ -407,7 +353,7 @@ TEST_F(PusherTest, CancelRequestedBeforePickupCancelsWithoutPushing) {
   EXPECT_EQ(outcome->cancelled().stage(), v1::PUSH);
   EXPECT_TRUE(events_of(id, "pushed").empty());
   auto client = client_for(registry_);
-  auto blob = client.blob_exists("team/cancelled", *layer_digest_);
+  auto blob = client.blob_exists("team/cancelled", layer_digest_);
   ASSERT_TRUE(blob.ok()) << blob.error().describe();
   EXPECT_FALSE(blob->exists) << "no blob was uploaded";
   EXPECT_FALSE(fs::exists(layout));
@@ -462,7 +408,7 @@ TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
   const std::string id = random_id();
   const std::string layout = stage_layout(id);
   // Same size, different bytes: only a digest check can tell.
-  const std::string blob = layout + "/blobs/sha256/" + layer_digest_->substr(7);
+  const std::string blob = layout + "/blobs/sha256/" + layer_digest_.substr(7);
   const auto size = fs::file_size(blob);
   fs::remove(blob);
   write_random_file(blob, size);
@@ -478,10 +424,10 @@ TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
   EXPECT_TRUE(reason.find("DIGEST_INVALID") != std::string::npos ||
               reason.find("DATA_LOSS") != std::string::npos)
       << reason;
-  EXPECT_NE(reason.find(*layer_digest_), std::string::npos) << reason;
+  EXPECT_NE(reason.find(layer_digest_), std::string::npos) << reason;
   EXPECT_TRUE(events_of(id, "pushed").empty());
   auto client = client_for(registry_);
-  EXPECT_FALSE(client.get_manifest("team/corrupt", *manifest_digest_).ok());
+  EXPECT_FALSE(client.get_manifest("team/corrupt", manifest_digest_).ok());
   EXPECT_FALSE(fs::exists(layout)) << "a failed build's layout is removed too";
   EXPECT_EQ(outcomes("failed"), 1);
 }
@@ -525,7 +471,7 @@ TEST_F(PusherTest, RightPasswordFromDockerConfigPushes) {
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   auto client = client_for(secured, {"alice", "correct-horse"});
-  EXPECT_TRUE(client.get_manifest("team/secured", *manifest_digest_).ok());
+  EXPECT_TRUE(client.get_manifest("team/secured", manifest_digest_).ok());
 }
 
 TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
@@ -546,7 +492,7 @@ TEST_F(PusherTest, LayoutOutsideTheArtifactStoreIsNeverDeleted) {
   start_worker();
   const std::string id = random_id();
   const std::string outside = dir_ + "/elsewhere";
-  must_run("cp -a " + sh_quote(*suite_dir_ + "/layout") + " " + sh_quote(outside));
+  must_run("cp -a " + sh_quote(suite_dir_ + "/layout") + " " + sh_quote(outside));
   publish_requested(id, spec(registry_.host(), "team/outside"));
   publish_built(id, outside);
   auto outcome = wait_outcome(id);

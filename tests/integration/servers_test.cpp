@@ -11,14 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "support/process.h"
+
 namespace kiln::testing {
 namespace {
-
-std::string sh_quote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
 
 // True when every child this process started has been reaped: no server and no zombie left.
 bool no_children_left() { return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD; }

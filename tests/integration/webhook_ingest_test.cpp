@@ -24,8 +24,8 @@
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "ingest_service.h"
 #include "support/servers.h"
+#include "webhook-ingest/ingest_service.h"
 
 namespace kiln::webhook {
 namespace {

@@ -62,19 +62,6 @@ class StartupError : public std::runtime_error {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Quotes `s` for /bin/sh.
-std::string shell_quote(const std::string& s) {
-  std::string quoted = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
 void write_file(const std::string& path, const std::string& content,
                 std::ios::openmode mode = std::ios::trunc) {
   std::ofstream out(path, mode);
@@ -465,6 +452,7 @@ bool wait_for_port(int port, int timeout_ms) {
   return true;
 }
 
+// Declared in process.h; here because it shares the child set-up above with the servers.
 int run_command(const std::string& command, std::string* output) {
   int pipe_fds[2] = {-1, -1};
   if (output && pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error(errno_text("pipe"));
@@ -585,7 +573,7 @@ PostgresServer::PostgresServer() : dir_(make_temp_dir("kiln-pg")) {
 
     start_on_free_port(port_, [this] { start(); });
 
-    const std::string psql = shell_quote(bin + "/psql") + " -X -q -h 127.0.0.1 -p " +
+    const std::string psql = sh_quote(bin + "/psql") + " -X -q -h 127.0.0.1 -p " +
                              std::to_string(port_) +
                              " -U postgres -d postgres -c 'CREATE DATABASE kiln'";
     std::string output;
@@ -616,7 +604,7 @@ void PostgresServer::start() {
   // lives in its own process group and dies with the test process.
   pid_ = spawn_server({bin + "/postgres", "-D", dir_ + "/data", "-p", std::to_string(port_)},
                       log_path, lookup_user("postgres"));
-  const std::string is_ready = shell_quote(bin + "/pg_isready") +
+  const std::string is_ready = sh_quote(bin + "/pg_isready") +
                                " -q -h 127.0.0.1 -d postgres -U postgres -p " +
                                std::to_string(port_);
   // The TCP check first: cheap, and pg_isready (a fork each time) only once postgres listens.
@@ -647,8 +635,8 @@ RegistryServer::RegistryServer(const std::string& htpasswd_user,
     if (!htpasswd_user.empty()) {
       // -B: bcrypt, the only hash docker-registry accepts.
       std::string output;
-      if (run_command("htpasswd -Bbc " + shell_quote(htpasswd_path) + " " +
-                          shell_quote(htpasswd_user) + " " + shell_quote(htpasswd_password),
+      if (run_command("htpasswd -Bbc " + sh_quote(htpasswd_path) + " " + sh_quote(htpasswd_user) +
+                          " " + sh_quote(htpasswd_password),
                       &output) != 0) {
         throw std::runtime_error("htpasswd failed (apache2-utils installed?): " + output);
       }
@@ -695,9 +683,9 @@ std::string RegistryServer::host() const { return "127.0.0.1:" + std::to_string(
 void push_base_image(const std::string& registry_host, const std::string& storage_root) {
   // --no-verify: the script's own trial build costs seconds per call; tests that build FROM the
   // image check it anyway.
-  const std::string command = shell_quote(std::string(KILN_SOURCE_DIR) + "/infra/base-image.sh") +
-                              " --no-verify " + shell_quote(registry_host) + " " +
-                              shell_quote(storage_root);
+  const std::string command = sh_quote(std::string(KILN_SOURCE_DIR) + "/infra/base-image.sh") +
+                              " --no-verify " + sh_quote(registry_host) + " " +
+                              sh_quote(storage_root);
   std::string output;
   const int status = run_command(command, &output);
   if (status != 0) {

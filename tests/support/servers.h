@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"  // run_command() and friends, which callers of this header use
+
 namespace kiln::testing {
 
 // A free TCP port on 127.0.0.1 (bound to port 0 and released).
@@ -95,9 +97,6 @@ class RegistryServer {
 // Uses the buildah storage under `storage_root` (kiln's own, never the machine's default).
 // Throws with buildah's output on failure.
 void push_base_image(const std::string& registry_host, const std::string& storage_root);
-
-// Runs a shell command, returns its exit code; output goes to `output` when given.
-int run_command(const std::string& command, std::string* output = nullptr);
 
 // A kiln service binary run as a child process for end-to-end tests: its environment is the
 // test's minus any KILN_* variable, plus `environment` and KILN_HTTP_PORT; its output goes to a

@@ -1,9 +1,9 @@
 // The opaque pagination cursor and the SSE resume position of kiln-analytics.
 #include <gtest/gtest.h>
 
-#include "services/analytics/cursor.h"
-#include "services/analytics/live_stream.h"
-#include "services/analytics/projection.h"
+#include "analytics/cursor.h"
+#include "analytics/live_stream.h"
+#include "analytics/projection.h"
 
 namespace kiln::analytics {
 namespace {

@@ -7,27 +7,18 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "builder/process.h"
 #include "common/ids.h"
+#include "support/process.h"
 
 namespace kiln::builder {
 namespace {
 
-// Processes whose command line contains `needle` (arguments are NUL-separated in /proc).
+// Processes whose command line contains `needle`.
 int processes_with(const std::string& needle) {
-  int found = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(needle) != std::string::npos) ++found;
-  }
-  return found;
+  return static_cast<int>(testing::processes_matching(needle).size());
 }
 
 bool wait_gone(const std::string& needle, std::chrono::seconds limit) {

@@ -2,8 +2,8 @@
 // push_decision.h, project_cache.h repository matching).
 #include <gtest/gtest.h>
 
-#include "project_cache.h"
-#include "push_decision.h"
+#include "webhook-ingest/project_cache.h"
+#include "webhook-ingest/push_decision.h"
 
 namespace kiln::webhook {
 namespace {

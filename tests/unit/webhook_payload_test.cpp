@@ -1,7 +1,7 @@
 // Provider payload parsers (services/webhook-ingest/*_payload.cpp) on real payload shapes.
 #include <gtest/gtest.h>
 
-#include "push_event.h"
+#include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/ids.h"
-#include "signature.h"
+#include "webhook-ingest/signature.h"
 
 namespace kiln::webhook {
 namespace {
