@@ -1,8 +1,9 @@
 # kiln — the two commands:
 #   make demo   install what is missing, build, start the local stack and every service, and run a
 #               real build triggered by a signed webhook, ending in a pushed image and its digest
-#   make test   install what is missing, build with ASan/UBSan, and run every test: unit,
-#               integration (real servers), end-to-end, fuzzing, dashboard in a real browser
+#   make test   install what is missing, build with ASan/UBSan, and run every test: format,
+#               clang-tidy, unit, integration (real servers), end-to-end, chaos (real faults,
+#               fuzzing), dashboard in a real browser
 # Everything else here is a step of those two.
 
 BUILD_DIR ?= build
@@ -22,7 +23,7 @@ export PATH := $(KILN_NODE_PREFIX)/bin:$(PATH)
 all: build
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "Other targets: build, test-unit, test-integration, test-e2e, chaos, stop, bench, format, clean"
 
 deps:

@@ -51,6 +51,8 @@ readonly PACKAGES=(
   libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev libarchive-dev
   # fuzzing (tests/fuzz): clang with libFuzzer
   clang libclang-rt-14-dev
+  # static analysis in make test (tests/tidy.sh, .clang-tidy)
+  clang-tidy
   # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth
   curl jq ca-certificates apache2-utils netcat-openbsd
   chromium  # dashboard browser tests (tests/web, playwright-core)

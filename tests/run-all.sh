@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test kiln has, in order of cost, on one build (make test builds it with ASan/UBSan):
 #   format       every C++ file is as clang-format (.clang-format) writes it
+#   tidy         clang-tidy's agreed checks (.clang-tidy) on libs/, services/ and cli/
 #   unit         no servers
 #   integration  real nats-server, PostgreSQL, docker-registry, buildah on free loopback ports
 #   e2e          every service as a process, driven like users drive it
@@ -16,7 +17,7 @@ jobs=$(nproc)
 cd "$(dirname "$0")/.."
 
 declare -A results
-groups=(format unit integration e2e chaos web)
+groups=(format tidy unit integration e2e chaos web)
 run_group() {
   local name=$1
   shift
@@ -34,6 +35,7 @@ check_format() {
 }
 
 run_group format check_format
+run_group tidy bash tests/tidy.sh "${build_dir}"
 run_group unit ctest --test-dir "${build_dir}" -L unit --output-on-failure -j"${jobs}"
 run_group integration ctest --test-dir "${build_dir}" -L integration --output-on-failure \
   -j"${jobs}"

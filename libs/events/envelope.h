@@ -10,8 +10,6 @@
 
 namespace kiln::events {
 
-namespace v1 = ::kiln::events::v1;
-
 // A new envelope: fresh event id, occurred_at now, producer and attempt set. Set the payload,
 // then call seal().
 v1::Envelope new_envelope(std::string_view build_id, std::string_view producer,

@@ -295,7 +295,7 @@ void BatchApplier::apply_transition(std::uint64_t seq, const v1::Envelope& e,
   const long long s = static_cast<long long>(seq);
   const long long at = static_cast<long long>(at_ms);
   std::string reason;
-  std::string actor = e.producer();
+  const std::string& actor = e.producer();
 
   switch (e.payload_case()) {
     case v1::Envelope::kQueued:
