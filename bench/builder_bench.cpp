@@ -26,7 +26,6 @@
 
 #include "builder/buildah_engine.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
@@ -40,6 +39,7 @@
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "worker/running_jobs.h"
 
 namespace {
 
@@ -249,7 +249,7 @@ class Bench {
   std::unique_ptr<kiln::bus::Bus> bus_;
   kiln::builder::BuilderOptions options_;
   kiln::http::Metrics metrics_;
-  kiln::builder::RunningBuilds running_;
+  kiln::worker::RunningJobs running_;
   std::unique_ptr<kiln::builder::BuildahEngine> engine_;
   std::unique_ptr<kiln::builder::Worker> worker_;
   std::string context_;

@@ -9,7 +9,6 @@
 
 #include "builder/buildah_engine.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
 #include "common/ids.h"
@@ -19,6 +18,7 @@
 #include "oci/layout.h"
 #include "support/pipeline.h"
 #include "support/servers.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
@@ -31,7 +31,7 @@ struct Replica {
   BuilderOptions options;
   std::unique_ptr<BuildahEngine> engine;
   http::Metrics metrics;
-  RunningBuilds running;
+  worker::RunningJobs running;
   std::unique_ptr<Worker> worker;
 };
 

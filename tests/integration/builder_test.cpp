@@ -12,7 +12,6 @@
 #include "builder/buildah_engine.h"
 #include "builder/cancel_watcher.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
 #include "common/ids.h"
@@ -24,6 +23,7 @@
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
@@ -68,7 +68,7 @@ class BuilderTest : public ::testing::Test {
     engine_ =
         std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
     metrics_ = std::make_unique<http::Metrics>();
-    running_ = std::make_unique<RunningBuilds>();
+    running_ = std::make_unique<worker::RunningJobs>();
     cancels_ = std::make_unique<CancelWatcher>(*bus_, *running_);
     if (auto s = cancels_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
     worker_ =
@@ -163,7 +163,7 @@ class BuilderTest : public ::testing::Test {
   static inline std::unique_ptr<BuilderOptions> options_;
   static inline std::unique_ptr<BuildahEngine> engine_;
   static inline std::unique_ptr<http::Metrics> metrics_;
-  static inline std::unique_ptr<RunningBuilds> running_;
+  static inline std::unique_ptr<worker::RunningJobs> running_;
   static inline std::unique_ptr<CancelWatcher> cancels_;
   static inline std::unique_ptr<Worker> worker_;
 };

@@ -11,7 +11,6 @@
 
 #include "builder/buildah_engine.h"
 #include "builder/options.h"
-#include "builder/running_builds.h"
 #include "builder/worker.h"
 #include "bus/bus.h"
 #include "common/ids.h"
@@ -22,6 +21,7 @@
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
@@ -62,7 +62,7 @@ class BuilderUploadTest : public ::testing::Test {
     engine_ =
         std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
     metrics_ = std::make_unique<http::Metrics>();
-    running_ = std::make_unique<RunningBuilds>();
+    running_ = std::make_unique<worker::RunningJobs>();
     worker_ = std::make_unique<Worker>(*bus_, *engine_, *options_, *metrics_, "builder/upload-test",
                                        *running_);
     if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
@@ -143,7 +143,7 @@ class BuilderUploadTest : public ::testing::Test {
   static inline std::unique_ptr<BuilderOptions> options_;
   static inline std::unique_ptr<BuildahEngine> engine_;
   static inline std::unique_ptr<http::Metrics> metrics_;
-  static inline std::unique_ptr<RunningBuilds> running_;
+  static inline std::unique_ptr<worker::RunningJobs> running_;
   static inline std::unique_ptr<Worker> worker_;
 };
 

@@ -21,13 +21,13 @@
 #include "pusher/cancel_watcher.h"
 #include "pusher/options.h"
 #include "pusher/registry_clients.h"
-#include "pusher/running_pushes.h"
 #include "pusher/worker.h"
 #include "registry/client.h"
 #include "registry/credentials.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "worker/running_jobs.h"
 
 namespace kiln::pusher {
 namespace {
@@ -208,7 +208,7 @@ class PusherTest : public ::testing::Test {
   std::unique_ptr<bus::Bus> bus_;
   PusherOptions options_;
   http::Metrics metrics_;
-  RunningPushes running_;
+  worker::RunningJobs running_;
   std::unique_ptr<RegistryClients> registries_;
   std::unique_ptr<CancelWatcher> cancels_;
   std::unique_ptr<Worker> worker_;
