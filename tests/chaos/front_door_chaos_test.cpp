@@ -172,6 +172,21 @@ int missing_after(const std::vector<std::string>& ids, std::chrono::seconds limi
   return static_cast<int>(left.size());
 }
 
+// A TCP connection to 127.0.0.1:`port`; -1 when it cannot be made.
+int connect_loopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 TEST(Chaos, WebhookSignatureMatrixRejectsBeforeParsing) {
   Case c(
       "GitHub's published HMAC vector, a flipped digit, no header, garbage with a bad "
@@ -201,13 +216,8 @@ TEST(Chaos, OversizeSlowAndUnstorableRequestsAreNeverAcceptedThenDropped) {
   // body is sent (a server closing on an unread body would reset the connection instead).
   int oversize = 0;
   {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = connect_loopback(g_door->ingest->http_port());
     ASSERT_GE(fd, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(g_door->ingest->http_port()));
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
     const std::string head =
         "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
         "X-Hub-Signature-256: sha256=00\r\nExpect: 100-continue\r\n"
@@ -236,13 +246,8 @@ TEST(Chaos, OversizeSlowAndUnstorableRequestsAreNeverAcceptedThenDropped) {
   }
 
   // A trickle: headers promise 100 bytes, one arrives per second.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = connect_loopback(g_door->ingest->http_port());
   ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(g_door->ingest->http_port()));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   const std::string head =
       "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
       "Content-Length: 100\r\n\r\n";
@@ -318,16 +323,8 @@ TEST(Chaos, PostgresKilledUnderLoadProjectionCatchesUp) {
 
 // An open socket that sent a GET for a live stream and keeps reading nothing.
 int open_stream(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = connect_loopback(port);
   if (fd < 0) return -1;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return -1;
-  }
   const std::string request = "GET " + path +
                               " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n" +
                               "Authorization: Bearer " + e2e::kAdminToken + "\r\n\r\n";

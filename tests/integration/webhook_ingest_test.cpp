@@ -25,10 +25,13 @@
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "support/servers.h"
+#include "support/tar.h"
 #include "webhook-ingest/ingest_service.h"
 
 namespace kiln::webhook {
 namespace {
+
+using testing::tar_entry;
 
 constexpr char kSecret[] = "It's a Secret to Everybody";
 constexpr char kGitlabToken[] = "gitlab-token-123";
@@ -140,27 +143,6 @@ std::string base64(const std::string& data) {
   encoder << data;
   encoder.close();
   return out.str();
-}
-
-std::string tar_entry(const std::string& name, char type, const std::string& data = "",
-                      const std::string& link = "") {
-  std::string block(512, '\0');
-  std::memcpy(&block[0], name.data(), name.size());
-  std::snprintf(&block[100], 8, "%07o", 0644);
-  std::snprintf(&block[108], 8, "%07o", 0);
-  std::snprintf(&block[116], 8, "%07o", 0);
-  std::snprintf(&block[124], 12, "%011o", static_cast<unsigned>(data.size()));
-  std::snprintf(&block[136], 12, "%011o", 0);
-  block[156] = type;
-  std::memcpy(&block[157], link.data(), link.size());
-  std::memcpy(&block[257], "ustar", 6);
-  std::memset(&block[148], ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : block) sum += c;
-  std::snprintf(&block[148], 8, "%06o", sum);
-  std::string padded = data;
-  padded.resize((data.size() + 511) / 512 * 512, '\0');
-  return block + padded;
 }
 
 class WebhookIngestTest : public ::testing::Test {

@@ -10,31 +10,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/tar.h"
+
 namespace kiln::archive {
 namespace {
 
-// One ustar header block (with checksum) followed by the data, padded to 512 bytes.
-std::string entry(const std::string& name, char type, const std::string& data = "",
-                  const std::string& link = "") {
-  std::string block(512, '\0');
-  std::memcpy(&block[0], name.data(), std::min<size_t>(name.size(), 100));
-  std::snprintf(&block[100], 8, "%07o", 0644);
-  std::snprintf(&block[108], 8, "%07o", 0);
-  std::snprintf(&block[116], 8, "%07o", 0);
-  std::snprintf(&block[124], 12, "%011o", static_cast<unsigned>(data.size()));
-  std::snprintf(&block[136], 12, "%011o", 0);
-  block[156] = type;
-  std::memcpy(&block[157], link.data(), std::min<size_t>(link.size(), 100));
-  std::memcpy(&block[257], "ustar", 6);
-  std::memcpy(&block[263], "00", 2);
-  std::memset(&block[148], ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : block) sum += c;
-  std::snprintf(&block[148], 8, "%06o", sum);
-  std::string padded = data;
-  padded.resize((data.size() + 511) / 512 * 512, '\0');
-  return block + padded;
-}
+using testing::tar_entry;
 
 std::string archive(const std::string& entries) { return entries + std::string(1024, '\0'); }
 
@@ -68,10 +49,10 @@ Result<ContextSummary> check(const std::string& bytes, size_t piece = 7,
 std::string error_of(const Result<ContextSummary>& r) { return r.ok() ? "" : r.error().message; }
 
 TEST(ContextArchiveTest, AcceptsAnOrdinaryContext) {
-  const std::string tar =
-      archive(entry("Dockerfile", '0', "FROM scratch\n") + entry("src/", '5') +
-              entry("src/a.txt", '0', "hello") + entry("src/link", '2', "", "a.txt") +
-              entry("up", '2', "", "src/../src/a.txt") + entry("hard", '1', "", "src/a.txt"));
+  const std::string tar = archive(
+      tar_entry("Dockerfile", '0', "FROM scratch\n") + tar_entry("src/", '5') +
+      tar_entry("src/a.txt", '0', "hello") + tar_entry("src/link", '2', "", "a.txt") +
+      tar_entry("up", '2', "", "src/../src/a.txt") + tar_entry("hard", '1', "", "src/a.txt"));
   auto plain = check(tar);
   ASSERT_TRUE(plain.ok()) << error_of(plain);
   EXPECT_EQ(plain->format, "tar");
@@ -89,24 +70,27 @@ TEST(ContextArchiveTest, RejectsEscapes) {
     std::string tar;
     std::string says;
   } cases[] = {
-      {archive(entry("/etc/passwd", '0', "x")), "absolute"},
-      {archive(entry("../evil", '0', "x")), "leaves"},
-      {archive(entry("a/../../evil", '0', "x")), "leaves"},
-      {archive(entry("a/../b", '0', "x")), "'..'"},
+      {archive(tar_entry("/etc/passwd", '0', "x")), "absolute"},
+      {archive(tar_entry("../evil", '0', "x")), "leaves"},
+      {archive(tar_entry("a/../../evil", '0', "x")), "leaves"},
+      {archive(tar_entry("a/../b", '0', "x")), "'..'"},
       // Each link stays inside on its own; the second is made through the first.
-      {archive(entry("a/", '5') + entry("a/b", '2', "", "..") + entry("a/b/c", '2', "", "..")),
+      {archive(tar_entry("a/", '5') + tar_entry("a/b", '2', "", "..") +
+               tar_entry("a/b/c", '2', "", "..")),
        "goes through the symbolic link a/b"},
-      {archive(entry("l", '2', "", "sub") + entry("l/x", '0', "x")), "goes through"},
-      {archive(entry("link", '2', "", "/etc/passwd")), "symbolic link"},
-      {archive(entry("dir/link", '2', "", "../../etc")), "symbolic link"},
-      {archive(entry("hard", '1', "", "../x")), "hard link"},
-      {archive(entry("dev", '3')), "device"},
-      {archive(entry("blk", '4')), "device"},
-      {archive(entry("fifo", '6')), "FIFO"},
-      {archive(entry("././@LongLink", 'L', std::string("../long\0", 8)) + entry("ok", '0', "x")),
+      {archive(tar_entry("l", '2', "", "sub") + tar_entry("l/x", '0', "x")), "goes through"},
+      {archive(tar_entry("link", '2', "", "/etc/passwd")), "symbolic link"},
+      {archive(tar_entry("dir/link", '2', "", "../../etc")), "symbolic link"},
+      {archive(tar_entry("hard", '1', "", "../x")), "hard link"},
+      {archive(tar_entry("dev", '3')), "device"},
+      {archive(tar_entry("blk", '4')), "device"},
+      {archive(tar_entry("fifo", '6')), "FIFO"},
+      {archive(tar_entry("././@LongLink", 'L', std::string("../long\0", 8)) +
+               tar_entry("ok", '0', "x")),
        "leaves"},
-      {archive(entry("pax", 'x', "19 path=/abs/olute\n") + entry("ok", '0', "x")), "absolute"},
-      {archive(entry("pax", 'x', "21 path=/abs/olute\n") + entry("ok", '0', "x")), "entry"},
+      {archive(tar_entry("pax", 'x', "19 path=/abs/olute\n") + tar_entry("ok", '0', "x")),
+       "absolute"},
+      {archive(tar_entry("pax", 'x', "21 path=/abs/olute\n") + tar_entry("ok", '0', "x")), "entry"},
   };
   for (const auto& c : cases) {
     auto s = check(c.tar);
@@ -120,7 +104,7 @@ TEST(ContextArchiveTest, RejectsEscapes) {
 TEST(ContextArchiveTest, RejectsNonTarAndTruncation) {
   EXPECT_FALSE(check("Hello, World! this is not a tar archive at all").ok());
   EXPECT_FALSE(check(std::string(600, 'x')).ok());
-  const std::string tar = archive(entry("Dockerfile", '0', std::string(2000, 'a')));
+  const std::string tar = archive(tar_entry("Dockerfile", '0', std::string(2000, 'a')));
   EXPECT_FALSE(check(tar.substr(0, 1000)).ok()) << "cut inside the data";
   const std::string gz = gzip(tar);
   EXPECT_FALSE(check(gz.substr(0, gz.size() / 2)).ok()) << "truncated gzip";
@@ -131,19 +115,19 @@ TEST(ContextArchiveTest, LimitsCountEntriesAndUnpackedBytesNotCompressedSize) {
   ContextLimits limits;
   limits.max_entries = 2;
   const std::string three =
-      archive(entry("a", '0', "1") + entry("b", '0', "2") + entry("c", '0', "3"));
+      archive(tar_entry("a", '0', "1") + tar_entry("b", '0', "2") + tar_entry("c", '0', "3"));
   EXPECT_NE(error_of(check(three, 512, limits)).find("more than 2 entries"), std::string::npos);
   // 8 MiB of zeros compress to a few KiB: refused by what they unpack to.
   limits = {};
   limits.max_unpacked_bytes = 1 << 20;
-  const std::string bomb = gzip(archive(entry("zeros", '0', std::string(8 << 20, '\0'))));
+  const std::string bomb = gzip(archive(tar_entry("zeros", '0', std::string(8 << 20, '\0'))));
   ASSERT_LT(bomb.size(), 64u << 10);
   EXPECT_NE(error_of(check(bomb, 4096, limits)).find("unpacks to more than"), std::string::npos);
 }
 
 TEST(ContextArchiveTest, ReadsTheSourceToItsEndAndPassesItsErrorThrough) {
   // GNU tar pads to 10 KiB records: the bytes after the end marker are part of the upload.
-  const std::string tar = archive(entry("f", '0', "x")) + std::string(8192, '\0');
+  const std::string tar = archive(tar_entry("f", '0', "x")) + std::string(8192, '\0');
   size_t at = 0, calls_after_end = 0;
   auto summary = check_context(
       [&]() -> Result<std::string_view> {
@@ -186,9 +170,9 @@ class ExtractTest : public ::testing::Test {
 
 TEST_F(ExtractTest, UnpacksFilesDirectoriesAndLinksInsideTheContext) {
   const std::string tar =
-      archive(entry("Dockerfile", '0', "FROM scratch\n") + entry("src/", '5') +
-              entry("src/a.txt", '0', "hello") + entry("src/link", '2', "", "a.txt") +
-              entry("hard", '1', "", "src/a.txt"));
+      archive(tar_entry("Dockerfile", '0', "FROM scratch\n") + tar_entry("src/", '5') +
+              tar_entry("src/a.txt", '0', "hello") + tar_entry("src/link", '2', "", "a.txt") +
+              tar_entry("hard", '1', "", "src/a.txt"));
   auto done = extract(gzip(tar));
   ASSERT_TRUE(done.ok()) << error_of(done);
   EXPECT_EQ(done->format, "tar.gz");
@@ -201,8 +185,8 @@ TEST_F(ExtractTest, UnpacksFilesDirectoriesAndLinksInsideTheContext) {
 
 TEST_F(ExtractTest, RefusesALinkChainThatClimbsOutAndWritesNothingOutside) {
   const std::string tar =
-      archive(entry("a/", '5') + entry("a/b", '2', "", "..") + entry("a/b/c", '2', "", "..") +
-              entry("a/b/c/escaped", '0', "out"));
+      archive(tar_entry("a/", '5') + tar_entry("a/b", '2', "", "..") +
+              tar_entry("a/b/c", '2', "", "..") + tar_entry("a/b/c/escaped", '0', "out"));
   auto done = extract(tar);
   ASSERT_FALSE(done.ok());
   EXPECT_NE(done.error().message.find("goes through the symbolic link"), std::string::npos)
@@ -212,7 +196,7 @@ TEST_F(ExtractTest, RefusesALinkChainThatClimbsOutAndWritesNothingOutside) {
 }
 
 TEST_F(ExtractTest, StopsWhenAskedWithItsReason) {
-  auto done = extract(archive(entry("f", '0', "x")), [] { return std::string("cancelled"); });
+  auto done = extract(archive(tar_entry("f", '0', "x")), [] { return std::string("cancelled"); });
   ASSERT_FALSE(done.ok());
   EXPECT_EQ(done.error().code, ErrorCode::kCancelled);
   EXPECT_EQ(done.error().message, "cancelled");
