@@ -18,13 +18,13 @@ export KILN_NODE_PREFIX
 export PATH := $(KILN_NODE_PREFIX)/bin:$(PATH)
 
 .PHONY: all deps build web test-build test test-unit test-integration test-e2e chaos demo stop stack-start \
-        bench format clean help
+        bench docs format clean help
 
 all: build
 
 help:
 	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Other targets: build, test-unit, test-integration, test-e2e, chaos, stop, bench, format, clean"
+	@echo "Other targets: build, test-unit, test-integration, test-e2e, chaos, stop, bench, docs, format, clean"
 
 deps:
 	@bash infra/install.sh
@@ -74,6 +74,11 @@ stop:
 
 bench: build
 	bash bench/run.sh $(BUILD_DIR)
+
+# docs/configuration.md from the services' option declarations (tests fail when it is stale).
+docs: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) --target kiln-config-docs
+	$(BUILD_DIR)/tools/config-docs/kiln-config-docs > docs/configuration.md
 
 format:
 	git ls-files '*.cpp' '*.h' | grep -v '^web/' | xargs clang-format -i

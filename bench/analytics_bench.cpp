@@ -201,7 +201,7 @@ std::string create_database(const testing::PostgresServer& pg, const std::string
   tx.exec("CREATE DATABASE " + tx.quote_name(name));
   const std::string url = database_url(pg, name);
   auto connection = store::connect(url);
-  store::migrate(*connection, store::load_migrations(KILN_SOURCE_DIR "/migrations"));
+  store::migrate(*connection, store::load_migrations(KILN_SOURCE_DIR "/migrations").value());
   return url;
 }
 

@@ -24,9 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "builder/buildah_engine.h"
-#include "builder/options.h"
-#include "builder/worker.h"
+#include "builder/builder.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
@@ -34,12 +32,10 @@
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "http/metrics.h"
 #include "support/git_repo.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
-#include "worker/running_jobs.h"
 
 namespace {
 
@@ -120,11 +116,9 @@ class Bench {
     options_.work_dir = root_ + "/work";
     options_.insecure_registries = {registry_->host()};
     options_.platform = "linux/amd64";
-    engine_ = std::make_unique<kiln::builder::BuildahEngine>(options_.buildah_root,
-                                                             options_.insecure_registries);
-    worker_ = std::make_unique<kiln::builder::Worker>(*bus_, *engine_, options_, metrics_,
-                                                      "builder/bench", running_);
-    if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+    options_.common.http.port = 0;
+    builder_ = std::make_unique<kiln::builder::Builder>(options_, *bus_);
+    builder_->start();
 
     context_ = root_ + "/context";
     write_context(context_, base_image_, env_int("DATA_KB", 2048));
@@ -139,8 +133,8 @@ class Bench {
   }
 
   ~Bench() {
-    worker_->stop();
-    worker_.reset();
+    builder_->stop();
+    builder_.reset();
     bus_.reset();
     registry_.reset();
     nats_.reset();
@@ -248,10 +242,7 @@ class Bench {
   std::string base_image_;
   std::unique_ptr<kiln::bus::Bus> bus_;
   kiln::builder::BuilderOptions options_;
-  kiln::http::Metrics metrics_;
-  kiln::worker::RunningJobs running_;
-  std::unique_ptr<kiln::builder::BuildahEngine> engine_;
-  std::unique_ptr<kiln::builder::Worker> worker_;
+  std::unique_ptr<kiln::builder::Builder> builder_;
   std::string context_;
   std::string commit_;
 };

@@ -20,7 +20,7 @@
 #include "cron/time_zone.h"
 #include "events/envelope.h"
 #include "project/project.h"
-#include "scheduler/scheduler_runner.h"
+#include "scheduler/scheduler.h"
 #include "support/servers.h"
 
 namespace {
@@ -101,12 +101,14 @@ int main() {
   std::atomic<std::int64_t> fake_now{(kiln::now_ms() / 60000) * 60000 + 5000};
   std::atomic<bool> use_fake{false};
   auto runner_bus = connect(nats.url(), "bench-scheduler");
-  kiln::scheduler::RunnerOptions options;
-  options.instance = "bench";
-  options.limits.global_limit = 0;
-  options.now_ms = [&] { return use_fake ? fake_now.load() : kiln::now_ms(); };
-  kiln::scheduler::SchedulerRunner runner(*runner_bus, options);
-  if (!runner.start().ok()) return 1;
+  kiln::scheduler::SchedulerOptions options;
+  options.common.instance = "bench";
+  options.common.http.port = 0;
+  options.runner.limits.global_limit = 0;
+  options.runner.now_ms = [&] { return use_fake ? fake_now.load() : kiln::now_ms(); };
+  kiln::scheduler::Scheduler scheduler(options, *runner_bus);
+  scheduler.start();
+  auto& runner = scheduler.runner();
   while (!runner.leader()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   auto reader =
@@ -171,6 +173,6 @@ int main() {
   }
   std::printf("10000 schedules in one minute: %d published in %.0f ms\n", fired,
               std::chrono::duration<double, std::milli>(last - tick).count());
-  runner.stop();
+  scheduler.stop();
   return 0;
 }

@@ -159,10 +159,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   kiln::webhook::IngestOptions options;
-  options.producer = "webhook-bench";
-  kiln::http::ServerOptions server_options;
-  server_options.threads = 64;
-  kiln::webhook::IngestService service(**bus, options, server_options);
+  options.common.instance = "webhook-bench";
+  options.common.http.port = 0;
+  options.common.http.threads = 64;
+  kiln::webhook::IngestService service(options, **bus);
+  service.start();
   const int port = service.port();
 
   Run warmup;

@@ -8,37 +8,11 @@
 #include "cli/api_client.h"
 #include "cli/cli_error.h"
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "common/strings.h"
 
 namespace kiln::cli {
 namespace {
-
-constexpr char kUsage[] = R"(Usage: kiln [global options] COMMAND [args]
-
-Builds container images from Git repositories and follows them live.
-
-Commands:
-  build PROJECT [--ref REF|--commit SHA] [--build-arg K=V]... [--target T] [-t TAG]... [--no-cache] [--follow]
-  status BUILD                 a build's state, steps and result
-  logs BUILD [-f]              a build's log, or follow it
-  ls [--project P] [--status S] [--limit N]
-  cancel BUILD                 cancel a queued or running build
-  retry BUILD [-f]             build the same request again
-  stats [--project P] [--days N]
-  project apply FILE | ls | show NAME | rm NAME
-  push-layout DIR IMAGE        push an OCI image layout directory to a registry
-
-Global options (flag > environment > config file):
-  --api URL       command API (KILN_API_URL, config api-url; default http://127.0.0.1:8080)
-  --query URL     query API (KILN_QUERY_URL, config query-url; default http://127.0.0.1:8081)
-  --token TOKEN   API bearer token (KILN_TOKEN, config token)
-  --config FILE   config file (KILN_CLI_CONFIG; default ~/.config/kiln/config, `key = value` lines)
-  --output json   machine-readable output
-  -h, --help      this help; `kiln COMMAND --help` for a command's options
-
-Exit codes: 0 ok, 1 build failed or cancelled, 2 usage error, 3 request refused by the API,
-4 API unreachable or failing.
-)";
 
 std::map<std::string, std::string> read_config_file(const std::string& path, bool required) {
   std::map<std::string, std::string> out;
@@ -78,7 +52,7 @@ int run(int argc, char** argv) {
   for (; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
+      std::cout << usage();
       return kExitOk;
     }
     if (arg.rfind("--", 0) != 0) break;
@@ -91,12 +65,12 @@ int run(int argc, char** argv) {
     }
     if (name != "api" && name != "query" && name != "token" && name != "config" &&
         name != "output") {
-      throw CliError(kExitUsage, "unknown global option --" + name + "\n\n" + kUsage);
+      throw CliError(kExitUsage, "unknown global option --" + name + "\n\n" + usage());
     }
     flags[name] = value;
   }
   if (i >= argc) {
-    std::cerr << kUsage;
+    std::cerr << usage();
     return kExitUsage;
   }
   const char* home = std::getenv("HOME");

@@ -70,6 +70,11 @@ Error nats_error(const char* call, natsStatus status, jsErrCode js_code) {
   if (js_code != 0) {
     peer = "JS " + std::to_string(static_cast<int>(js_code));
     if (js_code == JSStreamWrongLastSequenceErr) code = ErrorCode::kFailedPrecondition;
+    // nats.c answers some calls with NATS_ERR rather than NATS_NOT_FOUND when the stream or
+    // consumer does not exist (js_GetConsumerInfo on a missing stream): the code says so.
+    if (js_code == JSStreamNotFoundErr || js_code == JSConsumerNotFoundErr) {
+      code = ErrorCode::kNotFound;
+    }
   }
   return make_error(code, std::move(message), std::move(peer));
 }

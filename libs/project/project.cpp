@@ -1,8 +1,5 @@
 #include "project/project.h"
 
-#include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -11,184 +8,90 @@
 
 #include "cron/cron.h"
 #include "cron/time_zone.h"
+#include "json/reader.h"
+#include "json/writer.h"
 
 namespace kiln::project {
 namespace {
 
-using Poco::JSON::Array;
-using Poco::JSON::Object;
-
-Error field_error(const std::string& field, const std::string& message) {
-  return make_error(ErrorCode::kInvalidArgument, field + ": " + message);
-}
-
-// Reads typed fields from one JSON object and remembers which keys were consumed, so that
-// unknown keys (typos) can be reported.
-class Reader {
- public:
-  Reader(Object::Ptr object, std::string path)
-      : object_(std::move(object)), path_(std::move(path)) {}
-
-  std::string field(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
+void read_project(const json::Reader& r, Project& p) {
+  p.name = r.string("name", p.name);
+  p.tenant = r.string("tenant", p.tenant);
+  p.repository_url = r.string("repository_url", p.repository_url);
+  p.repository_name = r.string("repository_name", p.repository_name);
+  p.default_branch = r.string("default_branch", p.default_branch);
+  p.webhook_secret_ref = r.string("webhook_secret_ref", p.webhook_secret_ref);
+  p.branch_filters = r.strings("branch_filters", p.branch_filters);
+  p.tag_filters = r.strings("tag_filters", p.tag_filters);
+  p.path_filters = r.strings("path_filters", p.path_filters);
+  p.dockerfile = r.string("dockerfile", p.dockerfile);
+  p.context = r.string("context", p.context);
+  p.build_args = r.string_map("build_args");
+  p.target = r.string("target", p.target);
+  p.platforms = r.strings("platforms", p.platforms);
+  p.registry = r.string("registry", p.registry);
+  p.image_repository = r.string("image_repository", p.image_repository);
+  const json::Reader policy = r.object("tag_policy");
+  p.tag_policy.sha = policy.boolean("sha", p.tag_policy.sha);
+  p.tag_policy.branch = policy.boolean("branch", p.tag_policy.branch);
+  p.tag_policy.latest_on_default =
+      policy.boolean("latest_on_default", p.tag_policy.latest_on_default);
+  p.tag_policy.semver = policy.boolean("semver", p.tag_policy.semver);
+  policy.reject_unknown();
+  for (const auto& s : r.objects("schedules")) {
+    ScheduleSpec spec;
+    spec.name = s.string("name", spec.name);
+    spec.cron = s.string("cron", spec.cron);
+    spec.timezone = s.string("timezone", spec.timezone);
+    spec.branch = s.string("branch", spec.branch);
+    s.reject_unknown();
+    p.schedules.push_back(std::move(spec));
   }
-
-  bool has(const std::string& key) {
-    seen_.insert(key);
-    return object_->has(key) && !object_->isNull(key);
-  }
-
-  void string(const std::string& key, std::string& out) {
-    if (!has(key)) return;
-    auto v = object_->get(key);
-    if (!v.isString()) throw field_error(field(key), "must be a string");
-    out = v.convert<std::string>();
-  }
-  void boolean(const std::string& key, bool& out) {
-    if (!has(key)) return;
-    auto v = object_->get(key);
-    if (!v.isBoolean()) throw field_error(field(key), "must be true or false");
-    out = v.convert<bool>();
-  }
-  void integer(const std::string& key, int& out, int min, int max) {
-    if (!has(key)) return;
-    auto v = object_->get(key);
-    if (!v.isInteger()) throw field_error(field(key), "must be an integer");
-    const long long n = v.convert<long long>();
-    if (n < min || n > max) {
-      throw field_error(field(key),
-                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    }
-    out = static_cast<int>(n);
-  }
-  void strings(const std::string& key, std::vector<std::string>& out) {
-    if (!has(key)) return;
-    auto array = object_->getArray(key);
-    if (!array) throw field_error(field(key), "must be an array of strings");
-    out.clear();
-    for (size_t i = 0; i < array->size(); ++i) {
-      auto v = array->get(static_cast<unsigned>(i));
-      if (!v.isString())
-        throw field_error(field(key) + "[" + std::to_string(i) + "]", "must be a string");
-      out.push_back(v.convert<std::string>());
-    }
-  }
-  void string_map(const std::string& key, std::map<std::string, std::string>& out) {
-    if (!has(key)) return;
-    auto object = object_->getObject(key);
-    if (!object) throw field_error(field(key), "must be an object of strings");
-    for (const auto& name : object->getNames()) {
-      auto v = object->get(name);
-      if (!v.isString()) throw field_error(field(key) + "." + name, "must be a string");
-      out[name] = v.convert<std::string>();
-    }
-  }
-  Object::Ptr object(const std::string& key) {
-    if (!has(key)) return nullptr;
-    auto o = object_->getObject(key);
-    if (!o) throw field_error(field(key), "must be an object");
-    return o;
-  }
-  Array::Ptr array(const std::string& key) {
-    if (!has(key)) return nullptr;
-    auto a = object_->getArray(key);
-    if (!a) throw field_error(field(key), "must be an array");
-    return a;
-  }
-  void reject_unknown() const {
-    for (const auto& name : object_->getNames()) {
-      if (!seen_.count(name)) throw field_error(field(name), "unknown field");
-    }
-  }
-
- private:
-  Object::Ptr object_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
-
-void read_project(Reader& r, Project& p) {
-  r.string("name", p.name);
-  r.string("tenant", p.tenant);
-  r.string("repository_url", p.repository_url);
-  r.string("repository_name", p.repository_name);
-  r.string("default_branch", p.default_branch);
-  r.string("webhook_secret_ref", p.webhook_secret_ref);
-  r.strings("branch_filters", p.branch_filters);
-  r.strings("tag_filters", p.tag_filters);
-  r.strings("path_filters", p.path_filters);
-  r.string("dockerfile", p.dockerfile);
-  r.string("context", p.context);
-  r.string_map("build_args", p.build_args);
-  r.string("target", p.target);
-  r.strings("platforms", p.platforms);
-  r.string("registry", p.registry);
-  r.string("image_repository", p.image_repository);
-  if (auto policy = r.object("tag_policy")) {
-    Reader pr(policy, r.field("tag_policy"));
-    pr.boolean("sha", p.tag_policy.sha);
-    pr.boolean("branch", p.tag_policy.branch);
-    pr.boolean("latest_on_default", p.tag_policy.latest_on_default);
-    pr.boolean("semver", p.tag_policy.semver);
-    pr.reject_unknown();
-  }
-  if (auto schedules = r.array("schedules")) {
-    for (size_t i = 0; i < schedules->size(); ++i) {
-      const std::string path = r.field("schedules") + "[" + std::to_string(i) + "]";
-      auto o = schedules->getObject(static_cast<unsigned>(i));
-      if (!o) throw field_error(path, "must be an object");
-      Reader sr(o, path);
-      ScheduleSpec s;
-      sr.string("name", s.name);
-      sr.string("cron", s.cron);
-      sr.string("timezone", s.timezone);
-      sr.string("branch", s.branch);
-      sr.reject_unknown();
-      p.schedules.push_back(s);
-    }
-  }
-  r.integer("concurrency", p.concurrency, 0, 1000);
-  r.integer("timeout_seconds", p.timeout_seconds, 1, 24 * 3600);
-  r.integer("max_queue_seconds", p.max_queue_seconds, 0, 7 * 24 * 3600);
-  r.boolean("supersede", p.supersede);
-  r.boolean("network", p.network);
+  p.concurrency = static_cast<int>(r.integer("concurrency", p.concurrency, 0, 1000));
+  p.timeout_seconds =
+      static_cast<int>(r.integer("timeout_seconds", p.timeout_seconds, 1, 24 * 3600));
+  p.max_queue_seconds =
+      static_cast<int>(r.integer("max_queue_seconds", p.max_queue_seconds, 0, 7 * 24 * 3600));
+  p.supersede = r.boolean("supersede", p.supersede);
+  p.network = r.boolean("network", p.network);
   r.reject_unknown();
 }
 
 void validate(Project& p) {
   if (!valid_project_name(p.name)) {
-    throw field_error(
+    throw json::invalid_field(
         "name", "must be 1-63 characters of a-z, 0-9, '-' or '_', starting with a letter or digit");
   }
-  if (p.repository_url.empty()) throw field_error("repository_url", "is required");
+  if (p.repository_url.empty()) throw json::missing_field("repository_url");
   const bool known_scheme =
       p.repository_url.rfind("file://", 0) == 0 || p.repository_url.rfind("https://", 0) == 0 ||
       p.repository_url.rfind("http://", 0) == 0 || p.repository_url.rfind("ssh://", 0) == 0 ||
       p.repository_url.find('@') != std::string::npos;
   if (!known_scheme) {
-    throw field_error("repository_url", "must be a file://, http(s):// or ssh:// URL");
+    throw json::invalid_field("repository_url", "must be a file://, http(s):// or ssh:// URL");
   }
   if (!p.webhook_secret_ref.empty() && p.webhook_secret_ref.rfind("env:", 0) != 0 &&
       p.webhook_secret_ref.rfind("file:", 0) != 0) {
-    throw field_error("webhook_secret_ref",
-                      "must be env:VARIABLE or file:/path (the secret itself is never stored)");
+    throw json::invalid_field(
+        "webhook_secret_ref",
+        "must be env:VARIABLE or file:/path (the secret itself is never stored)");
   }
   if (p.image_repository.empty()) p.image_repository = "kiln/" + p.name;
   if (!valid_repository_path(p.image_repository)) {
-    throw field_error("image_repository",
-                      "'" + p.image_repository +
-                          "' is not a valid repository name (lowercase path components of "
-                          "a-z0-9 separated by '.', '_', '__' or '-', joined by '/')");
+    throw json::invalid_field("image_repository",
+                              "'" + p.image_repository +
+                                  "' is not a valid repository name (lowercase path components of "
+                                  "a-z0-9 separated by '.', '_', '__' or '-', joined by '/')");
   }
   if (!p.registry.empty() && !valid_registry_host(p.registry)) {
-    throw field_error("registry", "'" + p.registry + "' is not a host[:port]");
+    throw json::invalid_field("registry", "'" + p.registry + "' is not a host[:port]");
   }
   if (p.dockerfile.empty() || p.dockerfile.front() == '/' ||
       p.dockerfile.find("..") != std::string::npos) {
-    throw field_error("dockerfile", "must be a relative path inside the repository");
+    throw json::invalid_field("dockerfile", "must be a relative path inside the repository");
   }
   if (p.context.empty() || p.context.front() == '/' || p.context.find("..") != std::string::npos) {
-    throw field_error("context", "must be a relative path inside the repository");
+    throw json::invalid_field("context", "must be a relative path inside the repository");
   }
   auto check_globs = [](const std::string& field, const std::vector<std::string>& globs) {
     for (size_t i = 0; i < globs.size(); ++i) {
@@ -200,7 +103,8 @@ void validate(Project& p) {
         if (depth < 0 || depth > 1) break;
       }
       if (g.empty() || depth != 0) {
-        throw field_error(field + "[" + std::to_string(i) + "]", "'" + g + "' is not a valid glob");
+        throw json::invalid_field(field + "[" + std::to_string(i) + "]",
+                                  "'" + g + "' is not a valid glob");
       }
     }
   };
@@ -213,98 +117,81 @@ void validate(Project& p) {
     const std::string path = "schedules[" + std::to_string(i) + "]";
     if (s.name.empty()) s.name = "schedule-" + std::to_string(i + 1);
     if (!valid_project_name(s.name))
-      throw field_error(path + ".name", "must be like a project name");
-    if (!schedule_names.insert(s.name).second) throw field_error(path + ".name", "is used twice");
+      throw json::invalid_field(path + ".name", "must be like a project name");
+    if (!schedule_names.insert(s.name).second)
+      throw json::invalid_field(path + ".name", "is used twice");
     auto parsed = cron::Schedule::parse(s.cron);
-    if (!parsed.ok()) throw field_error(path + ".cron", parsed.error().message);
+    if (!parsed.ok()) throw json::invalid_field(path + ".cron", parsed.error().message);
     auto zone = cron::TimeZone::load(s.timezone);
-    if (!zone.ok()) throw field_error(path + ".timezone", zone.error().message);
+    if (!zone.ok()) throw json::invalid_field(path + ".timezone", zone.error().message);
   }
   for (const auto& [key, value] : p.build_args) {
     if (key.empty() || key.find('=') != std::string::npos) {
-      throw field_error("build_args." + key, "is not a valid build argument name");
+      throw json::invalid_field("build_args." + key, "is not a valid build argument name");
     }
   }
 }
 
 }  // namespace
 
-Result<Project> parse_project(std::string_view json) {
-  Poco::JSON::Parser parser;
-  Poco::Dynamic::Var root;
-  try {
-    root = parser.parse(std::string(json));
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kInvalidArgument, std::string("malformed JSON: ") + e.what());
-  }
-  Object::Ptr object = root.type() == typeid(Object::Ptr) ? root.extract<Object::Ptr>() : nullptr;
-  if (!object) return make_error(ErrorCode::kInvalidArgument, "a project must be a JSON object");
-  Project p;
-  try {
-    Reader reader(object, "");
-    read_project(reader, p);
+Result<Project> parse_project(std::string_view text) {
+  return json::read_object(text, [](const json::Reader& r) {
+    Project p;
+    read_project(r, p);
     validate(p);
-  } catch (const Error& e) {
-    return e;
-  } catch (const Poco::Exception& e) {
-    return make_error(ErrorCode::kInvalidArgument, e.displayText());
-  }
-  return p;
+    return p;
+  });
 }
 
 std::string to_json(const Project& p, bool with_secret_ref) {
-  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  auto strings = [](const std::vector<std::string>& v) {
-    Array::Ptr a = new Array();
-    for (const auto& s : v) a->add(s);
+  auto strings = [](const std::vector<std::string>& values) {
+    json::Array a;
+    for (const auto& v : values) a.add(v);
     return a;
   };
-  o.set("name", p.name);
-  o.set("tenant", p.tenant);
-  o.set("repository_url", p.repository_url);
-  o.set("repository_name", p.repository_name);
-  o.set("default_branch", p.default_branch);
+  json::Object o;
+  o.add("name", p.name)
+      .add("tenant", p.tenant)
+      .add("repository_url", p.repository_url)
+      .add("repository_name", p.repository_name)
+      .add("default_branch", p.default_branch);
   if (with_secret_ref) {
-    o.set("webhook_secret_ref", p.webhook_secret_ref);
+    o.add("webhook_secret_ref", p.webhook_secret_ref);
   } else {
-    o.set("webhook_secret_set", !p.webhook_secret_ref.empty());
+    o.add("webhook_secret_set", !p.webhook_secret_ref.empty());
   }
-  o.set("branch_filters", strings(p.branch_filters));
-  o.set("tag_filters", strings(p.tag_filters));
-  o.set("path_filters", strings(p.path_filters));
-  o.set("dockerfile", p.dockerfile);
-  o.set("context", p.context);
-  Object::Ptr args = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  for (const auto& [k, v] : p.build_args) args->set(k, v);
-  o.set("build_args", args);
-  o.set("target", p.target);
-  o.set("platforms", strings(p.platforms));
-  o.set("registry", p.registry);
-  o.set("image_repository", p.image_repository);
-  Object::Ptr policy = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  policy->set("sha", p.tag_policy.sha);
-  policy->set("branch", p.tag_policy.branch);
-  policy->set("latest_on_default", p.tag_policy.latest_on_default);
-  policy->set("semver", p.tag_policy.semver);
-  o.set("tag_policy", policy);
-  Array::Ptr schedules = new Array();
+  json::Object args;
+  for (const auto& [k, v] : p.build_args) args.add(k, v);
+  json::Array schedules;
   for (const auto& s : p.schedules) {
-    Object::Ptr so = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    so->set("name", s.name);
-    so->set("cron", s.cron);
-    so->set("timezone", s.timezone);
-    so->set("branch", s.branch);
-    schedules->add(so);
+    schedules.add(json::Object()
+                      .add("name", s.name)
+                      .add("cron", s.cron)
+                      .add("timezone", s.timezone)
+                      .add("branch", s.branch));
   }
-  o.set("schedules", schedules);
-  o.set("concurrency", p.concurrency);
-  o.set("timeout_seconds", p.timeout_seconds);
-  o.set("max_queue_seconds", p.max_queue_seconds);
-  o.set("supersede", p.supersede);
-  o.set("network", p.network);
-  std::ostringstream out;
-  o.stringify(out);
-  return out.str();
+  o.add("branch_filters", strings(p.branch_filters))
+      .add("tag_filters", strings(p.tag_filters))
+      .add("path_filters", strings(p.path_filters))
+      .add("dockerfile", p.dockerfile)
+      .add("context", p.context)
+      .add("build_args", args)
+      .add("target", p.target)
+      .add("platforms", strings(p.platforms))
+      .add("registry", p.registry)
+      .add("image_repository", p.image_repository)
+      .add("tag_policy", json::Object()
+                             .add("sha", p.tag_policy.sha)
+                             .add("branch", p.tag_policy.branch)
+                             .add("latest_on_default", p.tag_policy.latest_on_default)
+                             .add("semver", p.tag_policy.semver))
+      .add("schedules", schedules)
+      .add("concurrency", p.concurrency)
+      .add("timeout_seconds", p.timeout_seconds)
+      .add("max_queue_seconds", p.max_queue_seconds)
+      .add("supersede", p.supersede)
+      .add("network", p.network);
+  return o.str();
 }
 
 Result<std::string> resolve_secret(const std::string& ref) {

@@ -4,47 +4,66 @@
 
 #include <iostream>
 
+#include "bus/topology.h"
 #include "common/log.h"
 #include "common/shutdown.h"
-#include "common/strings.h"
 
 namespace kiln::service {
 
-void add_common_options(Config& config, int default_http_port) {
-  config.option("nats.url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
-      .option("http.host", "127.0.0.1", "Address the HTTP server binds to")
-      .option("http.port", std::to_string(default_http_port), "HTTP port (0: any free port)")
-      .option("http.threads", "32", "HTTP request threads for API requests")
-      .option("http.max-streams", "256",
-              "Live streams (SSE, WebSocket) open at once, on threads of their own; 503 beyond it")
-      .option("http.idle-timeout-ms", "5000", "An idle keep-alive connection is closed after this")
-      .option("http.max-requests-per-connection", "1000",
-              "A keep-alive connection is closed after this many requests (0: no limit)")
-      .option("http.body-timeout-ms", "30000",
-              "A request body (streamed uploads excepted) must arrive whole within this, however "
-              "slowly it trickles; 408 and the connection closed beyond it (0: no limit)")
-      .option(
-          "http.cors-origins", "http://127.0.0.1:8081,http://localhost:8081",
-          "Browser origins allowed to call this API (the dashboard's), comma-separated; * for any")
-      .option("log.level", "info", "debug, info, warn or error")
-      .option("instance", "", "Instance id in logs and events (default: <service>/<host>-<pid>)");
+CommonOptions::CommonOptions(int default_http_port) {
+  http.port = default_http_port;
+  // The dashboard (served by analytics on 8081) calls every service's API from the browser.
+  http.cors_origins = {"http://127.0.0.1:8081", "http://localhost:8081"};
 }
 
-std::string init_logging(const Config& config, const std::string& service) {
-  log::init(service, config.get("log.level"));
-  std::string instance = config.get("instance");
-  if (instance.empty()) {
+Config make_config(const std::string& program, const std::string& summary, CommonOptions& common) {
+  Config config(program, summary);
+  config.tolerate_environment(kiln_environment());
+  auto& http = common.http;
+  config.bind("nats.url", common.nats_url, "NATS server URL(s), comma-separated").not_empty();
+  config.bind("http.host", http.host, "Address the HTTP server binds to");
+  config.bind("http.port", http.port, "HTTP port (0: any free port)").range(0, 65535);
+  config.bind("http.threads", http.threads, "HTTP request threads for API requests").at_least(1);
+  config
+      .bind("http.max-streams", http.max_streams,
+            "Live streams (SSE, WebSocket) open at once, on threads of their own; 503 beyond it")
+      .at_least(0);
+  config
+      .bind("http.idle-timeout-ms", http.keep_alive_timeout_ms,
+            "An idle keep-alive connection is closed after this")
+      .at_least(1);
+  config
+      .bind("http.max-requests-per-connection", http.max_requests_per_connection,
+            "A keep-alive connection is closed after this many requests (0: no limit)")
+      .at_least(0);
+  config
+      .bind("http.body-timeout-ms", http.body_timeout_ms,
+            "A request body (streamed uploads excepted) must arrive whole within this, however "
+            "slowly it trickles; 408 and the connection closed beyond it (0: no limit)")
+      .at_least(0);
+  config.bind("http.cors-origins", http.cors_origins,
+              "Browser origins allowed to call this API (the dashboard's), comma-separated; * for "
+              "any");
+  config.bind("log.level", common.log_level, "Least severe log lines written")
+      .one_of({"debug", "info", "warn", "error"});
+  config.bind("instance", common.instance,
+              "Instance id in logs and events (default: <service>/<host>-<pid>)");
+  return config;
+}
+
+void init_logging(CommonOptions& common, const std::string& service) {
+  log::init(service, common.log_level);
+  if (common.instance.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    instance = service + "/" + host + "-" + std::to_string(getpid());
+    common.instance = service + "/" + host + "-" + std::to_string(getpid());
   }
-  return instance;
 }
 
-std::unique_ptr<bus::Bus> connect_bus(const Config& config, const std::string& instance) {
+std::unique_ptr<bus::Bus> connect_bus(const CommonOptions& common) {
   bus::BusOptions options;
-  options.url = config.get("nats.url");
-  options.name = instance;
+  options.url = common.nats_url;
+  options.name = common.instance;
   bool warned = false;
   while (!shutdown::requested()) {
     auto connected = bus::Bus::connect(options);
@@ -66,37 +85,23 @@ std::unique_ptr<bus::Bus> connect_bus(const Config& config, const std::string& i
   return nullptr;
 }
 
-http::ServerOptions http_options(const Config& config) {
-  http::ServerOptions options;
-  options.host = config.get("http.host");
-  options.port = static_cast<int>(config.get_int("http.port"));
-  options.threads = static_cast<int>(config.get_int("http.threads"));
-  options.max_streams = static_cast<int>(config.get_int("http.max-streams"));
-  options.keep_alive_timeout_ms = static_cast<int>(config.get_int("http.idle-timeout-ms"));
-  options.max_requests_per_connection =
-      static_cast<int>(config.get_int("http.max-requests-per-connection"));
-  options.body_timeout_ms = static_cast<int>(config.get_int("http.body-timeout-ms"));
-  if (options.threads < 1 || options.max_streams < 0 || options.keep_alive_timeout_ms < 1 ||
-      options.max_requests_per_connection < 0 || options.body_timeout_ms < 0) {
-    throw ConfigError(
-        "http.threads and http.idle-timeout-ms must be at least 1; http.max-streams, "
-        "http.max-requests-per-connection and http.body-timeout-ms cannot be negative");
-  }
-  options.cors_origins = split_list(config.get("http.cors-origins"), ListItems::kAsWritten);
-  return options;
-}
-
 void add_nats_readiness(http::Server& server, bus::Bus& bus) {
   server.add_readiness_check("nats", [&bus]() { return bus.ping_jetstream(1000); });
+}
+
+void require(const Status& status, const std::string& what) {
+  if (!status.ok()) throw StartupError(what + ": " + status.error().describe());
 }
 
 int run(int argc, char** argv, const std::function<int(int, char**)>& body) {
   try {
     return body(argc, argv);
-  } catch (const ConfigError& e) {
+  } catch (const StartupError& e) {
     std::cerr << argv[0] << ": " << e.what() << "\n";
-    return 2;
+    log::error("cannot start", {{"error", e.what()}});
+    return 1;
   } catch (const std::exception& e) {
+    std::cerr << argv[0] << ": " << e.what() << "\n";
     log::error("fatal", {{"error", e.what()}});
     return 1;
   }

@@ -18,24 +18,32 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url) {
   return std::make_unique<pqxx::connection>(url);
 }
 
-std::vector<Migration> load_migrations(const std::string& directory) {
+Result<std::vector<Migration>> load_migrations(const std::string& directory) {
   std::vector<Migration> out;
   std::set<int> seen;
-  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+  std::error_code error;
+  std::filesystem::directory_iterator entries(directory, error);
+  if (error) {
+    return make_error(ErrorCode::kNotFound,
+                      "cannot read migrations directory " + directory + ": " + error.message());
+  }
+  for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     if (entry.path().extension() != ".sql") continue;
     const auto underscore = name.find('_');
     if (underscore == std::string::npos || underscore == 0) {
-      throw StoreError("migration file " + name + " must be named NNN_name.sql");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "migration file " + name + " must be named NNN_name.sql");
     }
-    int version = 0;
-    try {
-      version = std::stoi(name.substr(0, underscore));
-    } catch (const std::exception&) {
-      throw StoreError("migration file " + name + " must start with a number");
+    const std::string number = name.substr(0, underscore);
+    if (number.find_first_not_of("0123456789") != std::string::npos || number.size() > 6) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "migration file " + name + " must start with a number");
     }
+    const int version = std::stoi(number);
     if (!seen.insert(version).second) {
-      throw StoreError("two migrations share number " + std::to_string(version));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "two migrations share number " + std::to_string(version));
     }
     std::ifstream in(entry.path());
     std::stringstream sql;

@@ -1,9 +1,9 @@
 // libs/store — PostgreSQL access over libpqxx.
 //
-// Error convention: exceptions. libpqxx reports failures as pqxx::failure (and subclasses such as
-// pqxx::broken_connection, pqxx::sql_error); this library adds StoreError for its own checks and
-// lets libpqxx's exceptions through unchanged. Callers at a service boundary catch
-// std::exception, report it and decide (retry later, 503, exit).
+// Error convention: kiln's own checks return Result<T> (libs/common/result.h) like every kiln
+// library. Calls into PostgreSQL let libpqxx's exceptions through unchanged (pqxx::failure and
+// subclasses such as pqxx::broken_connection, pqxx::sql_error): callers tell a lost connection
+// (retry later, 503) from a refused statement by their type, which a Result would flatten.
 #pragma once
 
 #include <functional>
@@ -13,12 +13,9 @@
 #include <string>
 #include <vector>
 
-namespace kiln::store {
+#include "common/result.h"
 
-class StoreError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace kiln::store {
 
 // A connection from a URL such as postgresql://user@127.0.0.1:5432/kiln.
 std::unique_ptr<pqxx::connection> connect(const std::string& url);
@@ -29,8 +26,9 @@ struct Migration {
   std::string sql;
 };
 
-// Reads migrations/NNN_name.sql files, sorted by NNN; duplicate numbers are an error.
-std::vector<Migration> load_migrations(const std::string& directory);
+// Reads migrations/NNN_name.sql files, sorted by NNN. kInvalidArgument for a misnamed file or a
+// duplicate number, kNotFound when the directory cannot be read.
+Result<std::vector<Migration>> load_migrations(const std::string& directory);
 
 // Applies every migration not yet recorded in kiln_schema_migrations, each in its own transaction
 // together with its record. Safe when several processes start at once: a transaction-scoped

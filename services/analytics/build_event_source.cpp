@@ -7,10 +7,10 @@
 #include "analytics/log_reader.h"
 #include "bus/topology.h"
 #include "common/ids.h"
-#include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 #include "http/server.h"
+#include "json/writer.h"
 
 namespace kiln::analytics {
 namespace {
@@ -30,68 +30,71 @@ bool terminal_type(v1::Envelope::PayloadCase c) {
          c == v1::Envelope::kCancelled;
 }
 
-std::string q(const std::string& s) { return "\"" + log::json_escape(s) + "\""; }
-
 // The `data:` of a build event: seq, type and at always, then the status it moves the build to
 // (if any) and what the event says.
 std::string event_json(std::uint64_t seq, const v1::Envelope& e) {
-  std::string out =
-      "{\"seq\":" + std::to_string(seq) + ",\"type\":" + q(events::type_name(e.payload_case())) +
-      ",\"build_id\":" + q(e.build_id()) + ",\"at\":" + q(format_time_ms(e.occurred_at_ms()));
+  json::Object out;
+  out.add("seq", seq)
+      .add("type", events::type_name(e.payload_case()))
+      .add("build_id", e.build_id())
+      .add("at", format_time_ms(e.occurred_at_ms()));
   if (const std::string status = events::implied_status(e.payload_case()); !status.empty()) {
-    out += ",\"status\":" + q(status);
+    out.add("status", status);
   }
   switch (e.payload_case()) {
     case v1::Envelope::kQueued:
-      out += ",\"position\":" + std::to_string(e.queued().position());
+      out.add("position", e.queued().position());
       break;
     case v1::Envelope::kDispatched:
-      out += ",\"attempt\":" + std::to_string(e.dispatched().attempt());
+      out.add("attempt", e.dispatched().attempt());
       break;
     case v1::Envelope::kStarted:
-      out += ",\"worker_id\":" + q(e.started().worker_id());
+      out.add("worker_id", e.started().worker_id());
       break;
     case v1::Envelope::kStepStarted:
-      out += ",\"step\":" + std::to_string(e.step_started().step()) +
-             ",\"total\":" + std::to_string(e.step_started().total()) +
-             ",\"instruction\":" + q(e.step_started().instruction());
+      out.add("step", e.step_started().step())
+          .add("total", e.step_started().total())
+          .add("instruction", e.step_started().instruction());
       break;
     case v1::Envelope::kStepFinished: {
       const auto& s = e.step_finished();
       const int progress = s.total() > 0 ? s.step() * 100 / s.total() : 0;
-      out += ",\"step\":" + std::to_string(s.step()) + ",\"total\":" + std::to_string(s.total()) +
-             ",\"instruction\":" + q(s.instruction()) +
-             ",\"cached\":" + (s.cached() ? "true" : "false") +
-             ",\"duration_ms\":" + std::to_string(s.duration_ms()) +
-             ",\"layer_digest\":" + q(s.layer_digest()) +
-             ",\"progress\":" + std::to_string(progress);
+      out.add("step", s.step())
+          .add("total", s.total())
+          .add("instruction", s.instruction())
+          .add("cached", s.cached())
+          .add("duration_ms", s.duration_ms())
+          .add("layer_digest", s.layer_digest())
+          .add("progress", progress);
       break;
     }
     case v1::Envelope::kBuilt:
-      out += ",\"digest\":" + q(e.built().manifest_digest());
+      out.add("digest", e.built().manifest_digest());
       break;
     case v1::Envelope::kPushed:
-      out += ",\"digest\":" + q(e.pushed().digest());
+      out.add("digest", e.pushed().digest());
       break;
     case v1::Envelope::kSucceeded:
-      out += ",\"image_url\":" + q(e.succeeded().image_url()) +
-             ",\"digest\":" + q(e.succeeded().digest());
+      out.add("image_url", e.succeeded().image_url()).add("digest", e.succeeded().digest());
       break;
     case v1::Envelope::kFailed:
-      out += ",\"failure_stage\":" + q(std::string(events::stage_name(e.failed().stage()))) +
-             ",\"failure_reason\":" + q(e.failed().reason());
+      out.add("failure_stage", events::stage_name(e.failed().stage()))
+          .add("failure_reason", e.failed().reason());
       break;
     case v1::Envelope::kCancelRequested:
-      out += ",\"by\":" + q(e.cancel_requested().by()) +
-             ",\"reason\":" + q(e.cancel_requested().reason());
+      out.add("by", e.cancel_requested().by()).add("reason", e.cancel_requested().reason());
       break;
     case v1::Envelope::kCancelled:
-      out += ",\"reason\":" + q(e.cancelled().reason());
+      out.add("reason", e.cancelled().reason());
       break;
     default:
       break;
   }
-  return out + "}";
+  return out.str();
+}
+
+std::string done_json(const std::string& build_id, std::string_view status) {
+  return json::Object().add("build_id", build_id).add("status", status).str();
 }
 
 bool is_terminal_status(const std::string& status) {
@@ -238,8 +241,7 @@ void BuildEventSource::run(const Sink& sink) {
           pull_lines(kPollMs);
           while (!lines.empty()) send_line();
         }
-        send("done", "{\"build_id\":" + q(build_id_) +
-                         ",\"status\":" + q(std::string(events::type_name(kind))) + "}");
+        send("done", done_json(build_id_, events::type_name(kind)));
         return;
       }
       last_write = std::chrono::steady_clock::now();
@@ -251,7 +253,7 @@ void BuildEventSource::run(const Sink& sink) {
       // once the stored lines are out.
       if (!send_stored_lines()) return;
       while (!lines.empty()) send_line();
-      send("done", "{\"build_id\":" + q(build_id_) + ",\"status\":" + q(status_before_) + "}");
+      send("done", done_json(build_id_, status_before_));
       return;
     } else if (std::chrono::steady_clock::now() - last_write > kHeartbeat) {
       sink.heartbeat();

@@ -8,6 +8,7 @@
 
 #include "analytics/metrics.h"
 #include "common/log.h"
+#include "json/writer.h"
 
 namespace kiln::analytics {
 namespace {
@@ -51,8 +52,11 @@ std::string sse_frame(const StreamPosition& id, const std::string& event, const 
 }
 
 std::string websocket_frame(const StreamFrame& frame) {
-  return "{\"id\":\"" + format_position(frame.id) + "\",\"event\":\"" +
-         log::json_escape(frame.event) + "\",\"data\":" + frame.data + "}";
+  return json::Object()
+      .add("id", format_position(frame.id))
+      .add("event", frame.event)
+      .add("data", json::Raw{frame.data})
+      .str();
 }
 
 LiveStream::LiveStream(bus::Bus& bus, QueryApi& api, http::Metrics& metrics)

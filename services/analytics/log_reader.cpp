@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
+#include "json/writer.h"
 
 namespace kiln::analytics {
 namespace {
@@ -72,9 +73,12 @@ Result<std::vector<LogLine>> read_log_lines(bus::Bus& bus, const std::string& bu
 }
 
 std::string log_line_json(const LogLine& line) {
-  return "{\"n\":" + std::to_string(line.n) + ",\"text\":\"" + log::json_escape(line.text) +
-         "\",\"stream\":\"" + log::json_escape(line.stream) + "\",\"at\":\"" +
-         format_time_ms(line.at_ms) + "\"}";
+  return json::Object()
+      .add("n", line.n)
+      .add("text", line.text)
+      .add("stream", line.stream)
+      .add("at", format_time_ms(line.at_ms))
+      .str();
 }
 
 }  // namespace kiln::analytics

@@ -1,35 +1,40 @@
 #include "analytics/options.h"
 
-#include "service/service.h"
+#include <algorithm>
 
 namespace kiln::analytics {
 
-void declare_options(Config& config) {
-  service::add_common_options(config, kDefaultHttpPort);
-  config.option("database.url", "postgresql://postgres@127.0.0.1:5432/kiln", "PostgreSQL URL")
-      .option("database.pool-size", "8", "PostgreSQL connections for the query API")
-      .option("migrations.dir", "migrations", "Directory of NNN_name.sql migrations")
-      .option("api.tokens", "", "Bearer tokens: name:secret:tenant:roles,... (read role queries)")
-      .option("analytics.batch-size", "500", "Events applied per transaction")
-      .option("analytics.max-lag", "10000", "Readiness fails while more events wait than this")
-      .option("web.root", "web/dist", "Dashboard files served at / when the directory exists");
+Config describe(AnalyticsOptions& o) {
+  Config config = service::make_config(
+      "kiln-analytics [rebuild]",
+      "Event log -> PostgreSQL projections -> query API, live stream, dashboard.", o.common);
+  config.bind("database.url", o.applier.database_url, "PostgreSQL URL").not_empty();
+  config.bind("database.pool-size", o.pool_size, "PostgreSQL connections for the query API")
+      .range(1, 256);
+  config.bind("migrations.dir", o.migrations_dir, "Directory of NNN_name.sql migrations")
+      .not_empty();
+  config.bind("api.tokens", o.api_tokens,
+              "Bearer tokens: name:secret:tenant:roles,... (read role queries)");
+  config.bind("analytics.batch-size", o.applier.batch_size, "Events applied per transaction")
+      .range(1, 100000);
+  config.bind("analytics.max-lag", o.applier.max_ready_lag,
+              "Readiness fails while more events wait than this");
+  config.bind("web.root", o.web_root, "Dashboard files served at / when the directory exists");
+  return config;
 }
 
-ApplierOptions applier_options(const Config& config) {
-  ApplierOptions options;
-  options.database_url = config.get("database.url");
-  options.batch_size = static_cast<int>(config.get_int("analytics.batch-size"));
-  if (options.batch_size < 1) throw ConfigError("analytics.batch-size must be at least 1");
-  options.max_ready_lag = static_cast<std::uint64_t>(config.get_int("analytics.max-lag"));
-  return options;
+Command command(const Config& parsed) {
+  const auto& words = parsed.positional();
+  if (words.empty()) return Command::kServe;
+  if (words.size() == 1 && words[0] == "rebuild") return Command::kRebuild;
+  throw StartupError("unknown command '" + words[0] + "' (only 'rebuild')");
 }
 
-RebuildOptions rebuild_options(const Config& config) {
-  RebuildOptions options;
-  options.database_url = config.get("database.url");
-  options.migrations_dir = config.get("migrations.dir");
-  options.batch_size = std::max(2000, static_cast<int>(config.get_int("analytics.batch-size")));
-  return options;
+RebuildOptions rebuild_options(const AnalyticsOptions& options) {
+  return RebuildOptions{.database_url = options.applier.database_url,
+                        .migrations_dir = options.migrations_dir,
+                        // Rebuilding is one long catch-up: bigger batches than live applying.
+                        .batch_size = std::max(2000, options.applier.batch_size)};
 }
 
 }  // namespace kiln::analytics

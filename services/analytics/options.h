@@ -1,24 +1,37 @@
-// kiln-analytics options, declared in one place (see --help):
-//   database.url          PostgreSQL URL of the projections
-//   database.pool-size    connections for the query API
-//   migrations.dir        the migrations applied at start (and replayed by `rebuild`)
-//   api.tokens            bearer tokens name:secret:tenant:roles (read role for queries)
-//   analytics.batch-size  events fetched and applied per transaction
-//   analytics.max-lag     /readyz fails while more events than this wait to be applied
-//   web.root              the dashboard's built files, served at / when the directory exists
-// plus the common ones (nats.url, http.*, log.level, instance; http.port defaults to 8081).
+// kiln-analytics options: each member's initialiser is its default; describe() names, explains
+// and bounds them once for --help, docs/configuration.md and the checks at start-up.
 #pragma once
+
+#include <string>
 
 #include "analytics/applier.h"
 #include "analytics/rebuild.h"
 #include "common/config.h"
+#include "service/service.h"
 
 namespace kiln::analytics {
 
 inline constexpr int kDefaultHttpPort = 8081;
 
-void declare_options(Config& config);
-ApplierOptions applier_options(const Config& config);
-RebuildOptions rebuild_options(const Config& config);
+struct AnalyticsOptions {
+  service::CommonOptions common{kDefaultHttpPort};
+  // database.url lives in `applier` (handed to it as is); the query API's pool uses it too.
+  ApplierOptions applier{.database_url = "postgresql://postgres@127.0.0.1:5432/kiln"};
+  int pool_size = 8;                          // PostgreSQL connections for the query API
+  std::string migrations_dir = "migrations";  // applied at start, replayed by `rebuild`
+  std::string api_tokens;                     // see http/auth.h; read role for queries
+  std::string web_root = "web/dist";          // the dashboard, served at / when it exists
+};
+
+// A Config for kiln-analytics with every option bound to a member of `options`.
+Config describe(AnalyticsOptions& options);
+
+// `kiln-analytics` serves; `kiln-analytics rebuild` recreates the projections from the log and
+// exits. Throws StartupError for any other command.
+enum class Command { kServe, kRebuild };
+Command command(const Config& parsed);
+
+// What `rebuild` uses of the options.
+RebuildOptions rebuild_options(const AnalyticsOptions& options);
 
 }  // namespace kiln::analytics

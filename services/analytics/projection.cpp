@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
+#include "json/writer.h"
 
 namespace kiln::analytics {
 namespace {
@@ -29,15 +30,10 @@ std::string branch_of(const std::string& ref) {
   return ref;
 }
 
-std::string json_string(const std::string& s) { return "\"" + log::json_escape(s) + "\""; }
-
-std::string json_strings(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::string out = "[";
-  for (const auto& v : values) {
-    if (out.size() > 1) out += ",";
-    out += json_string(v);
-  }
-  return out + "]";
+json::Array json_strings(const google::protobuf::RepeatedPtrField<std::string>& values) {
+  json::Array out;
+  for (const auto& v : values) out.add(v);
+  return out;
 }
 
 std::string spec_json(const v1::BuildSpec& spec) {
@@ -45,23 +41,22 @@ std::string spec_json(const v1::BuildSpec& spec) {
   std::vector<std::pair<std::string, std::string>> args(spec.build_args().begin(),
                                                         spec.build_args().end());
   std::sort(args.begin(), args.end());
-  std::string build_args = "{";
-  for (const auto& [k, v] : args) {
-    if (build_args.size() > 1) build_args += ",";
-    build_args += json_string(k) + ":" + json_string(v);
-  }
-  build_args += "}";
-  return "{\"dockerfile\":" + json_string(spec.dockerfile()) +
-         ",\"context\":" + json_string(spec.context()) + ",\"build_args\":" + build_args +
-         ",\"target\":" + json_string(spec.target()) +
-         ",\"platforms\":" + json_strings(spec.platforms()) +
-         ",\"image_repository\":" + json_string(spec.image_repository()) +
-         ",\"tags\":" + json_strings(spec.tags()) +
-         ",\"registry\":" + json_string(spec.registry()) +
-         ",\"no_cache\":" + (spec.no_cache() ? "true" : "false") +
-         ",\"timeout_seconds\":" + std::to_string(spec.timeout_seconds()) +
-         ",\"priority\":" + std::to_string(spec.priority()) +
-         ",\"network\":" + (spec.network() ? "true" : "false") + "}";
+  json::Object build_args;
+  for (const auto& [k, v] : args) build_args.add(k, v);
+  return json::Object()
+      .add("dockerfile", spec.dockerfile())
+      .add("context", spec.context())
+      .add("build_args", build_args)
+      .add("target", spec.target())
+      .add("platforms", json_strings(spec.platforms()))
+      .add("image_repository", spec.image_repository())
+      .add("tags", json_strings(spec.tags()))
+      .add("registry", spec.registry())
+      .add("no_cache", spec.no_cache())
+      .add("timeout_seconds", spec.timeout_seconds())
+      .add("priority", spec.priority())
+      .add("network", spec.network())
+      .str();
 }
 
 struct RollupKey {

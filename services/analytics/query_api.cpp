@@ -8,7 +8,7 @@
 #include "analytics/cursor.h"
 #include "analytics/log_reader.h"
 #include "analytics/metrics.h"
-#include "common/log.h"
+#include "json/writer.h"
 
 namespace kiln::analytics {
 namespace {
@@ -162,7 +162,7 @@ http::Response QueryApi::list_builds(http::Request& request, const std::string& 
     if (!decoded) throw http::HttpError(422, "invalid_argument", "'cursor' is not a cursor");
     cursor = *decoded;
   }
-  std::string body = "{\"builds\":[";
+  json::Array builds;
   std::string next_cursor;
   pool_.read([&](pqxx::read_transaction& tx) {
     const auto rows = tx.exec_params(
@@ -181,17 +181,21 @@ http::Response QueryApi::list_builds(http::Request& request, const std::string& 
         request.query_or("branch", ""), since_ms, until_ms,
         static_cast<long long>(cursor.requested_at_ms), cursor.build_id, limit + 1);
     for (std::size_t i = 0; i < rows.size() && i < static_cast<std::size_t>(limit); ++i) {
-      if (i > 0) body += ",";
-      body += rows[i][0].c_str();
+      builds.add(json::Raw{rows[i][0].c_str()});
     }
     if (rows.size() > static_cast<std::size_t>(limit)) {
       const auto& last = rows[static_cast<std::size_t>(limit) - 1];
       next_cursor = encode_cursor({last[1].as<std::int64_t>(), last[2].as<std::string>()});
     }
   });
-  body += "],\"next_cursor\":";
-  body += next_cursor.empty() ? "null" : "\"" + next_cursor + "\"";
-  return http::json_response(200, body + "}");
+  json::Object answer;
+  answer.add("builds", builds);
+  if (next_cursor.empty()) {
+    answer.add("next_cursor", nullptr);
+  } else {
+    answer.add("next_cursor", next_cursor);
+  }
+  return http::json_response(200, answer.str());
 }
 
 http::Response QueryApi::get_build(http::Request& request) {
@@ -242,14 +246,14 @@ http::Response QueryApi::get_logs(http::Request& request) {
                               static_cast<int>(kMaxLogLines));
   auto lines = read_log_lines(bus_, id, from, static_cast<std::size_t>(limit));
   if (!lines.ok()) http::throw_error(lines.error());
-  std::string body = "{\"build_id\":\"" + id + "\",\"lines\":[";
+  json::Array out;
   std::int64_t next = from;
-  for (std::size_t i = 0; i < lines->size(); ++i) {
-    if (i > 0) body += ",";
-    body += log_line_json((*lines)[i]);
-    next = (*lines)[i].n + 1;
+  for (const auto& line : *lines) {
+    out.add(json::Raw{log_line_json(line)});
+    next = line.n + 1;
   }
-  return http::json_response(200, body + "],\"next\":" + std::to_string(next) + "}");
+  return http::json_response(
+      200, json::Object().add("build_id", id).add("lines", out).add("next", next).str());
 }
 
 http::Response QueryApi::daily(http::Request& request) {
@@ -284,7 +288,7 @@ http::Response QueryApi::daily(http::Request& request) {
     body = rows[0][0].c_str();
   });
   return http::json_response(
-      200, "{\"project\":\"" + log::json_escape(project) + "\",\"days\":" + body + "}");
+      200, json::Object().add("project", project).add("days", json::Raw{body}).str());
 }
 
 http::Response QueryApi::summary(http::Request& request) {

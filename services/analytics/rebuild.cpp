@@ -7,6 +7,7 @@
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "service/service.h"
 #include "store/store.h"
 
 namespace kiln::analytics {
@@ -68,7 +69,8 @@ RebuildReport rebuild(bus::Bus& bus, const RebuildOptions& options) {
   auto connection = store::connect(options.database_url);
   {
     // The live schema must be current before its tables can be replaced.
-    auto migrations = store::load_migrations(options.migrations_dir);
+    const auto migrations =
+        service::require(store::load_migrations(options.migrations_dir), "migrations");
     store::migrate(*connection, migrations);
     pqxx::work tx(*connection);
     tx.exec("CREATE SCHEMA " + tx.quote_name(schema));

@@ -4,8 +4,6 @@
 
 #include <cstdlib>
 
-#include "common/strings.h"
-
 namespace kiln::builder {
 namespace {
 
@@ -18,76 +16,71 @@ std::string host_platform() {
   return "linux/" + machine;
 }
 
+// "name=ENVVAR" items into name -> the variable's value.
+void add_from_environment(const std::vector<std::string>& items, const std::string& option,
+                          std::map<std::string, std::string>& out) {
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      throw StartupError(option + ": expected name=ENVVAR, got '" + item + "'");
+    }
+    const std::string variable = item.substr(eq + 1);
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) {
+      throw StartupError(option + ": environment variable " + variable + " (for " +
+                         item.substr(0, eq) + ") is not set");
+    }
+    out[item.substr(0, eq)] = value;
+  }
+}
+
 }  // namespace
 
-void declare_options(Config& config) {
-  config.option("worker.id", "", "Worker id in `started` events (default: the instance id)")
-      .option("build.slots", "1", "Builds run at once by this replica")
-      .option("build.timeout-seconds", "3600",
-              "Wall-clock limit of a build when its spec sets none")
-      .option("build.secrets", "",
+Config describe(BuilderOptions& o) {
+  Config config = service::make_config(
+      "kiln-builder", "Builds dispatched builds with buildah into OCI image layouts.", o.common);
+  config.bind("worker.id", o.worker_id, "Worker id in `started` events (default: the instance id)");
+  config.bind("build.slots", o.slots, "Builds run at once by this replica").range(1, 64);
+  config
+      .bind("build.timeout-seconds", o.timeout_seconds,
+            "Wall-clock limit of a build when its spec sets none")
+      .at_least(1);
+  config.bind("build.secrets", o.secret_variables,
               "Build secrets as id=ENVVAR,...: RUN --mount=type=secret,id=<id> reads the value of "
-              "ENVVAR; values are masked in logs")
-      .option("build.heartbeat-seconds", "5",
-              "Seconds between in-progress acks while building and between worker heartbeats")
-      .option("build.platform", "", "Platform this builder builds for (default: the host's)")
-      .option("buildah.root", ".kiln/buildah",
-              "buildah storage of kiln's own (<dir>/root, <dir>/run, vfs driver)")
-      .option("artifacts.dir", ".kiln/artifacts", "OCI image layouts, one directory per build")
-      .option("work.dir", ".kiln/work", "Per-build work directories (sources, secrets)")
-      .option("registry.insecure", "127.0.0.1:5000,localhost:5000",
-              "Registries reached over plain HTTP (comma list of host:port)")
-      .option("cache.max-bytes", std::to_string(10LL << 30),
-              "Bound of the layer cache (buildah storage); pruned between builds")
-      .option("git.credentials", "",
-              "HTTP(S) Git credentials as host=ENVVAR,...; ENVVAR holds user:token")
-      .option("git.ssh-key", "", "Private key file for ssh:// repositories");
+              "ENVVAR; values are masked in logs");
+  config
+      .bind("build.heartbeat-seconds", o.heartbeat_seconds,
+            "Seconds between in-progress acks while building and between worker heartbeats "
+            "(below the consumer's AckWait of 30 s)")
+      .range(1, 25);
+  config.bind("build.platform", o.platform,
+              "Platform this builder builds for (default: the host's)");
+  config
+      .bind("buildah.root", o.buildah_root,
+            "buildah storage of kiln's own (<dir>/root, <dir>/run, vfs driver)")
+      .not_empty();
+  config.bind("artifacts.dir", o.artifacts_dir, "OCI image layouts, one directory per build")
+      .not_empty();
+  config.bind("work.dir", o.work_dir, "Per-build work directories (sources, secrets)").not_empty();
+  config.bind("registry.insecure", o.insecure_registries,
+              "Registries reached over plain HTTP (comma list of host:port)");
+  config
+      .bind("cache.max-bytes", o.cache_max_bytes,
+            "Bound of the layer cache (buildah storage); pruned between builds")
+      .at_least(0);
+  config.bind("git.credentials", o.git_credential_variables,
+              "HTTP(S) Git credentials as host=ENVVAR,...; ENVVAR holds user:token");
+  config.bind("git.ssh-key", o.git_ssh_key, "Private key file for ssh:// repositories");
+  return config;
 }
 
-std::map<std::string, std::string> parse_pairs(const std::string& text, const std::string& option) {
-  std::map<std::string, std::string> out;
-  for (const auto& item : split_list(text, ListItems::kAsWritten)) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw ConfigError(option + ": expected name=value, got '" + item + "'");
-    }
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return out;
-}
-
-BuilderOptions read_options(const Config& config, const std::string& instance) {
-  BuilderOptions options;
-  options.worker_id = config.get("worker.id").empty() ? instance : config.get("worker.id");
-  options.slots = static_cast<int>(config.get_int("build.slots"));
-  if (options.slots < 1) throw ConfigError("build.slots must be at least 1");
-  options.timeout_seconds = static_cast<int>(config.get_int("build.timeout-seconds"));
-  if (options.timeout_seconds < 1) throw ConfigError("build.timeout-seconds must be positive");
-  options.heartbeat_seconds = static_cast<int>(config.get_int("build.heartbeat-seconds"));
-  if (options.heartbeat_seconds < 1) throw ConfigError("build.heartbeat-seconds must be positive");
-  options.buildah_root = config.get("buildah.root");
-  options.artifacts_dir = config.get("artifacts.dir");
-  options.work_dir = config.get("work.dir");
-  options.insecure_registries = split_list(config.get("registry.insecure"));
-  options.cache_max_bytes = config.get_int("cache.max-bytes");
-  options.platform =
-      config.get("build.platform").empty() ? host_platform() : config.get("build.platform");
-  for (const auto& [id, env] : parse_pairs(config.get("build.secrets"), "build.secrets")) {
-    const char* value = std::getenv(env.c_str());
-    if (value == nullptr) {
-      throw ConfigError("build.secrets: environment variable " + env + " (secret " + id +
-                        ") is not set");
-    }
-    options.secrets[id] = value;
-  }
-  for (const auto& [host, env] : parse_pairs(config.get("git.credentials"), "git.credentials")) {
-    const char* value = std::getenv(env.c_str());
-    if (value == nullptr) {
-      throw ConfigError("git.credentials: environment variable " + env + " is not set");
-    }
-    options.git_credentials[host] = value;
-  }
-  options.git_ssh_key = config.get("git.ssh-key");
+BuilderOptions resolve(BuilderOptions options) {
+  if (options.worker_id.empty()) options.worker_id = options.common.instance;
+  if (options.worker_id.empty()) options.worker_id = "builder";
+  if (options.platform.empty()) options.platform = host_platform();
+  add_from_environment(options.secret_variables, "build.secrets", options.secrets);
+  add_from_environment(options.git_credential_variables, "git.credentials",
+                       options.git_credentials);
   return options;
 }
 

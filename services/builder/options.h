@@ -1,4 +1,5 @@
-// The builder's options, declared in one place with their defaults and help (kiln::Config).
+// The builder's options: each member's initialiser is its default; describe() names, explains
+// and bounds them once for --help, docs/configuration.md and the checks at start-up.
 #pragma once
 
 #include <cstdint>
@@ -7,13 +8,15 @@
 #include <vector>
 
 #include "common/config.h"
+#include "service/service.h"
 
 namespace kiln::builder {
 
 inline constexpr int kDefaultHttpPort = 8083;
 
 struct BuilderOptions {
-  std::string worker_id;                       // in `started` events and the producer field
+  service::CommonOptions common{kDefaultHttpPort};
+  std::string worker_id;                       // in `started` events; empty: the instance id
   int slots = 1;                               // builds at once
   std::string buildah_root = ".kiln/buildah";  // uses <root>/root and <root>/run, vfs driver
   std::string artifacts_dir = ".kiln/artifacts";
@@ -21,21 +24,25 @@ struct BuilderOptions {
   std::vector<std::string> insecure_registries = {"127.0.0.1:5000", "localhost:5000"};
   int timeout_seconds = 3600;
   std::int64_t cache_max_bytes = 10LL << 30;
-  // Build secrets: id -> value (read from the named environment variable at start-up).
+  // Build secrets: id -> value. `secret_variables` ("id=ENVVAR,...") adds the values of those
+  // environment variables when the builder is constructed.
   std::map<std::string, std::string> secrets;
-  // Git credentials: host -> "user:token" for http(s) URLs.
+  std::vector<std::string> secret_variables;
+  // Git credentials: host -> "user:token" for http(s) URLs; `git_credential_variables`
+  // ("host=ENVVAR,...") adds them from the environment the same way.
   std::map<std::string, std::string> git_credentials;
+  std::vector<std::string> git_credential_variables;
   std::string git_ssh_key;    // private key file for ssh:// URLs
   int heartbeat_seconds = 5;  // in-progress acks while working (AckWait is 30 s)
-  std::string platform;       // the host's, e.g. linux/amd64 (detected when empty)
+  std::string platform;       // e.g. linux/amd64; empty: the host's
 };
 
-void declare_options(Config& config);
-// Reads the options; `instance` is the service instance id (the default worker id). Throws
-// ConfigError for malformed values or a secret whose environment variable is unset.
-BuilderOptions read_options(const Config& config, const std::string& instance);
+// A Config for kiln-builder with every option bound to a member of `options`.
+Config describe(BuilderOptions& options);
 
-// "a=B,c=D" into a map; ConfigError naming `option` when an entry has no '='.
-std::map<std::string, std::string> parse_pairs(const std::string& text, const std::string& option);
+// Fills in what is derived at start-up: the worker id (from the instance id), the platform (the
+// host's) and the secrets and credentials named by environment variables. Throws StartupError for
+// a malformed pair or an unset variable.
+BuilderOptions resolve(BuilderOptions options);
 
 }  // namespace kiln::builder

@@ -1,31 +1,30 @@
-// The pusher's options, declared in one place with their defaults and help (kiln::Config).
+// The pusher's options: each member's initialiser is its default; describe() names, explains and
+// bounds them once for --help, docs/configuration.md and the checks at start-up.
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "common/config.h"
+#include "pusher/registry_clients.h"
+#include "service/service.h"
 
 namespace kiln::pusher {
 
 inline constexpr int kDefaultHttpPort = 8084;
 
 struct PusherOptions {
-  std::string worker_id;                          // the producer field of published events
+  service::CommonOptions common{kDefaultHttpPort};
+  std::string worker_id;                          // producer of its events; empty: the instance
   int slots = 2;                                  // pushes at once
   std::string artifacts_dir = ".kiln/artifacts";  // layouts outside it are never deleted
-  std::vector<std::string> insecure_registries;   // hosts reached over plain HTTP
-  std::string docker_config;                      // config.json with credentials; empty: default
-  int parallelism = 4;                            // blob transfers at once per push
+  RegistryClientsOptions registries;              // handed to RegistryClients as is
   int heartbeat_seconds = 5;                      // in-progress acks while pushing (AckWait 30 s)
   // A registry that is unreachable or overloaded (after the client's own retries) is tried again
   // later until the build has waited this long since `built`; then the build fails.
   int retry_window_seconds = 600;
 };
 
-void declare_options(Config& config);
-// Reads and checks the options; `instance` is the service instance id (the default worker id).
-// Throws ConfigError for values out of range.
-PusherOptions read_options(const Config& config, const std::string& instance);
+// A Config for kiln-pusher with every option bound to a member of `options`.
+Config describe(PusherOptions& options);
 
 }  // namespace kiln::pusher

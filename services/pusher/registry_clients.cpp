@@ -13,12 +13,11 @@ Result<registry::RegistryClient*> RegistryClients::get(const std::string& host) 
 
   auto credentials = registry::resolve_credentials(host, options_.docker_config);
   if (!credentials.ok()) return credentials.error();
-  registry::RegistryOptions options;
+  registry::RegistryOptions options = options_.client;
   options.host = host;
   options.insecure = std::find(options_.insecure_hosts.begin(), options_.insecure_hosts.end(),
                                host) != options_.insecure_hosts.end();
   options.credentials = *credentials;
-  options.parallelism = options_.parallelism;
   log::info("registry client created", {{"registry", host},
                                         {"insecure", options.insecure},
                                         {"credentials", options.credentials.describe()}});

@@ -12,13 +12,16 @@
 
 #include "common/result.h"
 #include "registry/client.h"
+#include "registry/options.h"
 
 namespace kiln::pusher {
 
 struct RegistryClientsOptions {
   std::vector<std::string> insecure_hosts;  // plain HTTP
   std::string docker_config;                // empty: $DOCKER_CONFIG or ~/.docker
-  int parallelism = 4;
+  // Every host's client starts from this (parallelism, timeouts, retries); host, insecure and
+  // credentials are filled in per host.
+  registry::RegistryOptions client;
 };
 
 class RegistryClients {

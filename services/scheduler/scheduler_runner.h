@@ -40,8 +40,9 @@ namespace kiln::scheduler {
 struct RunnerOptions {
   std::string instance = "scheduler";  // producer of its events and lease holder
   DispatchLimits limits;
-  std::string default_registry;  // registry for scheduled builds whose project names none
-  std::chrono::milliseconds lease_stale_after{6000};
+  // Registry for scheduled builds whose project names none.
+  std::string default_registry = "127.0.0.1:5000";
+  std::chrono::seconds lease_stale_after{6};
   // A tick fired later than this after its time is flagged catch_up.
   std::int64_t catch_up_grace_ms = 60'000;
   // The clock for cron, timeouts and the events it publishes (tests move it forward).

@@ -4,9 +4,9 @@
 
 namespace kiln::webhook {
 
-json::Node api_body(std::string_view body) {
+json::Reader api_body(std::string_view body) {
   try {
-    return json::Node(json::parse_object(body), "");
+    return json::Reader(json::parse_object(body));
   } catch (const Error& e) {
     throw http::HttpError(400, "malformed_json", e.message);
   }

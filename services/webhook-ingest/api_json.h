@@ -4,13 +4,13 @@
 
 #include <string_view>
 
-#include "webhook-ingest/payload_json.h"
+#include "json/reader.h"
 
 namespace kiln::webhook {
 
 // The body's top-level object; throws http::HttpError 400 when it is not one.
-json::Node api_body(std::string_view body);
-// Turns a json::Node Error into the HTTP error a client sees (400 or 422).
+json::Reader api_body(std::string_view body);
+// Turns a json::Reader Error into the HTTP error a client sees (400 or 422).
 [[noreturn]] void throw_field_error(const Error& error);
 
 }  // namespace kiln::webhook

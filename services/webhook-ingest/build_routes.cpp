@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
+#include "json/writer.h"
 #include "webhook-ingest/api_json.h"
 #include "webhook-ingest/upload_store.h"
 
@@ -19,15 +20,13 @@ namespace {
 constexpr std::size_t kMaxDockerfileBytes = 256 * 1024;
 constexpr int kMaxPriority = 1000;
 
-std::string quote(std::string_view text) { return "\"" + log::json_escape(text) + "\""; }
-
 bool is_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   });
 }
 
-std::vector<std::string> checked_tags(const json::Node& body) {
+std::vector<std::string> checked_tags(const json::Reader& body) {
   auto tags = body.strings("tags");
   for (size_t i = 0; i < tags.size(); ++i) {
     if (!project::valid_tag(tags[i])) {
@@ -38,7 +37,7 @@ std::vector<std::string> checked_tags(const json::Node& body) {
   return tags;
 }
 
-void apply_overrides(const json::Node& body, events::v1::BuildSpec& spec) {
+void apply_overrides(const json::Reader& body, events::v1::BuildSpec& spec) {
   for (const auto& [k, v] : body.string_map("build_args")) {
     if (k.empty() || k.find('=') != std::string::npos) {
       throw json::invalid_field("build_args." + k, "is not a valid build argument name");
@@ -47,11 +46,7 @@ void apply_overrides(const json::Node& body, events::v1::BuildSpec& spec) {
   }
   if (body.has("target")) spec.set_target(body.string("target"));
   spec.set_no_cache(body.boolean("no_cache", false));
-  const long long priority = body.integer("priority", 0);
-  if (priority < -kMaxPriority || priority > kMaxPriority) {
-    throw json::invalid_field("priority", "must be between -1000 and 1000");
-  }
-  spec.set_priority(static_cast<int>(priority));
+  spec.set_priority(static_cast<int>(body.integer("priority", 0, -kMaxPriority, kMaxPriority)));
 }
 
 std::string decode_base64(const std::string& text, const std::string& field) {
@@ -117,7 +112,7 @@ std::string BuildRoutes::new_build_id(const http::Request& request,
   return stable_id("api:" + principal.tenant + ":" + key);
 }
 
-events::v1::BuildRequested BuildRoutes::git_build(const json::Node& body,
+events::v1::BuildRequested BuildRoutes::git_build(const json::Reader& body,
                                                   const http::Principal& principal) {
   body.reject_unknown({"project", "ref", "commit", "build_args", "target", "tags", "no_cache",
                        "priority", "registry"});
@@ -156,7 +151,7 @@ events::v1::BuildRequested BuildRoutes::git_build(const json::Node& body,
   return request;
 }
 
-events::v1::BuildRequested BuildRoutes::upload_build(const json::Node& body,
+events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
                                                      const http::Principal& principal) {
   body.reject_unknown({"dockerfile_base64", "image", "tag", "registry", "build_args", "target",
                        "platform", "context_upload_id", "project", "no_cache", "priority"});
@@ -225,7 +220,7 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Node& body,
 
 http::Response BuildRoutes::accepted(const std::string& build_id,
                                      const events::v1::BuildRequested& request,
-                                     const std::string& extra_json) {
+                                     const std::string& retry_of) {
   auto published = publisher_.requested(build_id, request);
   if (!published.ok()) http::throw_error(published.error());
   log::info("build requested", {{"build_id", build_id},
@@ -233,16 +228,19 @@ http::Response BuildRoutes::accepted(const std::string& build_id,
                                 {"trigger", events::trigger_name(request.trigger().kind())},
                                 {"actor", request.trigger().actor()},
                                 {"duplicate", published->duplicate}});
-  return http::json_response(202, "{\"build_id\":" + quote(build_id) +
-                                      ",\"status\":\"accepted\",\"duplicate\":" +
-                                      (published->duplicate ? "true" : "false") +
-                                      ",\"project\":" + quote(request.project()) + extra_json +
-                                      ",\"links\":" + build_links_json(build_id) + "}");
+  json::Object answer;
+  answer.add("build_id", build_id)
+      .add("status", "accepted")
+      .add("duplicate", published->duplicate)
+      .add("project", request.project());
+  if (!retry_of.empty()) answer.add("retry_of", retry_of);
+  answer.add("links", json::Raw{build_links_json(build_id)});
+  return http::json_response(202, answer.str());
 }
 
 http::Response BuildRoutes::create(http::Request& request) {
   const http::Principal principal = auth_.require(request, http::Role::kBuild);
-  const json::Node body = api_body(request.body);
+  const json::Reader body = api_body(request.body);
   events::v1::BuildRequested build;
   try {
     build =
@@ -279,10 +277,12 @@ http::Response BuildRoutes::cancel(http::Request& request) {
   auto published = publisher_.cancel_requested(build_id, principal.name, reason);
   if (!published.ok()) http::throw_error(published.error());
   log::info("cancel requested", {{"build_id", build_id}, {"by", principal.name}});
-  return http::json_response(202, "{\"build_id\":" + quote(build_id) +
-                                      ",\"status\":\"cancel_requested\",\"duplicate\":" +
-                                      (published->duplicate ? "true" : "false") +
-                                      ",\"links\":" + build_links_json(build_id) + "}");
+  return http::json_response(202, json::Object()
+                                      .add("build_id", build_id)
+                                      .add("status", "cancel_requested")
+                                      .add("duplicate", published->duplicate)
+                                      .add("links", json::Raw{build_links_json(build_id)})
+                                      .str());
 }
 
 http::Response BuildRoutes::retry(http::Request& request) {
@@ -295,7 +295,7 @@ http::Response BuildRoutes::retry(http::Request& request) {
   trigger->set_kind(events::v1::Trigger::RETRY);
   trigger->set_actor(principal.name);
   trigger->set_retry_of(original_id);
-  return accepted(new_build_id(request, principal), build, ",\"retry_of\":" + quote(original_id));
+  return accepted(new_build_id(request, principal), build, original_id);
 }
 
 }  // namespace kiln::webhook

@@ -8,9 +8,9 @@
 #include "bus/kv.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "json/reader.h"
 #include "webhook-ingest/event_publisher.h"
 #include "webhook-ingest/ingest_options.h"
-#include "webhook-ingest/payload_json.h"
 #include "webhook-ingest/project_cache.h"
 
 namespace kiln::webhook {
@@ -28,15 +28,17 @@ class BuildRoutes {
   http::Response cancel(http::Request& request);
   http::Response retry(http::Request& request);
 
-  events::v1::BuildRequested git_build(const json::Node& body, const http::Principal& principal);
-  events::v1::BuildRequested upload_build(const json::Node& body, const http::Principal& principal);
+  events::v1::BuildRequested git_build(const json::Reader& body, const http::Principal& principal);
+  events::v1::BuildRequested upload_build(const json::Reader& body,
+                                          const http::Principal& principal);
   project::Project find_project(const std::string& name);
   // The original `requested` of a build; 404 when there is none.
   events::v1::BuildRequested original_request(const std::string& build_id);
   void check_registry(const std::string& registry, const project::Project* project) const;
   std::string new_build_id(const http::Request& request, const http::Principal& principal) const;
+  // `retry_of`: the build this one retries, if it does.
   http::Response accepted(const std::string& build_id, const events::v1::BuildRequested& request,
-                          const std::string& extra_json = {});
+                          const std::string& retry_of = {});
 
   bus::KeyValue& kv_;
   ProjectCache& cache_;

@@ -4,18 +4,18 @@
 
 namespace kiln::webhook {
 
-void read_head_commit(const json::Node& commit, PushEvent& event) {
+void read_head_commit(const json::Reader& commit, PushEvent& event) {
   if (!commit.present()) return;
   event.message = first_line(commit.string("message"));
-  const json::Node author = commit.object("author");
+  const json::Reader author = commit.object("author");
   event.author = author.string("name");
   if (event.author.empty()) event.author = author.string("username");
 }
 
-void read_commits(const std::vector<json::Node>& commits, PushEvent& event) {
+void read_commits(const std::vector<json::Reader>& commits, PushEvent& event) {
   event.commit_count = commits.size();
   std::set<std::string> seen;
-  const json::Node* head = nullptr;
+  const json::Reader* head = nullptr;
   for (const auto& commit : commits) {
     const std::string id = commit.string("id");
     if (!id.empty() && id == event.after) head = &commit;

@@ -1,6 +1,7 @@
 #include "webhook-ingest/event_publisher.h"
 
 #include "common/log.h"
+#include "json/writer.h"
 #include "webhook-ingest/metrics.h"
 
 namespace kiln::webhook {
@@ -44,8 +45,11 @@ Result<Published> EventPublisher::publish(events::v1::Envelope& envelope,
 
 std::string build_links_json(const std::string& build_id) {
   const std::string base = "/v1/builds/" + build_id;
-  return "{\"status\":\"" + base + "\",\"events\":\"" + base + "/events\",\"stream\":\"" + base +
-         "/stream\"}";
+  return json::Object()
+      .add("status", base)
+      .add("events", base + "/events")
+      .add("stream", base + "/stream")
+      .str();
 }
 
 }  // namespace kiln::webhook

@@ -1,21 +1,20 @@
 // Gitea's and Forgejo's push payload (GitHub's shape, plus total_commits and pusher.login):
 // https://docs.gitea.com/usage/webhooks
+#include "json/reader.h"
 #include "webhook-ingest/commit_list.h"
-#include "webhook-ingest/payload_json.h"
 #include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 
 Result<PushEvent> parse_gitea_push(std::string_view body) {
-  try {
-    const json::Node root(json::parse_object(body), "");
+  return json::read_object(body, [](const json::Reader& root) {
     PushEvent event;
     event.ref = root.required_string("ref");
     event.before = root.string("before");
     event.after = root.required_string("after");
     event.deleted = is_null_sha(event.after);
 
-    const json::Node repository = root.required_object("repository");
+    const json::Reader repository = root.required_object("repository");
     event.repository_full_name = repository.string("full_name");
     for (const char* key : {"clone_url", "html_url", "ssh_url"}) {
       std::string url = repository.string(key);
@@ -25,7 +24,7 @@ Result<PushEvent> parse_gitea_push(std::string_view body) {
       throw json::missing_field("repository.full_name");
     }
 
-    const json::Node pusher = root.object("pusher");
+    const json::Reader pusher = root.object("pusher");
     event.actor = pusher.string("login");
     if (event.actor.empty()) event.actor = pusher.string("username");
     if (event.actor.empty()) event.actor = root.object("sender").string("login");
@@ -39,12 +38,7 @@ Result<PushEvent> parse_gitea_push(std::string_view body) {
       event.paths_complete = false;
     }
     return event;
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    // A value the JSON library could not convert; never let a payload crash the process.
-    return json::malformed_json(e.what());
-  }
+  });
 }
 
 }  // namespace kiln::webhook

@@ -1,21 +1,20 @@
 // GitHub's push payload:
 // https://docs.github.com/en/webhooks/webhook-events-and-payloads#push
+#include "json/reader.h"
 #include "webhook-ingest/commit_list.h"
-#include "webhook-ingest/payload_json.h"
 #include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 
 Result<PushEvent> parse_github_push(std::string_view body) {
-  try {
-    const json::Node root(json::parse_object(body), "");
+  return json::read_object(body, [](const json::Reader& root) {
     PushEvent event;
     event.ref = root.required_string("ref");
     event.before = root.string("before");
     event.after = root.required_string("after");
     event.deleted = root.boolean("deleted", false) || is_null_sha(event.after);
 
-    const json::Node repository = root.required_object("repository");
+    const json::Reader repository = root.required_object("repository");
     event.repository_full_name = repository.string("full_name");
     for (const char* key : {"clone_url", "html_url", "ssh_url", "git_url", "url"}) {
       std::string url = repository.string(key);
@@ -34,12 +33,7 @@ Result<PushEvent> parse_github_push(std::string_view body) {
     // GitHub lists at most 2048 commits and says nothing when it cut the list short.
     event.paths_complete = event.commit_count < 2048;
     return event;
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    // A value the JSON library could not convert; never let a payload crash the process.
-    return json::malformed_json(e.what());
-  }
+  });
 }
 
 }  // namespace kiln::webhook

@@ -1,22 +1,21 @@
 // GitLab's "Push Hook" and "Tag Push Hook" payloads:
 // https://docs.gitlab.com/ee/user/project/integrations/webhook_events.html#push-events
+#include "json/reader.h"
 #include "webhook-ingest/commit_list.h"
-#include "webhook-ingest/payload_json.h"
 #include "webhook-ingest/push_event.h"
 
 namespace kiln::webhook {
 
 Result<PushEvent> parse_gitlab_push(std::string_view body) {
-  try {
-    const json::Node root(json::parse_object(body), "");
+  return json::read_object(body, [](const json::Reader& root) {
     PushEvent event;
     event.ref = root.required_string("ref");
     event.before = root.string("before");
     event.after = root.required_string("after");
     event.deleted = is_null_sha(event.after);
 
-    const json::Node project = root.object("project");
-    const json::Node repository = root.object("repository");
+    const json::Reader project = root.object("project");
+    const json::Reader repository = root.object("repository");
     if (!project.present() && !repository.present()) throw json::missing_field("project");
     event.repository_full_name = project.string("path_with_namespace");
     for (const auto& [node, key] :
@@ -41,12 +40,7 @@ Result<PushEvent> parse_gitlab_push(std::string_view body) {
       event.commit_count = static_cast<std::size_t>(total);
     }
     return event;
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    // A value the JSON library could not convert; never let a payload crash the process.
-    return json::malformed_json(e.what());
-  }
+  });
 }
 
 }  // namespace kiln::webhook

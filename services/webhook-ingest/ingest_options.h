@@ -1,5 +1,5 @@
-// webhook-ingest's own options (beside service::add_common_options), declared and documented
-// in one place.
+// webhook-ingest's options: each member's initialiser is its default; describe() names, explains
+// and bounds them once for --help, docs/configuration.md and the checks at start-up.
 #pragma once
 
 #include <cstddef>
@@ -7,21 +7,23 @@
 #include <vector>
 
 #include "common/config.h"
+#include "service/service.h"
 
 namespace kiln::webhook {
 
+inline constexpr int kDefaultHttpPort = 8080;
+
 struct IngestOptions {
-  std::string api_tokens;                           // api.tokens (see http/auth.h)
-  std::string default_registry = "127.0.0.1:5000";  // registry.default
-  std::vector<std::string> allowed_registries;      // registry.allowed
-  int publish_timeout_ms = 3000;                    // webhook.publish-timeout-ms
-  std::size_t hook_max_body_bytes = 25u << 20;      // webhook.max-body-bytes
-  std::size_t upload_max_bytes = 256u << 20;        // uploads.max-bytes
-  std::string producer = "webhook-ingest";          // envelope producer (service/instance)
+  service::CommonOptions common{kDefaultHttpPort};
+  std::string api_tokens;                           // see http/auth.h
+  std::string default_registry = "127.0.0.1:5000";  // for projects and uploads that name none
+  std::vector<std::string> allowed_registries;      // a manual build may also choose these
+  int publish_timeout_ms = 3000;
+  std::size_t hook_max_body_bytes = 25u << 20;
+  std::size_t upload_max_bytes = 256u << 20;
 };
 
-void add_ingest_options(Config& config);
-// Throws ConfigError for values out of range.
-IngestOptions read_ingest_options(const Config& config, const std::string& instance);
+// A Config for kiln-webhook-ingest with every option bound to a member of `options`.
+Config describe(IngestOptions& options);
 
 }  // namespace kiln::webhook

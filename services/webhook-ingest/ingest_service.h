@@ -1,5 +1,5 @@
-// webhook-ingest assembled: the project cache, the event publisher and the HTTP routes on one
-// server. main() and the integration tests build it the same way from a connected Bus.
+// kiln-webhook-ingest assembled: the project cache, the event publisher and the HTTP routes on
+// one server. main() and the integration tests construct it the same way.
 #pragma once
 
 #include <memory>
@@ -20,30 +20,35 @@ namespace kiln::webhook {
 
 class IngestService {
  public:
-  // Opens the project bucket, loads the projects and starts serving; throws std::runtime_error
-  // when the bucket cannot be opened or api.tokens is invalid.
-  IngestService(bus::Bus& bus, IngestOptions options, http::ServerOptions server_options);
-  ~IngestService();
+  // Throws StartupError when api.tokens is invalid. `bus` must outlive this object.
+  IngestService(const IngestOptions& options, bus::Bus& bus);
+  ~IngestService() { stop(); }
   IngestService(const IngestService&) = delete;
   IngestService& operator=(const IngestService&) = delete;
 
-  int port() const { return server_->port(); }
-  http::Metrics& metrics() { return server_->metrics(); }
-  // Stops taking requests and lets in-flight ones finish (up to `drain_ms`).
+  // Opens the project bucket, loads the projects and starts serving; throws StartupError when
+  // the bucket cannot be opened.
+  void start();
+  // Stops taking requests and lets in-flight ones finish (up to `drain_ms`). Idempotent.
   void stop(int drain_ms = 5000);
 
+  int port() const { return server_.port(); }
+  http::Metrics& metrics() { return server_.metrics(); }
+
  private:
+  const IngestOptions options_;
   bus::Bus& bus_;
-  IngestOptions options_;
-  http::TokenAuth auth_;
+  const http::TokenAuth auth_;
+  http::Server server_;
+  EventPublisher publisher_;
+  // Made by start(): they need the project bucket.
   std::unique_ptr<bus::KeyValue> kv_;
   std::unique_ptr<ProjectCache> cache_;
-  std::unique_ptr<http::Server> server_;
-  std::unique_ptr<EventPublisher> publisher_;
   std::unique_ptr<WebhookRoutes> webhooks_;
   std::unique_ptr<ProjectRoutes> projects_;
   std::unique_ptr<BuildRoutes> builds_;
   std::unique_ptr<UploadRoutes> uploads_;
+  bool stopped_ = false;
 };
 
 }  // namespace kiln::webhook

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "json/reader.h"
+#include "json/writer.h"
 #include "webhook-ingest/api_json.h"
 
 namespace kiln::webhook {
@@ -98,7 +100,7 @@ http::Response ProjectRoutes::remove(http::Request& request) {
   // The delete marker's revision is above the value's; the watcher brings the exact one later.
   cache_.erase(name, existing->second + 1);
   log::info("project deleted", {{"project", name}, {"by", principal.name}});
-  return http::json_response(200, "{\"status\":\"deleted\",\"name\":\"" + name + "\"}");
+  return http::json_response(200, json::Object().add("status", "deleted").add("name", name).str());
 }
 
 http::Response ProjectRoutes::list(http::Request& request) {
@@ -106,8 +108,7 @@ http::Response ProjectRoutes::list(http::Request& request) {
   auto keys = kv_.keys();
   if (!keys.ok()) throw_unavailable(keys.error());
   std::sort(keys->begin(), keys->end());
-  std::string body = "{\"projects\":[";
-  bool first = true;
+  json::Array projects;
   for (const auto& key : *keys) {
     auto entry = kv_.get(key);
     if (!entry.ok()) throw_unavailable(entry.error());
@@ -119,12 +120,9 @@ http::Response ProjectRoutes::list(http::Request& request) {
       continue;
     }
     if (!may_see(principal, parsed->tenant)) continue;
-    if (!first) body += ",";
-    first = false;
-    body += project::to_json(*parsed, false);
+    projects.add(json::Raw{project::to_json(*parsed, false)});
   }
-  body += "]}";
-  return http::json_response(200, body);
+  return http::json_response(200, json::Object().add("projects", projects).str());
 }
 
 }  // namespace kiln::webhook

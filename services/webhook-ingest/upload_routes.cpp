@@ -8,6 +8,7 @@
 #include "archive/context_archive.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "json/writer.h"
 #include "webhook-ingest/upload_store.h"
 
 namespace kiln::webhook {
@@ -79,11 +80,12 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
                                  {"format", checked->format},
                                  {"by", principal.name}});
   response.setKeepAlive(true);
-  http::write_response(response,
-                       http::json_response(201, "{\"upload_id\":\"" + writer.upload_id() +
-                                                    "\",\"sha256\":\"" + writer.sha256() +
-                                                    "\",\"size\":" + std::to_string(writer.size()) +
-                                                    ",\"format\":\"" + checked->format + "\"}"));
+  http::write_response(response, http::json_response(201, json::Object()
+                                                              .add("upload_id", writer.upload_id())
+                                                              .add("sha256", writer.sha256())
+                                                              .add("size", writer.size())
+                                                              .add("format", checked->format)
+                                                              .str()));
 }
 
 }  // namespace kiln::webhook

@@ -4,6 +4,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/subjects.h"
+#include "json/writer.h"
 #include "webhook-ingest/metrics.h"
 #include "webhook-ingest/push_decision.h"
 #include "webhook-ingest/signature.h"
@@ -12,8 +13,6 @@ namespace kiln::webhook {
 namespace {
 
 constexpr std::size_t kMaxDeliveryIdSize = 200;
-
-std::string quote(std::string_view text) { return "\"" + log::json_escape(text) + "\""; }
 
 struct Headers {
   const char* signature;
@@ -188,13 +187,16 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
 
   if (provider == Provider::kGithub && event == "ping") {
     outcome = "ping";
-    return http::json_response(200,
-                               "{\"status\":\"pong\",\"delivery_id\":" + quote(delivery) + "}");
+    return http::json_response(
+        200, json::Object().add("status", "pong").add("delivery_id", delivery).str());
   }
   if (!is_push(provider, event)) {
     outcome = "ignored";
-    return http::json_response(202, "{\"status\":\"ignored\",\"reason\":" +
-                                        quote("event '" + event + "' does not start builds") + "}");
+    return http::json_response(202,
+                               json::Object()
+                                   .add("status", "ignored")
+                                   .add("reason", "event '" + event + "' does not start builds")
+                                   .str());
   }
 
   auto push = parse_push(provider, request.body);
@@ -237,8 +239,11 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
                                   {"delivery_id", delivery},
                                   {"project", project.name},
                                   {"reason", *reason}});
-    return http::json_response(202, "{\"status\":\"ignored\",\"reason\":" + quote(*reason) +
-                                        ",\"project\":" + quote(project.name) + "}");
+    return http::json_response(202, json::Object()
+                                        .add("status", "ignored")
+                                        .add("reason", *reason)
+                                        .add("project", project.name)
+                                        .str());
   }
 
   const std::string build_id = stable_id("webhook:" + provider_str + ":" + delivery);
@@ -256,11 +261,14 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
                                            {"project", project.name},
                                            {"ref", push->ref},
                                            {"duplicate", published->duplicate}});
-  return http::json_response(
-      202, "{\"build_id\":" + quote(build_id) + ",\"status\":\"accepted\",\"duplicate\":" +
-               (published->duplicate ? "true" : "false") + ",\"project\":" + quote(project.name) +
-               ",\"delivery_id\":" + quote(delivery) + ",\"links\":" + build_links_json(build_id) +
-               "}");
+  return http::json_response(202, json::Object()
+                                      .add("build_id", build_id)
+                                      .add("status", "accepted")
+                                      .add("duplicate", published->duplicate)
+                                      .add("project", project.name)
+                                      .add("delivery_id", delivery)
+                                      .add("links", json::Raw{build_links_json(build_id)})
+                                      .str());
 }
 
 }  // namespace kiln::webhook

@@ -16,8 +16,8 @@ svc=${root}/services/webhook-ingest
 # The include roots of the CMake build: libs/ ("common/result.h"), services/ ("webhook-ingest/...").
 cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
      -I"${root}/libs" -I"${root}/services")
-parser_sources=("${svc}/push_event.cpp" "${svc}/payload_json.cpp" "${svc}/commit_list.cpp"
-                "${root}/libs/common/result.cpp")
+parser_sources=("${svc}/push_event.cpp" "${svc}/commit_list.cpp" "${root}/libs/json/reader.cpp"
+                "${root}/libs/json/syntax.cpp" "${root}/libs/common/result.cpp")
 for provider in github gitlab gitea; do
   "${cxx[@]}" -o "${work}/${provider}" "${root}/tests/fuzz/${provider}_payload_fuzz.cpp" \
     "${svc}/${provider}_payload.cpp" "${parser_sources[@]}" -lPocoJSON -lPocoFoundation

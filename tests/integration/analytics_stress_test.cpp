@@ -149,7 +149,7 @@ class AnalyticsStressTest : public ::testing::Test {
     ASSERT_TRUE(bus::provision(*bus_).ok());
     auto connection = store::connect(pg_.url());
     store::migrate(*connection,
-                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations"));
+                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations").value());
     auto parsed = http::TokenAuth::parse("reader:reader-secret:acme:read");
     ASSERT_TRUE(parsed.ok());
     auth_ = std::make_unique<http::TokenAuth>(std::move(parsed.value()));

@@ -187,7 +187,7 @@ class AnalyticsTest : public ::testing::Test {
     bus_ = std::move(connected.value());
     ASSERT_TRUE(bus::provision(*bus_).ok());
     auto connection = store::connect(pg_.url());
-    store::migrate(*connection, store::load_migrations(migrations_dir()));
+    store::migrate(*connection, store::load_migrations(migrations_dir()).value());
   }
 
   static std::string migrations_dir() { return std::string(KILN_SOURCE_DIR) + "/migrations"; }

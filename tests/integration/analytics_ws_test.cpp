@@ -115,7 +115,7 @@ class AnalyticsWsTest : public ::testing::Test {
     ASSERT_TRUE(bus::provision(*bus_).ok());
     auto connection = store::connect(pg_.url());
     store::migrate(*connection,
-                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations"));
+                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations").value());
     auto parsed = http::TokenAuth::parse(
         "reader:reader-secret:acme:read,stranger:stranger-secret:other:read");
     ASSERT_TRUE(parsed.ok());

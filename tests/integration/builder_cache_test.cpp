@@ -7,33 +7,20 @@
 #include <memory>
 #include <thread>
 
-#include "builder/buildah_engine.h"
-#include "builder/options.h"
-#include "builder/worker.h"
+#include "builder/builder.h"
 #include "bus/bus.h"
 #include "common/ids.h"
 #include "events/envelope.h"
-#include "http/metrics.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
 #include "support/pipeline.h"
 #include "support/servers.h"
-#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
 
 namespace v1 = events::v1;
 using Clock = std::chrono::steady_clock;
-
-// One builder replica on a storage of its own.
-struct Replica {
-  BuilderOptions options;
-  std::unique_ptr<BuildahEngine> engine;
-  http::Metrics metrics;
-  worker::RunningJobs running;
-  std::unique_ptr<Worker> worker;
-};
 
 class BuilderCacheTest : public ::testing::Test {
  protected:
@@ -55,9 +42,10 @@ class BuilderCacheTest : public ::testing::Test {
 
   void TearDown() override { replica_.reset(); }
 
+  // One builder replica on a storage of its own.
   void start_replica(std::int64_t cache_max_bytes) {
-    replica_ = std::make_unique<Replica>();
-    auto& options = replica_->options;
+    BuilderOptions options;
+    options.common.http.port = 0;
     const std::string dir = root_ + "/" + random_id();
     options.worker_id = "cache-test";
     options.buildah_root = dir + "/buildah";
@@ -67,12 +55,8 @@ class BuilderCacheTest : public ::testing::Test {
     options.heartbeat_seconds = 1;
     options.platform = "linux/amd64";
     options.cache_max_bytes = cache_max_bytes;
-    replica_->engine =
-        std::make_unique<BuildahEngine>(options.buildah_root, options.insecure_registries);
-    replica_->worker =
-        std::make_unique<Worker>(*bus_, *replica_->engine, options, replica_->metrics,
-                                 "builder/cache-test", replica_->running);
-    ASSERT_TRUE(replica_->worker->start().ok());
+    replica_ = std::make_unique<Builder>(options, *bus_);
+    ASSERT_NO_THROW(replica_->start());
   }
 
   // A build of `body` after FROM the base image, no context (an uploaded Dockerfile only);
@@ -91,7 +75,7 @@ class BuilderCacheTest : public ::testing::Test {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     double evictions = 0;
     while (Clock::now() < deadline) {
-      evictions = replica_->metrics.value("kiln_builder_cache_evictions_total");
+      evictions = replica_->metrics().value("kiln_builder_cache_evictions_total");
       if (evictions > above) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -112,7 +96,7 @@ class BuilderCacheTest : public ::testing::Test {
   static inline std::string root_;
   static inline std::string base_image_;
   static inline std::unique_ptr<bus::Bus> bus_;
-  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<Builder> replica_;
 };
 
 TEST_F(BuilderCacheTest, TinyBoundTrimsTheCacheAfterEachBuildAndBuildsStillWork) {
@@ -124,14 +108,14 @@ TEST_F(BuilderCacheTest, TinyBoundTrimsTheCacheAfterEachBuildAndBuildsStillWork)
   const double after_first = wait_evictions_above(0);
   EXPECT_GT(after_first, 0);
   // The storage held the image's layers before the trim; afterwards it holds less.
-  EXPECT_LT(replica_->metrics.value("kiln_builder_cache_bytes"),
+  EXPECT_LT(replica_->metrics().value("kiln_builder_cache_bytes"),
             static_cast<double>(first.built().image_size()));
-  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_max_bytes"), 1);
+  EXPECT_EQ(replica_->metrics().value("kiln_builder_cache_max_bytes"), 1);
 
   const auto second = build("RUN head -c 2000000 /dev/urandom > /second.bin\n");
   ASSERT_TRUE(second.has_built()) << second.DebugString();
   EXPECT_GT(wait_evictions_above(after_first), after_first);
-  EXPECT_LT(replica_->metrics.value("kiln_builder_cache_bytes"),
+  EXPECT_LT(replica_->metrics().value("kiln_builder_cache_bytes"),
             static_cast<double>(second.built().image_size()));
 
   // The first Dockerfile again: it still builds (the base image is pulled again), and nothing
@@ -139,7 +123,7 @@ TEST_F(BuilderCacheTest, TinyBoundTrimsTheCacheAfterEachBuildAndBuildsStillWork)
   const auto again = build(first_body);
   ASSERT_TRUE(again.has_built()) << again.DebugString();
   EXPECT_EQ(again.built().steps_cached(), 0);
-  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_trim_errors_total"), 0);
+  EXPECT_EQ(replica_->metrics().value("kiln_builder_cache_trim_errors_total"), 0);
 }
 
 TEST_F(BuilderCacheTest, GenerousBoundKeepsTheCache) {
@@ -149,7 +133,7 @@ TEST_F(BuilderCacheTest, GenerousBoundKeepsTheCache) {
   const auto again = build(body);
   ASSERT_TRUE(again.has_built()) << again.DebugString();
   EXPECT_GE(again.built().steps_cached(), again.built().steps_total() - 1);  // all but FROM
-  EXPECT_EQ(replica_->metrics.value("kiln_builder_cache_evictions_total"), 0);
+  EXPECT_EQ(replica_->metrics().value("kiln_builder_cache_evictions_total"), 0);
 }
 
 // The manifest of a fully cached rebuild must name the rebuild, not the build that first made

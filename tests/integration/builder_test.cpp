@@ -1,6 +1,8 @@
 // The builder against real parts: nats-server, docker-registry serving kiln's busybox base
 // image, buildah, and Git repositories made here with `git init`. Builds are driven the way the
 // scheduler drives them (requested + dispatched events); outcomes are read back from the log.
+#include "builder/builder.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,21 +11,15 @@
 #include <memory>
 #include <thread>
 
-#include "builder/buildah_engine.h"
-#include "builder/cancel_watcher.h"
-#include "builder/options.h"
-#include "builder/worker.h"
 #include "bus/bus.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "http/metrics.h"
 #include "oci/layout.h"
 #include "support/git_repo.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
-#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
@@ -65,23 +61,13 @@ class BuilderTest : public ::testing::Test {
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->secrets = {{"tok", kSecretValue}};
-    engine_ =
-        std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
-    metrics_ = std::make_unique<http::Metrics>();
-    running_ = std::make_unique<worker::RunningJobs>();
-    cancels_ = std::make_unique<CancelWatcher>(*bus_, *running_);
-    if (auto s = cancels_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
-    worker_ =
-        std::make_unique<Worker>(*bus_, *engine_, *options_, *metrics_, "builder/test", *running_);
-    if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+    options_->common.http.port = 0;
+    builder_ = std::make_unique<Builder>(*options_, *bus_);
+    builder_->start();
   }
 
   static void TearDownTestSuite() {
-    worker_.reset();
-    cancels_.reset();
-    running_.reset();
-    metrics_.reset();
-    engine_.reset();
+    builder_.reset();
     options_.reset();
     bus_.reset();
     registry_.reset();
@@ -161,11 +147,7 @@ class BuilderTest : public ::testing::Test {
   static inline std::string base_image_;
   static inline std::unique_ptr<bus::Bus> bus_;
   static inline std::unique_ptr<BuilderOptions> options_;
-  static inline std::unique_ptr<BuildahEngine> engine_;
-  static inline std::unique_ptr<http::Metrics> metrics_;
-  static inline std::unique_ptr<worker::RunningJobs> running_;
-  static inline std::unique_ptr<CancelWatcher> cancels_;
-  static inline std::unique_ptr<Worker> worker_;
+  static inline std::unique_ptr<Builder> builder_;
 };
 
 TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
@@ -232,7 +214,7 @@ TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
   for (const auto& e : rebuilt.events)
     cached_steps += e.has_step_finished() && e.step_finished().cached();
   EXPECT_EQ(cached_steps, rebuilt.last->built().steps_cached());
-  EXPECT_GT(metrics_->value("kiln_builder_steps_total", {{"cached", "true"}}), 0);
+  EXPECT_GT(builder_->metrics().value("kiln_builder_steps_total", {{"cached", "true"}}), 0);
 }
 
 TEST_F(BuilderTest, BuildArgsAndTargetStageTakeEffect) {

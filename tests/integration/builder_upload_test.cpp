@@ -9,19 +9,15 @@
 #include <memory>
 #include <sstream>
 
-#include "builder/buildah_engine.h"
-#include "builder/options.h"
-#include "builder/worker.h"
+#include "builder/builder.h"
 #include "bus/bus.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "http/metrics.h"
 #include "support/git_repo.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
-#include "worker/running_jobs.h"
 
 namespace kiln::builder {
 namespace {
@@ -59,20 +55,13 @@ class BuilderUploadTest : public ::testing::Test {
     options_->insecure_registries = {registry_->host()};
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
-    engine_ =
-        std::make_unique<BuildahEngine>(options_->buildah_root, options_->insecure_registries);
-    metrics_ = std::make_unique<http::Metrics>();
-    running_ = std::make_unique<worker::RunningJobs>();
-    worker_ = std::make_unique<Worker>(*bus_, *engine_, *options_, *metrics_, "builder/upload-test",
-                                       *running_);
-    if (auto s = worker_->start(); !s.ok()) throw std::runtime_error(s.error().describe());
+    options_->common.http.port = 0;
+    builder_ = std::make_unique<Builder>(*options_, *bus_);
+    builder_->start();
   }
 
   static void TearDownTestSuite() {
-    worker_.reset();
-    running_.reset();
-    metrics_.reset();
-    engine_.reset();
+    builder_.reset();
     options_.reset();
     bus_.reset();
     registry_.reset();
@@ -141,10 +130,7 @@ class BuilderUploadTest : public ::testing::Test {
   static inline std::string base_image_;
   static inline std::unique_ptr<bus::Bus> bus_;
   static inline std::unique_ptr<BuilderOptions> options_;
-  static inline std::unique_ptr<BuildahEngine> engine_;
-  static inline std::unique_ptr<http::Metrics> metrics_;
-  static inline std::unique_ptr<worker::RunningJobs> running_;
-  static inline std::unique_ptr<Worker> worker_;
+  static inline std::unique_ptr<Builder> builder_;
 };
 
 TEST_F(BuilderUploadTest, UploadedContextInChunksBuilds) {

@@ -1,6 +1,8 @@
 // The pusher against real parts: nats-server, docker-registry (with and without htpasswd auth)
 // and OCI layouts written by buildah. Builds are driven the way the builder drives them
 // (requested + built events); outcomes are read back from the event log and the registry.
+#include "pusher/pusher.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,18 +18,12 @@
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "http/metrics.h"
 #include "oci/layout.h"
-#include "pusher/cancel_watcher.h"
-#include "pusher/options.h"
-#include "pusher/registry_clients.h"
-#include "pusher/worker.h"
 #include "registry/client.h"
 #include "registry/credentials.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
-#include "worker/running_jobs.h"
 
 namespace kiln::pusher {
 namespace {
@@ -105,35 +101,32 @@ class PusherTest : public ::testing::Test {
     ASSERT_TRUE(connected.ok()) << connected.error().describe();
     bus_ = std::move(connected.value());
     ASSERT_TRUE(bus::provision(*bus_).ok());
+    options_.common.http.port = 0;
     options_.worker_id = "pusher/test";
     options_.artifacts_dir = dir_ + "/artifacts";
-    options_.insecure_registries = {registry_.host()};
-    options_.docker_config = dir_ + "/no-docker-config.json";  // anonymous unless a test writes it
+    options_.registries.insecure_hosts = {registry_.host()};
+    // Anonymous unless a test writes it.
+    options_.registries.docker_config = dir_ + "/no-docker-config.json";
     options_.heartbeat_seconds = 1;
     fs::create_directories(options_.artifacts_dir);
   }
 
   void TearDown() override {
-    stop_worker();
+    pusher_.reset();
     bus_.reset();
     testing::remove_tree(dir_);
   }
 
+  // A pusher as kiln-pusher runs it, with the options as the test left them.
   void start_worker() {
-    registries_ = std::make_unique<RegistryClients>(RegistryClientsOptions{
-        options_.insecure_registries, options_.docker_config, options_.parallelism});
-    cancels_ = std::make_unique<CancelWatcher>(*bus_, running_);
-    ASSERT_TRUE(cancels_->start().ok());
-    worker_ =
-        std::make_unique<Worker>(*bus_, *registries_, options_, metrics_, "pusher/test", running_);
-    auto started = worker_->start();
-    ASSERT_TRUE(started.ok()) << started.error().describe();
+    pusher_.reset();
+    pusher_ = std::make_unique<Pusher>(options_, *bus_);
+    ASSERT_NO_THROW(pusher_->start());
   }
 
+  // Stops it like SIGTERM does; its metrics stay readable until the next start.
   void stop_worker() {
-    worker_.reset();
-    cancels_.reset();
-    registries_.reset();
+    if (pusher_) pusher_->stop();
   }
 
   // A copy of the buildah layout at <artifacts>/<id>, where the builder would leave it.
@@ -183,7 +176,7 @@ class PusherTest : public ::testing::Test {
   bool wait_running(int n, seconds timeout = seconds(20)) {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-      if (running_.size() >= n) return true;
+      if (pusher_->running().size() >= n) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
@@ -199,7 +192,7 @@ class PusherTest : public ::testing::Test {
   }
 
   double outcomes(const std::string& outcome) {
-    return metrics_.value("kiln_pusher_pushes_total", {{"outcome", outcome}});
+    return pusher_->metrics().value("kiln_pusher_pushes_total", {{"outcome", outcome}});
   }
 
   testing::NatsServer nats_;
@@ -207,11 +200,7 @@ class PusherTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<bus::Bus> bus_;
   PusherOptions options_;
-  http::Metrics metrics_;
-  worker::RunningJobs running_;
-  std::unique_ptr<RegistryClients> registries_;
-  std::unique_ptr<CancelWatcher> cancels_;
-  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Pusher> pusher_;
 
   static inline std::string suite_dir_;
   static inline std::string manifest_digest_;
@@ -257,7 +246,7 @@ TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLay
 
   EXPECT_FALSE(fs::exists(layout)) << "the layout is removed once the build succeeded";
   EXPECT_EQ(outcomes("succeeded"), 1);
-  EXPECT_GT(metrics_.value("kiln_pusher_bytes_uploaded_total"), 300 << 10);
+  EXPECT_GT(pusher_->metrics().value("kiln_pusher_bytes_uploaded_total"), 300 << 10);
 }
 
 TEST_F(PusherTest, SameBuiltDeliveredTwiceGivesOnePushedAndOneSucceeded) {
@@ -335,7 +324,8 @@ TEST_F(PusherTest, PushedWithoutSucceededIsFinishedWithoutPushingAgain) {
   auto client = client_for(registry_);
   auto fetched = client.get_manifest("team/finish", manifest_digest_);
   ASSERT_FALSE(fetched.ok());
-  EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound) << fetched.error().describe();
+  EXPECT_EQ(fetched.error().peer_code, "MANIFEST_UNKNOWN");
   EXPECT_FALSE(fs::exists(layout));
 }
 
@@ -361,7 +351,7 @@ TEST_F(PusherTest, CancelRequestedBeforePickupCancelsWithoutPushing) {
 
 TEST_F(PusherTest, CancelDuringPushStopsItAndPublishesCancelled) {
   SilentPort hung;  // the push hangs on its first request
-  options_.insecure_registries.push_back(hung.host());
+  options_.registries.insecure_hosts.push_back(hung.host());
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(hung.host(), "team/hung"));
@@ -380,7 +370,7 @@ TEST_F(PusherTest, CancelDuringPushStopsItAndPublishesCancelled) {
 
 TEST_F(PusherTest, ShutdownHandsARunningPushBackToAnotherReplica) {
   SilentPort hung;
-  options_.insecure_registries.push_back(hung.host());
+  options_.registries.insecure_hosts.push_back(hung.host());
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(hung.host(), "team/handback"));
@@ -426,16 +416,19 @@ TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
       << reason;
   EXPECT_NE(reason.find(layer_digest_), std::string::npos) << reason;
   EXPECT_TRUE(events_of(id, "pushed").empty());
-  auto client = client_for(registry_);
-  EXPECT_FALSE(client.get_manifest("team/corrupt", manifest_digest_).ok());
   EXPECT_FALSE(fs::exists(layout)) << "a failed build's layout is removed too";
   EXPECT_EQ(outcomes("failed"), 1);
+  auto client = client_for(registry_);
+  auto manifest = client.get_manifest("team/corrupt", manifest_digest_);
+  ASSERT_FALSE(manifest.ok());
+  EXPECT_EQ(manifest.error().code, ErrorCode::kNotFound) << manifest.error().describe();
+  EXPECT_EQ(manifest.error().peer_code, "MANIFEST_UNKNOWN");
 }
 
 TEST_F(PusherTest, WrongPasswordFailsWithTheRegistrysRefusal) {
   testing::RegistryServer secured("alice", "correct-horse");
-  options_.insecure_registries.push_back(secured.host());
-  std::ofstream(options_.docker_config)
+  options_.registries.insecure_hosts.push_back(secured.host());
+  std::ofstream(options_.registries.docker_config)
       << R"({"auths":{")" << secured.host() << R"(":{"auth":")"
       << registry::base64_encode("alice:wrong-password") << R"("}}})";
   start_worker();
@@ -458,8 +451,8 @@ TEST_F(PusherTest, WrongPasswordFailsWithTheRegistrysRefusal) {
 
 TEST_F(PusherTest, RightPasswordFromDockerConfigPushes) {
   testing::RegistryServer secured("alice", "correct-horse");
-  options_.insecure_registries.push_back(secured.host());
-  std::ofstream(options_.docker_config)
+  options_.registries.insecure_hosts.push_back(secured.host());
+  std::ofstream(options_.registries.docker_config)
       << R"({"auths":{")" << secured.host() << R"(":{"auth":")"
       << registry::base64_encode("alice:correct-horse") << R"("}}})";
   start_worker();
@@ -499,7 +492,7 @@ TEST_F(PusherTest, LayoutOutsideTheArtifactStoreIsNeverDeleted) {
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   EXPECT_TRUE(fs::exists(outside + "/index.json"));
-  EXPECT_EQ(metrics_.value("kiln_pusher_layout_cleanup_errors_total"), 1);
+  EXPECT_EQ(pusher_->metrics().value("kiln_pusher_layout_cleanup_errors_total"), 1);
 }
 
 TEST_F(PusherTest, KeepsWorkingAcrossANatsRestart) {

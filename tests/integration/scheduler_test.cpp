@@ -1,6 +1,8 @@
 // The scheduler against a real nats-server: dispatch under limits, replicas and leadership,
 // restarts (in process and kill -9 of the real binary), supersede, queue timeout, cancel, cron
 // ticks with an injected clock, catch-up, live schedule edits, duplicate deliveries.
+#include "scheduler/scheduler.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -21,7 +23,6 @@
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "project/project.h"
-#include "scheduler/scheduler_runner.h"
 #include "support/servers.h"
 
 namespace kiln::scheduler {
@@ -83,20 +84,22 @@ class SchedulerTest : public ::testing::Test {
   // A scheduler instance with its own connection, as a separate replica would have.
   struct Instance {
     std::unique_ptr<bus::Bus> bus;
-    std::unique_ptr<SchedulerRunner> runner;
+    std::unique_ptr<Scheduler> scheduler;
+    SchedulerRunner* runner = nullptr;
   };
   Instance start(const std::string& name, int global_limit = 4,
                  std::function<std::int64_t()> clock = {}) {
     Instance instance;
     instance.bus = connect(name);
-    RunnerOptions options;
-    options.instance = name;
-    options.limits.global_limit = global_limit;
-    options.default_registry = "127.0.0.1:5000";
-    options.lease_stale_after = 3s;
-    options.now_ms = std::move(clock);
-    instance.runner = std::make_unique<SchedulerRunner>(*instance.bus, options);
-    EXPECT_TRUE(instance.runner->start().ok());
+    SchedulerOptions options;
+    options.common.http.port = 0;
+    options.common.instance = name;
+    options.runner.limits.global_limit = global_limit;
+    options.runner.lease_stale_after = 3s;
+    options.runner.now_ms = std::move(clock);
+    instance.scheduler = std::make_unique<Scheduler>(options, *instance.bus);
+    EXPECT_NO_THROW(instance.scheduler->start());
+    instance.runner = &instance.scheduler->runner();
     return instance;
   }
 

@@ -38,7 +38,9 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, MigrationsLoadInNumericOrder) {
-  auto migrations = load_migrations(dir_);
+  auto loaded = load_migrations(dir_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().describe();
+  const auto& migrations = *loaded;
   ASSERT_EQ(migrations.size(), 3u);
   EXPECT_EQ(migrations[0].version, 1);
   EXPECT_EQ(migrations[2].version, 10);
@@ -47,12 +49,26 @@ TEST_F(StoreTest, MigrationsLoadInNumericOrder) {
 
 TEST_F(StoreTest, DuplicateNumbersAreRejected) {
   write("002_other.sql", "SELECT 1;");
-  EXPECT_THROW(load_migrations(dir_), StoreError);
+  auto duplicate = load_migrations(dir_);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, kiln::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(duplicate.error().message, "two migrations share number 2");
+}
+
+TEST_F(StoreTest, MisnamedFilesAndMissingDirectoriesAreRejected) {
+  auto missing = load_migrations(dir_ + "/nowhere");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, kiln::ErrorCode::kNotFound) << missing.error().describe();
+  write("abc_x.sql", "SELECT 1;");
+  auto misnamed = load_migrations(dir_);
+  ASSERT_FALSE(misnamed.ok());
+  EXPECT_EQ(misnamed.error().code, kiln::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(misnamed.error().message, "migration file abc_x.sql must start with a number");
 }
 
 TEST_F(StoreTest, ApplyingTwiceAppliesOnce) {
   auto conn = connect(pg_.url());
-  const auto migrations = load_migrations(dir_);
+  const auto migrations = load_migrations(dir_).value();
   EXPECT_EQ(migrate(*conn, migrations), 3);
   EXPECT_EQ(migrate(*conn, migrations), 0);
   EXPECT_EQ(count("SELECT count(*) FROM widgets"), 1);
@@ -60,7 +76,7 @@ TEST_F(StoreTest, ApplyingTwiceAppliesOnce) {
 }
 
 TEST_F(StoreTest, TwoProcessesMigratingAtOnceApplyEachMigrationOnce) {
-  const auto migrations = load_migrations(dir_);
+  const auto migrations = load_migrations(dir_).value();
   std::vector<pid_t> children;
   for (int i = 0; i < 2; ++i) {
     pid_t pid = fork();
@@ -87,7 +103,7 @@ TEST_F(StoreTest, TwoProcessesMigratingAtOnceApplyEachMigrationOnce) {
 
 TEST_F(StoreTest, KilnsOwnMigrationsApply) {
   const std::string dir = std::string(KILN_SOURCE_DIR) + "/migrations";
-  const auto migrations = load_migrations(dir);
+  const auto migrations = load_migrations(dir).value();
   auto conn = connect(pg_.url());
   EXPECT_EQ(migrate(*conn, migrations), static_cast<int>(migrations.size()));
   EXPECT_EQ(migrate(*conn, migrations), 0);
@@ -95,7 +111,7 @@ TEST_F(StoreTest, KilnsOwnMigrationsApply) {
 
 TEST_F(StoreTest, FailedTransactionLeavesNothingBehind) {
   auto conn = connect(pg_.url());
-  migrate(*conn, load_migrations(dir_));
+  migrate(*conn, load_migrations(dir_).value());
   EXPECT_THROW(in_transaction(*conn,
                               [](pqxx::work& tx) {
                                 tx.exec("INSERT INTO widgets (name) VALUES ('second')");

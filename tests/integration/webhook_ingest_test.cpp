@@ -166,8 +166,10 @@ class WebhookIngestTest : public ::testing::Test {
     options.api_tokens = kTokens;
     options.default_registry = "127.0.0.1:5000";
     options.publish_timeout_ms = 2000;
-    options.producer = "webhook-ingest/test";
-    service_ = std::make_unique<IngestService>(*bus_, options, http::ServerOptions{});
+    options.common.instance = "webhook-ingest/test";
+    options.common.http.port = 0;
+    service_ = std::make_unique<IngestService>(options, *bus_);
+    service_->start();
   }
 
   void put_project(const std::string& name, const std::string& body) {

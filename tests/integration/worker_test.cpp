@@ -138,7 +138,9 @@ TEST_F(WorkerTest, WorkLoopStartFailsWhenTheStreamIsMissing) {
   options.consumer.stream = "NO_SUCH_STREAM";
   WorkLoop loop(*bus_, options, [](bus::Message&) {});
   auto started = loop.start();
-  EXPECT_FALSE(started.ok());
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().code, ErrorCode::kNotFound) << started.error().describe();
+  EXPECT_EQ(started.error().peer_code, "JS 10059") << "JSStreamNotFoundErr";
 }
 
 // The control for the next test: without in-progress acks, the server hands a message held

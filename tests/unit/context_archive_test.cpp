@@ -95,20 +95,33 @@ TEST(ContextArchiveTest, RejectsEscapes) {
   for (const auto& c : cases) {
     auto s = check(c.tar);
     ASSERT_FALSE(s.ok()) << c.says;
-    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument) << s.error().describe();
     EXPECT_NE(s.error().message.find(c.says), std::string::npos) << s.error().message;
-    EXPECT_FALSE(check(gzip(c.tar)).ok()) << c.says;
+    auto gz = check(gzip(c.tar));
+    ASSERT_FALSE(gz.ok()) << c.says;
+    EXPECT_EQ(gz.error().code, ErrorCode::kInvalidArgument) << gz.error().describe();
   }
 }
 
 TEST(ContextArchiveTest, RejectsNonTarAndTruncation) {
-  EXPECT_FALSE(check("Hello, World! this is not a tar archive at all").ok());
-  EXPECT_FALSE(check(std::string(600, 'x')).ok());
   const std::string tar = archive(tar_entry("Dockerfile", '0', std::string(2000, 'a')));
-  EXPECT_FALSE(check(tar.substr(0, 1000)).ok()) << "cut inside the data";
   const std::string gz = gzip(tar);
-  EXPECT_FALSE(check(gz.substr(0, gz.size() / 2)).ok()) << "truncated gzip";
-  EXPECT_FALSE(check("").ok());
+  const struct {
+    std::string bytes;
+    std::string what;
+  } cases[] = {
+      {"Hello, World! this is not a tar archive at all", "text"},
+      {std::string(600, 'x'), "a block of garbage"},
+      {tar.substr(0, 1000), "cut inside the data"},
+      {gz.substr(0, gz.size() / 2), "truncated gzip"},
+      {"", "nothing"},
+  };
+  for (const auto& c : cases) {
+    auto s = check(c.bytes);
+    ASSERT_FALSE(s.ok()) << c.what;
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument)
+        << c.what << ": " << s.error().describe();
+  }
 }
 
 TEST(ContextArchiveTest, LimitsCountEntriesAndUnpackedBytesNotCompressedSize) {
@@ -116,13 +129,21 @@ TEST(ContextArchiveTest, LimitsCountEntriesAndUnpackedBytesNotCompressedSize) {
   limits.max_entries = 2;
   const std::string three =
       archive(tar_entry("a", '0', "1") + tar_entry("b", '0', "2") + tar_entry("c", '0', "3"));
-  EXPECT_NE(error_of(check(three, 512, limits)).find("more than 2 entries"), std::string::npos);
+  auto too_many = check(three, 512, limits);
+  ASSERT_FALSE(too_many.ok());
+  // A context over a limit breaks a rule like any other (422, not 429 at the HTTP boundary).
+  EXPECT_EQ(too_many.error().code, ErrorCode::kInvalidArgument) << too_many.error().describe();
+  EXPECT_NE(too_many.error().message.find("more than 2 entries"), std::string::npos);
   // 8 MiB of zeros compress to a few KiB: refused by what they unpack to.
   limits = {};
   limits.max_unpacked_bytes = 1 << 20;
   const std::string bomb = gzip(archive(tar_entry("zeros", '0', std::string(8 << 20, '\0'))));
   ASSERT_LT(bomb.size(), 64u << 10);
-  EXPECT_NE(error_of(check(bomb, 4096, limits)).find("unpacks to more than"), std::string::npos);
+  auto bomb_checked = check(bomb, 4096, limits);
+  ASSERT_FALSE(bomb_checked.ok());
+  EXPECT_EQ(bomb_checked.error().code, ErrorCode::kInvalidArgument)
+      << bomb_checked.error().describe();
+  EXPECT_NE(bomb_checked.error().message.find("unpacks to more than"), std::string::npos);
 }
 
 TEST(ContextArchiveTest, ReadsTheSourceToItsEndAndPassesItsErrorThrough) {
@@ -146,7 +167,8 @@ TEST(ContextArchiveTest, ReadsTheSourceToItsEndAndPassesItsErrorThrough) {
       },
       {});
   ASSERT_FALSE(failing.ok());
-  EXPECT_EQ(failing.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(failing.error().code, ErrorCode::kUnavailable) << failing.error().describe();
+  EXPECT_EQ(failing.error().message, "the store went away") << "passed through unchanged";
 }
 
 class ExtractTest : public ::testing::Test {
@@ -189,6 +211,7 @@ TEST_F(ExtractTest, RefusesALinkChainThatClimbsOutAndWritesNothingOutside) {
               tar_entry("a/b/c", '2', "", "..") + tar_entry("a/b/c/escaped", '0', "out"));
   auto done = extract(tar);
   ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.error().code, ErrorCode::kInvalidArgument) << done.error().describe();
   EXPECT_NE(done.error().message.find("goes through the symbolic link"), std::string::npos)
       << done.error().message;
   EXPECT_FALSE(std::filesystem::exists(root_ / "escaped"));
@@ -198,7 +221,7 @@ TEST_F(ExtractTest, RefusesALinkChainThatClimbsOutAndWritesNothingOutside) {
 TEST_F(ExtractTest, StopsWhenAskedWithItsReason) {
   auto done = extract(archive(tar_entry("f", '0', "x")), [] { return std::string("cancelled"); });
   ASSERT_FALSE(done.ok());
-  EXPECT_EQ(done.error().code, ErrorCode::kCancelled);
+  EXPECT_EQ(done.error().code, ErrorCode::kCancelled) << done.error().describe();
   EXPECT_EQ(done.error().message, "cancelled");
 }
 

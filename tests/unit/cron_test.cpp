@@ -426,7 +426,7 @@ TEST_P(InvalidExpressionTest, IsRejectedWithClearError) {
   const InvalidCase& c = GetParam();
   Result<Schedule> schedule = Schedule::parse(c.expression);
   ASSERT_FALSE(schedule.ok());
-  EXPECT_EQ(schedule.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(schedule.error().code, ErrorCode::kInvalidArgument) << schedule.error().describe();
   EXPECT_EQ(schedule.error().message, c.message);
 }
 
@@ -659,7 +659,7 @@ TEST(TimeZoneTest, RejectsBadNames) {
   for (const char* name : invalid_names) {
     Result<TimeZone> zone = TimeZone::load(name);
     ASSERT_FALSE(zone.ok()) << name;
-    EXPECT_EQ(zone.error().code, ErrorCode::kInvalidArgument) << name;
+    EXPECT_EQ(zone.error().code, ErrorCode::kInvalidArgument) << zone.error().describe();
   }
   EXPECT_NE(TimeZone::load("../x").error().message.find("must not contain \"..\""),
             std::string::npos);
@@ -667,7 +667,7 @@ TEST(TimeZoneTest, RejectsBadNames) {
   for (const char* name : {"Europe/Nowhere", "Mars/Olympus_Mons", "Europe"}) {
     Result<TimeZone> zone = TimeZone::load(name);
     ASSERT_FALSE(zone.ok()) << name;
-    EXPECT_EQ(zone.error().code, ErrorCode::kNotFound) << name;
+    EXPECT_EQ(zone.error().code, ErrorCode::kNotFound) << zone.error().describe();
     EXPECT_NE(zone.error().message.find("unknown time zone"), std::string::npos);
   }
 }
@@ -675,7 +675,7 @@ TEST(TimeZoneTest, RejectsBadNames) {
 TEST(TimeZoneTest, RejectsFilesThatAreNotUsableTzif) {
   Result<TimeZone> garbage = TimeZone::from_tzif("Garbage", "this is not a zoneinfo file");
   ASSERT_FALSE(garbage.ok());
-  EXPECT_EQ(garbage.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(garbage.error().code, ErrorCode::kDataLoss) << garbage.error().describe();
   EXPECT_EQ(garbage.error().message, "time zone \"Garbage\": not a TZif file");
 
   // A real file cut short.
@@ -688,7 +688,7 @@ TEST(TimeZoneTest, RejectsFilesThatAreNotUsableTzif) {
   for (size_t length : {size_t{10}, size_t{44}, size_t{100}, bytes.size() / 2, bytes.size() - 2}) {
     Result<TimeZone> cut = TimeZone::from_tzif("Europe/Berlin", bytes.substr(0, length));
     ASSERT_FALSE(cut.ok()) << length;
-    EXPECT_EQ(cut.error().code, ErrorCode::kDataLoss) << length;
+    EXPECT_EQ(cut.error().code, ErrorCode::kDataLoss) << length << ": " << cut.error().describe();
   }
 
   Result<TimeZone> leap = TimeZone::load("right/Europe/Berlin");
@@ -739,7 +739,7 @@ TEST(TimeZoneTest, SlimFileUsesTheFooterRule) {
 
   Result<TimeZone> bad_footer = TimeZone::from_tzif("Bad", SlimTzif("CET-1CEST,M13.5.0,M10.5.0"));
   ASSERT_FALSE(bad_footer.ok());
-  EXPECT_EQ(bad_footer.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(bad_footer.error().code, ErrorCode::kDataLoss) << bad_footer.error().describe();
 }
 
 TEST(PosixTzTest, RulesMatchTheZoneFiles) {
@@ -791,7 +791,8 @@ TEST(PosixTzTest, ParsesOffsetsAndDayForms) {
                           "CET-1CEST,J0,J365", "CET-1CEST,M3.5.0,M10.5.0x", "<+03-3", "CET-200"}) {
     Result<PosixTz> parsed = PosixTz::parse(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument)
+        << bad << ": " << parsed.error().describe();
   }
 }
 

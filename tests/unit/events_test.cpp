@@ -99,7 +99,7 @@ TEST(EventsTest, EveryEventTypeRoundTrips) {
 TEST(EventsTest, GarbageIsNotAnEnvelope) {
   auto decoded = decode("\xff\xff\xff not protobuf");
   ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(decoded.error().code, ErrorCode::kDataLoss) << decoded.error().describe();
 }
 
 TEST(SubjectsTest, SubjectsAndIds) {

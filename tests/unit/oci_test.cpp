@@ -63,7 +63,7 @@ TEST(Digest, RejectsMalformed) {
     auto d = oci::Digest::parse(bad);
     EXPECT_FALSE(d.ok()) << bad;
     if (!d.ok()) {
-      EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+      EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument) << d.error().describe();
     }
     EXPECT_FALSE(oci::is_valid_digest(bad));
   }
@@ -90,14 +90,14 @@ TEST(Digest, FileDigestAndVerify) {
   EXPECT_TRUE(oci::verify_file(path, kHelloDigest, 5).ok());
   auto wrong_size = oci::verify_file(path, kHelloDigest, 6);
   ASSERT_FALSE(wrong_size.ok());
-  EXPECT_EQ(wrong_size.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(wrong_size.error().code, ErrorCode::kDataLoss) << wrong_size.error().describe();
   auto wrong = oci::verify_file(path, oci::sha256_digest("other"));
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kDataLoss) << wrong.error().describe();
   EXPECT_NE(wrong.error().message.find(kHelloDigest), std::string::npos);
   auto missing = oci::sha256_file(dir.path() + "/nope");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().describe();
 }
 
 // ---- manifests and layouts -------------------------------------------------------------------
@@ -179,11 +179,11 @@ TEST(Layout, FindsManifestByRefName) {
 
   auto none = layout->find("v3");
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound) << none.error().describe();
   // Two images and no name: ambiguous, and the error lists the names.
   auto ambiguous = layout->find();
   ASSERT_FALSE(ambiguous.ok());
-  EXPECT_EQ(ambiguous.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ambiguous.error().code, ErrorCode::kFailedPrecondition) << ambiguous.error().describe();
   EXPECT_NE(ambiguous.error().message.find("v1, v2"), std::string::npos);
 }
 
@@ -221,22 +221,23 @@ TEST(Layout, DetectsCorruptBlobsAndBadLayouts) {
   write_file(layout->blob_path(layer.digest), std::string(10000, 'z'));
   auto verified = layout->verify_blob(layer);
   ASSERT_FALSE(verified.ok());
-  EXPECT_EQ(verified.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(verified.error().code, ErrorCode::kDataLoss) << verified.error().describe();
   // A corrupt manifest is caught on read.
   write_file(layout->blob_path(m1.digest), m1.data + " ");
   auto bad_manifest = layout->read_manifest(*layout->find("v1"));
   ASSERT_FALSE(bad_manifest.ok());
-  EXPECT_EQ(bad_manifest.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(bad_manifest.error().code, ErrorCode::kDataLoss) << bad_manifest.error().describe();
 
   TempDir empty;
   auto not_layout = oci::ImageLayout::open(empty.path());
   ASSERT_FALSE(not_layout.ok());
-  EXPECT_EQ(not_layout.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(not_layout.error().code, ErrorCode::kNotFound) << not_layout.error().describe();
   write_file(empty.path() + "/oci-layout", "{\"imageLayoutVersion\":\"2.0.0\"}");
   write_file(empty.path() + "/index.json", "{\"schemaVersion\":2,\"manifests\":[]}");
   auto wrong_version = oci::ImageLayout::open(empty.path());
   ASSERT_FALSE(wrong_version.ok());
-  EXPECT_EQ(wrong_version.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(wrong_version.error().code, ErrorCode::kInvalidArgument)
+      << wrong_version.error().describe();
 }
 
 TEST(Manifest, ParsesIndexAndRejectsBadDescriptors) {
@@ -257,12 +258,18 @@ TEST(Manifest, ParsesIndexAndRejectsBadDescriptors) {
   auto bad_digest = oci::parse_manifest(
       "{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:xyz\",\"size\":1},\"layers\":[]}");
   ASSERT_FALSE(bad_digest.ok());
+  EXPECT_EQ(bad_digest.error().code, ErrorCode::kInvalidArgument) << bad_digest.error().describe();
   EXPECT_NE(bad_digest.error().message.find("config"), std::string::npos);
   auto negative = oci::parse_manifest("{\"schemaVersion\":2,\"config\":{\"digest\":\"" + child +
                                       "\",\"size\":-1},\"layers\":[]}");
-  EXPECT_FALSE(negative.ok());
-  EXPECT_FALSE(oci::parse_manifest("{\"schemaVersion\":1}").ok());
-  EXPECT_FALSE(oci::parse_manifest("not json").ok());
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().code, ErrorCode::kInvalidArgument) << negative.error().describe();
+  auto schema1 = oci::parse_manifest("{\"schemaVersion\":1}");
+  ASSERT_FALSE(schema1.ok());
+  EXPECT_EQ(schema1.error().code, ErrorCode::kInvalidArgument) << schema1.error().describe();
+  auto not_json = oci::parse_manifest("not json");
+  ASSERT_FALSE(not_json.ok());
+  EXPECT_EQ(not_json.error().code, ErrorCode::kInvalidArgument) << not_json.error().describe();
   auto d = oci::parse_descriptor_json("{\"digest\":\"" + child + "\",\"size\":7}");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->size, 7);
@@ -287,9 +294,11 @@ TEST(Reference, ParsesHostRepositoryTagDigest) {
   EXPECT_EQ(defaulted->host, "registry.example.com");
   EXPECT_EQ(defaulted->repository, "team/app");
 
-  EXPECT_FALSE(oci::parse_image_reference("team/app").ok());
-  EXPECT_FALSE(oci::parse_image_reference("host.io/Team/App").ok());
-  EXPECT_FALSE(oci::parse_image_reference("host.io/app:-bad").ok());
+  for (const std::string bad : {"team/app", "host.io/Team/App", "host.io/app:-bad"}) {
+    auto rejected = oci::parse_image_reference(bad);
+    ASSERT_FALSE(rejected.ok()) << bad;
+    EXPECT_EQ(rejected.error().code, ErrorCode::kInvalidArgument) << rejected.error().describe();
+  }
   EXPECT_TRUE(oci::is_valid_repository("a/b-c/d__e.f"));
   EXPECT_FALSE(oci::is_valid_repository("a//b"));
   EXPECT_TRUE(oci::is_valid_tag("latest"));
@@ -336,8 +345,11 @@ TEST(TokenResponse, ParsesTokenAndExpiry) {
   ASSERT_TRUE(access.ok());
   EXPECT_EQ(access->token, "xyz");
   EXPECT_EQ(access->expires_in.count(), 60);
-  EXPECT_FALSE(registry::parse_token_response("{\"expires_in\":3}").ok());
-  EXPECT_FALSE(registry::parse_token_response("<html>").ok());
+  for (const std::string bad : {"{\"expires_in\":3}", "<html>"}) {
+    auto rejected = registry::parse_token_response(bad);
+    ASSERT_FALSE(rejected.ok()) << bad;
+    EXPECT_EQ(rejected.error().code, ErrorCode::kInvalidArgument) << rejected.error().describe();
+  }
 }
 
 // ---- credentials -----------------------------------------------------------------------------
@@ -376,10 +388,13 @@ TEST(DockerConfig, FindsCredentialsForHost) {
   ASSERT_TRUE(helper_only.ok());
   EXPECT_FALSE(helper_only->has_value());
 
-  EXPECT_FALSE(registry::credentials_from_docker_config("{", "x").ok());
+  auto bad_json = registry::credentials_from_docker_config("{", "x");
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_EQ(bad_json.error().code, ErrorCode::kInvalidArgument) << bad_json.error().describe();
   auto bad_b64 = registry::credentials_from_docker_config(
       "{\"auths\":{\"x\":{\"auth\":\"bm9jb2xvbg==\"}}}", "x");  // "nocolon"
-  EXPECT_FALSE(bad_b64.ok());
+  ASSERT_FALSE(bad_b64.ok());
+  EXPECT_EQ(bad_b64.error().code, ErrorCode::kInvalidArgument) << bad_b64.error().describe();
 }
 
 TEST(DockerConfig, EnvironmentWinsThenFile) {

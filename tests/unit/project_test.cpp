@@ -57,8 +57,8 @@ TEST(ProjectTest, InvalidProjectsNameTheField) {
        "webhook_secret_ref:"},
       {R"({"name":"demo","repository_url":"file:///x","dockerfile":"../Dockerfile"})",
        "dockerfile:"},
-      {R"([1,2])", "a project must be a JSON object"},
-      {R"({"name":)", "malformed JSON"},
+      {R"([1,2])", "malformed JSON: the top level is not an object"},
+      {R"({"name":)", "malformed JSON: line 1, column 9: unexpected end of text"},
   };
   for (const auto& c : cases) {
     auto p = parse_project(c.json);

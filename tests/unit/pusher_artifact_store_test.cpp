@@ -46,8 +46,10 @@ TEST_F(ArtifactStoreTest, InsideMeansStrictlyBelowTheRoot) {
 TEST_F(ArtifactStoreTest, SymlinkOutOfTheStoreIsNotInside) {
   fs::create_directory_symlink(path("outside"), path("artifacts/escape"));
   EXPECT_FALSE(is_inside(path("artifacts/escape"), path("artifacts")));
-  EXPECT_FALSE(remove_layout(path("artifacts/escape"), path("artifacts")).ok());
+  auto refused = remove_layout(path("artifacts/escape"), path("artifacts"));
   EXPECT_TRUE(fs::exists(path("outside")));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition) << refused.error().describe();
 }
 
 TEST_F(ArtifactStoreTest, RelativeRootIsResolvedAgainstTheWorkingDirectory) {
@@ -67,10 +69,13 @@ TEST_F(ArtifactStoreTest, RemovesOnlyInsideAndToleratesAGoneLayout) {
 
   auto refused = remove_layout(path("artifacts-other/build-2"), path("artifacts"));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition) << refused.error().describe();
   EXPECT_TRUE(fs::exists(path("artifacts-other/build-2")));
-  EXPECT_FALSE(remove_layout(path("artifacts"), path("artifacts")).ok());
+  auto root_itself = remove_layout(path("artifacts"), path("artifacts"));
   EXPECT_TRUE(fs::exists(path("artifacts")));
+  ASSERT_FALSE(root_itself.ok());
+  EXPECT_EQ(root_itself.error().code, ErrorCode::kFailedPrecondition)
+      << root_itself.error().describe();
 }
 
 }  // namespace

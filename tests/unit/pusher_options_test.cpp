@@ -3,61 +3,69 @@
 
 #include "common/config.h"
 #include "pusher/options.h"
-#include "service/service.h"
 
 namespace kiln::pusher {
 namespace {
 
-Config make_config() {
-  Config config("kiln-pusher", "test");
-  service::add_common_options(config, kDefaultHttpPort);
-  declare_options(config);
-  return config;
+// Parses `args` and `env` into fresh options; a StartupError propagates.
+PusherOptions parsed(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env = {}) {
+  PusherOptions options;
+  Config config = describe(options);
+  config.parse(args, env);
+  return options;
 }
 
 TEST(PusherOptions, Defaults) {
-  Config config = make_config();
-  ASSERT_TRUE(config.parse({"kiln-pusher"}, {}));
-  const PusherOptions options = read_options(config, "pusher/host-1");
-  EXPECT_EQ(options.worker_id, "pusher/host-1");
+  const PusherOptions options = parsed({});
+  EXPECT_EQ(options.worker_id, "");
   EXPECT_EQ(options.slots, 2);
   EXPECT_EQ(options.artifacts_dir, ".kiln/artifacts");
-  EXPECT_TRUE(options.insecure_registries.empty());
-  EXPECT_EQ(options.parallelism, 4);
+  EXPECT_TRUE(options.registries.insecure_hosts.empty());
+  EXPECT_EQ(options.registries.client.parallelism, 4);
   EXPECT_EQ(options.heartbeat_seconds, 5);
-  EXPECT_EQ(config.get_int("http.port"), 8084);
+  EXPECT_EQ(options.common.http.port, 8084);
 }
 
 TEST(PusherOptions, FromEnvironmentAndFlags) {
-  Config config = make_config();
-  ASSERT_TRUE(config.parse({"kiln-pusher", "--push.slots=3", "--worker.id", "p-7"},
-                           {{"KILN_REGISTRY_INSECURE", " 127.0.0.1:5000, localhost:5000,,"},
-                            {"KILN_ARTIFACTS_DIR", "/var/lib/kiln/artifacts"},
-                            {"KILN_REGISTRY_PARALLELISM", "8"},
-                            {"KILN_REGISTRY_DOCKER_CONFIG", "/etc/kiln/docker.json"}}));
-  const PusherOptions options = read_options(config, "ignored");
+  const PusherOptions options =
+      parsed({"--push.slots=3", "--worker.id", "p-7"},
+             {{"KILN_REGISTRY_INSECURE", " 127.0.0.1:5000, localhost:5000,,"},
+              {"KILN_ARTIFACTS_DIR", "/var/lib/kiln/artifacts"},
+              {"KILN_REGISTRY_PARALLELISM", "8"},
+              {"KILN_REGISTRY_DOCKER_CONFIG", "/etc/kiln/docker.json"},
+              // Another service's option in a shared environment is not an error.
+              {"KILN_DATABASE_URL", "postgresql://x"}});
   EXPECT_EQ(options.worker_id, "p-7");
   EXPECT_EQ(options.slots, 3);
-  EXPECT_EQ(options.insecure_registries,
+  EXPECT_EQ(options.registries.insecure_hosts,
             (std::vector<std::string>{"127.0.0.1:5000", "localhost:5000"}));
   EXPECT_EQ(options.artifacts_dir, "/var/lib/kiln/artifacts");
-  EXPECT_EQ(options.parallelism, 8);
-  EXPECT_EQ(options.docker_config, "/etc/kiln/docker.json");
+  EXPECT_EQ(options.registries.client.parallelism, 8);
+  EXPECT_EQ(options.registries.docker_config, "/etc/kiln/docker.json");
 }
 
 TEST(PusherOptions, RefusesOutOfRangeValuesAndUnknownNames) {
-  for (const char* bad : {"--push.slots=0", "--registry.parallelism=-1",
-                          "--push.heartbeat-seconds=0", "--artifacts.dir="}) {
-    Config config = make_config();
-    ASSERT_TRUE(config.parse({"kiln-pusher", bad}, {}));
-    EXPECT_THROW(read_options(config, "i"), ConfigError) << bad;
+  const std::map<std::string, std::string> refused = {
+      {"--push.slots=0", "option push.slots must be between 1 and 1024, got '0'"},
+      {"--registry.parallelism=-1", "option registry.parallelism must be between 1 and 1024"},
+      {"--push.heartbeat-seconds=30", "option push.heartbeat-seconds must be between 1 and 25"},
+      {"--artifacts.dir=", "option artifacts.dir must be set"},
+      {"--push.slot=2", "unknown option 'push.slot'"}};
+  for (const auto& [flag, message] : refused) {
+    try {
+      parsed({flag});
+      ADD_FAILURE() << flag << " was accepted";
+    } catch (const StartupError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
   }
-  Config config = make_config();
-  EXPECT_THROW(config.parse({"kiln-pusher", "--push.slot=2"}, {}), ConfigError);
+  EXPECT_THROW(parsed({}, {{"KILN_PUSH_SLOT", "2"}}), StartupError);
 }
 
 TEST(PusherOptions, HelpNamesEveryOption) {
-  const std::string usage = make_config().usage();
+  PusherOptions options;
+  const std::string usage = describe(options).usage();
   for (const char* name :
        {"nats.url", "http.port", "push.slots", "artifacts.dir", "registry.insecure",
         "registry.docker-config", "registry.parallelism", "worker.id"}) {

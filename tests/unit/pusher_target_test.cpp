@@ -54,7 +54,7 @@ TEST(PushTarget, RejectsMissingOrMalformedNamesNamingTheField) {
   for (const auto& c : cases) {
     auto target = push_target(c.spec);
     ASSERT_FALSE(target.ok()) << c.spec.ShortDebugString();
-    EXPECT_EQ(target.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(target.error().code, ErrorCode::kInvalidArgument) << target.error().describe();
     EXPECT_NE(target.error().message.find(c.field), std::string::npos) << target.error().message;
   }
 }

@@ -1,0 +1,53 @@
+#include "pusher/pusher.h"
+
+#include "common/log.h"
+#include "service/service.h"
+
+namespace kiln::pusher {
+namespace {
+
+PusherOptions resolved(PusherOptions options) {
+  if (options.worker_id.empty()) options.worker_id = options.common.instance;
+  if (options.worker_id.empty()) options.worker_id = "pusher";
+  return options;
+}
+
+}  // namespace
+
+Pusher::Pusher(const PusherOptions& options, bus::Bus& bus)
+    : options_(resolved(options)),
+      server_("pusher", options_.common.http),
+      registries_(options_.registries),
+      cancels_(bus, running_),
+      worker_(bus, registries_, options_, server_.metrics(), options_.worker_id, running_),
+      presence_(bus,
+                {.worker_id = options_.worker_id,
+                 .kind = "pusher",
+                 .slots = options_.slots,
+                 .interval = std::chrono::seconds(options_.heartbeat_seconds)},
+                running_) {
+  service::add_nats_readiness(server_, bus);
+}
+
+void Pusher::start() {
+  service::require(cancels_.start(), "watching cancel requests");
+  service::require(worker_.start(), "binding the pusher consumer");
+  service::require(presence_.start(), "writing the worker heartbeat");
+  server_.start();
+  log::info("pusher ready", {{"http_port", server_.port()},
+                             {"slots", options_.slots},
+                             {"worker_id", options_.worker_id},
+                             {"artifacts_dir", options_.artifacts_dir}});
+}
+
+void Pusher::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  presence_.set_stopping();
+  worker_.stop();
+  presence_.stop();
+  cancels_.stop();
+  server_.stop();
+}
+
+}  // namespace kiln::pusher
