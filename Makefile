@@ -78,7 +78,8 @@ bench: build
 # docs/configuration.md from the services' option declarations (tests fail when it is stale).
 docs: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) --target kiln-config-docs
-	$(BUILD_DIR)/tools/config-docs/kiln-config-docs > docs/configuration.md
+	$(BUILD_DIR)/tools/config-docs/kiln-config-docs > docs/configuration.md.tmp
+	mv docs/configuration.md.tmp docs/configuration.md
 
 format:
 	git ls-files '*.cpp' '*.h' | grep -v '^web/' | xargs clang-format -i

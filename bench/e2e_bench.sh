@@ -14,7 +14,7 @@ chmod 755 "${KILN_HOME}"  # PostgreSQL runs as the postgres user and must reach 
 export KILN_NATS_PORT=34222 KILN_NATS_MONITOR_PORT=0 KILN_PG_PORT=35432 KILN_REGISTRY_PORT=35000
 export KILN_ANALYTICS_PORT=38081 KILN_SCHEDULER_PORT=38082 KILN_BUILDER_PORT=38083
 export KILN_PUSHER_PORT=38084 KILN_WEBHOOK_INGEST_PORT=38080 KILN_BUILD_DIR=${BUILD_DIR}
-export KILN_DEMO_WEBHOOK_SECRET=bench-secret KILN_TOKEN=kiln-demo-admin-token
+export DEMO_WEBHOOK_SECRET=bench-secret KILN_TOKEN=kiln-demo-admin-token
 export KILN_API_URL=http://127.0.0.1:${KILN_WEBHOOK_INGEST_PORT}
 export KILN_QUERY_URL=http://127.0.0.1:${KILN_ANALYTICS_PORT}
 KILN=${BUILD_DIR}/cli/kiln
@@ -40,7 +40,7 @@ cp "${REPO_ROOT}/infra/demo/app.sh" "${repo}/app.sh"
 git -C "${repo}" add -A && git -C "${repo}" commit -q -m initial
 cat >"${KILN_HOME}/project.json" <<JSON
 {"name":"bench","repository_url":"file://${repo}","repository_name":"bench/app",
- "webhook_secret_ref":"env:KILN_DEMO_WEBHOOK_SECRET","registry":"${KILN_REGISTRY}",
+ "webhook_secret_ref":"env:DEMO_WEBHOOK_SECRET","registry":"${KILN_REGISTRY}",
  "image_repository":"bench/app","build_args":{"GREETING":"bench"}}
 JSON
 "${KILN}" project apply "${KILN_HOME}/project.json" >/dev/null
@@ -57,7 +57,7 @@ kiln_run() {
     before:"0000000000000000000000000000000000000000",after:$sha,deleted:false,
     repository:{full_name:"bench/app",clone_url:$url,default_branch:"main"},pusher:{name:"bench"},
     head_commit:{id:$sha,message:"bench",author:{name:"bench"}},commits:[{id:$sha,added:["app.sh"],modified:[],removed:[]}]}')
-  signature=$(printf '%s' "${payload}" | openssl dgst -sha256 -hmac "${KILN_DEMO_WEBHOOK_SECRET}" -r | cut -d' ' -f1)
+  signature=$(printf '%s' "${payload}" | openssl dgst -sha256 -hmac "${DEMO_WEBHOOK_SECRET}" -r | cut -d' ' -f1)
   start=$(now_ms)
   id=$(curl -sS -X POST "${KILN_API_URL}/hooks/github" -H "X-GitHub-Event: push" \
     -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \

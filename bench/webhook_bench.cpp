@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   const int total = argc > 1 ? std::atoi(argv[1]) : 12800;
   constexpr int kConnections = 32;
   const int per_connection = total / kConnections;
-  ::setenv("KILN_BENCH_SECRET", kSecret, 1);
+  ::setenv("BENCH_WEBHOOK_SECRET", kSecret, 1);
   kiln::log::init("webhook-bench", "warn");
 
   kiln::testing::NatsServer nats;
@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   }
   auto project = kiln::project::parse_project(
       R"({"name":"bench","repository_url":"https://github.com/octo/bench.git",
-          "webhook_secret_ref":"env:KILN_BENCH_SECRET"})");
+          "webhook_secret_ref":"env:BENCH_WEBHOOK_SECRET"})");
   auto kv = kiln::bus::KeyValue::open(**bus, kiln::bus::kProjectsBucket, {});
   if (!project.ok() || !kv.ok() || !(*kv)->put("bench", kiln::project::to_json(*project)).ok()) {
     std::fprintf(stderr, "cannot store the bench project\n");

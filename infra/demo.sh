@@ -14,7 +14,7 @@ export KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
 readonly KILN=${REPO_ROOT}/build/cli/kiln
 readonly DEMO_DIR=${KILN_HOME}/demo
 readonly DEMO_REPO=${DEMO_DIR}/repo
-export KILN_DEMO_WEBHOOK_SECRET=${KILN_DEMO_WEBHOOK_SECRET:-kiln-demo-webhook-secret}
+export DEMO_WEBHOOK_SECRET=${DEMO_WEBHOOK_SECRET:-kiln-demo-webhook-secret}
 export KILN_TOKEN=${KILN_TOKEN:-kiln-demo-admin-token}
 readonly INGEST_URL=http://127.0.0.1:${KILN_WEBHOOK_INGEST_PORT:-8080}
 readonly QUERY_URL=http://127.0.0.1:${KILN_ANALYTICS_PORT:-8081}
@@ -51,7 +51,7 @@ name: demo
 repository_url: file://${DEMO_REPO}
 repository_name: kiln-demo/demo
 default_branch: main
-webhook_secret_ref: env:KILN_DEMO_WEBHOOK_SECRET
+webhook_secret_ref: env:DEMO_WEBHOOK_SECRET
 registry: ${KILN_REGISTRY}
 image_repository: kiln/demo
 build_args:
@@ -72,7 +72,7 @@ payload=$(jq -cn --arg before "${BEFORE}" --arg after "${AFTER}" --arg url "file
                   added: ["built-at.txt"], modified: ["Dockerfile"], removed: []},
     commits: [{id: $after, message: $msg, author: {name: "kiln demo"},
                added: ["built-at.txt"], modified: ["Dockerfile"], removed: []}]}')
-signature=$(printf '%s' "${payload}" | openssl dgst -sha256 -hmac "${KILN_DEMO_WEBHOOK_SECRET}" -r | cut -d' ' -f1)
+signature=$(printf '%s' "${payload}" | openssl dgst -sha256 -hmac "${DEMO_WEBHOOK_SECRET}" -r | cut -d' ' -f1)
 answer=$(curl -sS -X POST "${INGEST_URL}/hooks/github" \
   -H "Content-Type: application/json" -H "X-GitHub-Event: push" \
   -H "X-GitHub-Delivery: ${delivery}" -H "X-Hub-Signature-256: sha256=${signature}" \

@@ -147,6 +147,11 @@ Config& Config::tolerate_environment(std::set<std::string> names) {
   return *this;
 }
 
+Config& Config::accept_arguments() {
+  accepts_arguments_ = true;
+  return *this;
+}
+
 std::string Config::env_name(const std::string& option_name) {
   std::string out = "KILN_";
   for (char c : option_name) {
@@ -191,6 +196,10 @@ bool Config::parse(const std::vector<std::string>& args,
       return false;
     }
     if (arg.rfind("--", 0) != 0) {
+      if (!accepts_arguments_) {
+        throw StartupError("unexpected argument '" + arg + "': " + program_ +
+                           " takes options only (see --help)");
+      }
       positional_.push_back(arg);
       continue;
     }

@@ -76,6 +76,9 @@ class Config {
 
   // Names of KILN_* variables this program does not read but other kiln programs do.
   Config& tolerate_environment(std::set<std::string> names);
+  // Lets arguments that are not options through to positional() (a command such as `rebuild`);
+  // without it they are an error.
+  Config& accept_arguments();
 
   // Returns false when --help was asked for (usage was printed to stdout): the caller exits 0.
   // Positional arguments (not starting with --) are kept in positional().
@@ -108,6 +111,7 @@ class Config {
   std::vector<std::string> order_;
   std::vector<std::string> positional_;
   std::set<std::string> tolerated_environment_;
+  bool accepts_arguments_ = false;
 };
 
 namespace config_detail {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "http/deadlines.h"
@@ -411,7 +412,14 @@ void Server::add_readiness_check(const std::string& name, std::function<Status()
 }
 
 void Server::start() {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 256);
+  Poco::Net::ServerSocket socket;
+  try {
+    socket = Poco::Net::ServerSocket(Poco::Net::SocketAddress(options_.host, options_.port), 256);
+  } catch (const Poco::Exception& e) {
+    // Poco's what() is only the exception's class name ("Net Exception").
+    throw StartupError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                       ": " + e.displayText());
+  }
   port_ = socket.address().port();
   auto* params = new Poco::Net::HTTPServerParams();
   // Streams have threads of their own, so viewers never starve the API. The second share of

@@ -138,6 +138,7 @@ class Server {
   // /readyz answers 200 only when every check passes; each failure is named in the body.
   void add_readiness_check(const std::string& name, std::function<Status()> check);
 
+  // Listens and serves; throws StartupError (common/config.h) when the address cannot be bound.
   void start();
   // Stops accepting, lets in-flight requests finish (up to `drain_ms`), then closes.
   void stop(int drain_ms = 5000);

@@ -30,10 +30,15 @@ class Value {
   Value(bool b) : json_(b ? "true" : "false") {}                     // NOLINT
   Value(std::nullptr_t) : json_("null") {}                           // NOLINT
   template <std::integral T>
-  requires(!std::same_as<T, bool>) Value(T n) : json_(std::to_string(n)) {}  // NOLINT
-  Value(const Object& object);                                               // NOLINT
-  Value(const Array& array);                                                 // NOLINT
-  Value(Raw raw) : json_(raw.json) {}                                        // NOLINT
+  requires(!std::same_as<T, bool> && !std::same_as<T, char>) Value(T n)
+      : json_(std::to_string(n)) {}    // NOLINT
+  Value(const Object& object);         // NOLINT
+  Value(const Array& array);           // NOLINT
+  Value(Raw raw) : json_(raw.json) {}  // NOLINT
+  // Without these a double or a char would silently become `true` or a number.
+  template <std::floating_point T>
+  Value(T) = delete;
+  Value(char) = delete;
 
   const std::string& json() const { return json_; }
 

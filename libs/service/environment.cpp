@@ -61,7 +61,6 @@ const std::vector<OtherVariable> kOtherVariables = {
     {"KILN_REGISTRY_USERNAME", "kiln-pusher: registry user (with KILN_REGISTRY_PASSWORD)"},
     {"KILN_REGISTRY_PASSWORD", "kiln-pusher: registry password or token"},
     {"KILN_FAILPOINTS", "test builds only (-DKILN_FAILPOINTS=ON): faults to inject"},
-    {"KILN_DEMO_WEBHOOK_SECRET", "infra/demo.sh: the demo project's webhook secret"},
     {"KILN_API_URL", "kiln CLI: webhook-ingest's command API"},
     {"KILN_QUERY_URL", "kiln CLI: analytics' query API"},
     {"KILN_TOKEN", "kiln CLI: bearer token"},

@@ -24,6 +24,13 @@
 
 namespace kiln::service {
 
+// Defaults that more than one service declares, so each is written once. A single machine's
+// local registry (infra/stack.sh) is reached over plain HTTP.
+inline constexpr const char* kDefaultRegistry = "127.0.0.1:5000";
+inline const std::vector<std::string> kDefaultInsecureRegistries = {"127.0.0.1:5000",
+                                                                    "localhost:5000"};
+inline constexpr const char* kDefaultArtifactsDir = ".kiln/artifacts";
+
 // The options every service has: NATS, its HTTP server, logging and its instance id.
 struct CommonOptions {
   explicit CommonOptions(int default_http_port);

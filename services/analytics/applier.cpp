@@ -16,18 +16,19 @@ namespace {
 
 constexpr int kGapReadTimeoutMs = 5000;
 
-std::vector<StoredEvent> read_range(bus::Bus& bus, const bus::ConsumerSpec& spec,
-                                    std::uint64_t from, std::uint64_t to) {
+Result<std::vector<StoredEvent>> read_range(bus::Bus& bus, const bus::ConsumerSpec& spec,
+                                            std::uint64_t from, std::uint64_t to) {
   auto reader = bus::SubjectReader::open(bus, spec.stream, spec.filter_subject,
                                          bus::SubjectReader::Start::kSequence, from);
-  if (!reader.ok()) throw std::runtime_error(reader.error().describe());
+  if (!reader.ok()) return reader.error();
   std::vector<StoredEvent> out;
   while (out.empty() || out.back().seq < to) {
     auto next = (*reader)->next(kGapReadTimeoutMs);
-    if (!next.ok()) throw std::runtime_error(next.error().describe());
+    if (!next.ok()) return next.error();
     if (!next->has_value()) {
-      throw std::runtime_error("stream read of sequences " + std::to_string(from) + ".." +
-                               std::to_string(to) + " timed out");
+      return make_error(ErrorCode::kDeadlineExceeded, "stream read of sequences " +
+                                                          std::to_string(from) + ".." +
+                                                          std::to_string(to) + " timed out");
     }
     out.push_back(to_stored_event(**next));
   }
@@ -95,7 +96,12 @@ Result<std::size_t> Applier::run_once(bool ack) {
   int backoff_ms = 100;
   while (true) {
     try {
-      apply(batch);
+      if (auto applied = apply(batch); !applied.ok()) {
+        // NATS, not PostgreSQL, failed (reading a gap); nothing was committed. Hand the batch
+        // back at once rather than after AckWait.
+        for (auto& message : batch) (void)message.nak();
+        return applied.error();
+      }
       break;
     } catch (const std::exception& e) {
       // Nothing was committed: keep the batch unacked and try again, PostgreSQL may be restarting.
@@ -143,7 +149,7 @@ Result<std::size_t> Applier::run_once(bool ack) {
   return batch.size();
 }
 
-void Applier::apply(const std::vector<bus::Message>& batch) {
+Status Applier::apply(const std::vector<bus::Message>& batch) {
   const auto started = std::chrono::steady_clock::now();
   if (!connection_) connection_ = store::connect(options_.database_url);
   std::vector<StoredEvent> events;
@@ -171,7 +177,9 @@ void Applier::apply(const std::vector<bus::Message>& batch) {
     log::info("gap before delivered events; reading the range from the stream",
               {{"from", static_cast<std::int64_t>(checkpoint + 1)},
                {"to", static_cast<std::int64_t>(events.back().seq)}});
-    events = read_range(bus_, options_.consumer, checkpoint + 1, events.back().seq);
+    auto range = read_range(bus_, options_.consumer, checkpoint + 1, events.back().seq);
+    if (!range.ok()) return range.error();
+    events = std::move(range.value());
   }
   const BatchResult result = apply_batch(tx, checkpoint, std::move(events));
   tx.commit();
@@ -182,6 +190,7 @@ void Applier::apply(const std::vector<bus::Message>& batch) {
   metrics_.observe(
       metric::kBatchApplySeconds,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return {};
 }
 
 Status Applier::ready() const {

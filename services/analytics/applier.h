@@ -58,7 +58,9 @@ class Applier {
   void loop();
   Status bind();
   // Applies the messages and commits; throws whatever PostgreSQL or the stream read throws.
-  void apply(const std::vector<bus::Message>& batch);
+  // Applies the batch in one transaction. PostgreSQL failures throw (libpqxx; run_once retries
+  // them); a failure to read a gap from NATS is returned with nothing committed.
+  Status apply(const std::vector<bus::Message>& batch);
   void sleep_backoff(int& backoff_ms);
 
   bus::Bus& bus_;

@@ -8,6 +8,7 @@ Config describe(AnalyticsOptions& o) {
   Config config = service::make_config(
       "kiln-analytics [rebuild]",
       "Event log -> PostgreSQL projections -> query API, live stream, dashboard.", o.common);
+  config.accept_arguments();  // `rebuild`
   config.bind("database.url", o.applier.database_url, "PostgreSQL URL").not_empty();
   config.bind("database.pool-size", o.pool_size, "PostgreSQL connections for the query API")
       .range(1, 256);

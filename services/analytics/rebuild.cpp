@@ -127,8 +127,14 @@ RebuildReport rebuild(bus::Bus& bus, const RebuildOptions& options) {
     report.checkpoint = checkpoint;
   } catch (const std::exception& e) {
     log::error("rebuild failed; live tables untouched", {{"error", e.what()}});
-    auto cleanup = store::connect(options.database_url);
-    drop_schema(*cleanup, schema);
+    try {
+      auto cleanup = store::connect(options.database_url);
+      drop_schema(*cleanup, schema);
+    } catch (const std::exception& cleanup_error) {
+      // The rebuild's own error is the one to report; the schema only wastes space.
+      log::warn("dropping the unfinished rebuild schema failed",
+                {{"schema", schema}, {"error", cleanup_error.what()}});
+    }
     throw;
   }
   report.seconds =

@@ -40,10 +40,10 @@ void Builder::sweep_leftovers() {
 
 void Builder::start() {
   sweep_leftovers();
+  server_.start();  // first: a port in use must not have taken a build already
   service::require(cancels_.start(), "watching cancel requests");
   service::require(worker_.start(), "binding the builder consumer");
   service::require(presence_.start(), "writing the worker heartbeat");
-  server_.start();
   log::info("builder ready", {{"http_port", server_.port()},
                               {"slots", options_.slots},
                               {"worker_id", options_.worker_id},

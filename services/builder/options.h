@@ -19,9 +19,9 @@ struct BuilderOptions {
   std::string worker_id;                       // in `started` events; empty: the instance id
   int slots = 1;                               // builds at once
   std::string buildah_root = ".kiln/buildah";  // uses <root>/root and <root>/run, vfs driver
-  std::string artifacts_dir = ".kiln/artifacts";
+  std::string artifacts_dir = service::kDefaultArtifactsDir;
   std::string work_dir = ".kiln/work";
-  std::vector<std::string> insecure_registries = {"127.0.0.1:5000", "localhost:5000"};
+  std::vector<std::string> insecure_registries = service::kDefaultInsecureRegistries;
   int timeout_seconds = 3600;
   std::int64_t cache_max_bytes = 10LL << 30;
   // Build secrets: id -> value. `secret_variables` ("id=ENVVAR,...") adds the values of those

@@ -14,11 +14,11 @@ inline constexpr int kDefaultHttpPort = 8084;
 
 struct PusherOptions {
   service::CommonOptions common{kDefaultHttpPort};
-  std::string worker_id;                          // producer of its events; empty: the instance
-  int slots = 2;                                  // pushes at once
-  std::string artifacts_dir = ".kiln/artifacts";  // layouts outside it are never deleted
-  RegistryClientsOptions registries;              // handed to RegistryClients as is
-  int heartbeat_seconds = 5;                      // in-progress acks while pushing (AckWait 30 s)
+  std::string worker_id;  // producer of its events; empty: the instance
+  int slots = 2;          // pushes at once
+  std::string artifacts_dir = service::kDefaultArtifactsDir;  // nothing outside it is deleted
+  RegistryClientsOptions registries;                          // handed to RegistryClients as is
+  int heartbeat_seconds = 5;  // in-progress acks while pushing (AckWait 30 s)
   // A registry that is unreachable or overloaded (after the client's own retries) is tried again
   // later until the build has waited this long since `built`; then the build fails.
   int retry_window_seconds = 600;

@@ -30,10 +30,10 @@ Pusher::Pusher(const PusherOptions& options, bus::Bus& bus)
 }
 
 void Pusher::start() {
+  server_.start();  // first: a port in use must not have taken a push already
   service::require(cancels_.start(), "watching cancel requests");
   service::require(worker_.start(), "binding the pusher consumer");
   service::require(presence_.start(), "writing the worker heartbeat");
-  server_.start();
   log::info("pusher ready", {{"http_port", server_.port()},
                              {"slots", options_.slots},
                              {"worker_id", options_.worker_id},

@@ -13,12 +13,13 @@
 #include "common/result.h"
 #include "registry/client.h"
 #include "registry/options.h"
+#include "service/service.h"
 
 namespace kiln::pusher {
 
 struct RegistryClientsOptions {
-  std::vector<std::string> insecure_hosts;  // plain HTTP
-  std::string docker_config;                // empty: $DOCKER_CONFIG or ~/.docker
+  std::vector<std::string> insecure_hosts = service::kDefaultInsecureRegistries;  // plain HTTP
+  std::string docker_config;  // empty: $DOCKER_CONFIG or ~/.docker
   // Every host's client starts from this (parallelism, timeouts, retries); host, insecure and
   // credentials are filled in per host.
   registry::RegistryOptions client;

@@ -22,8 +22,8 @@ Scheduler::Scheduler(const SchedulerOptions& options, bus::Bus& bus)
 }
 
 void Scheduler::start() {
-  service::require(runner_.start(), "starting the scheduler");
   server_.start();
+  service::require(runner_.start(), "starting the scheduler");
   log::info("scheduler started", {{"port", server_.port()}});
 }
 

@@ -34,6 +34,7 @@
 #include "scheduler/dispatch_state.h"
 #include "scheduler/leader_lease.h"
 #include "scheduler/schedule_book.h"
+#include "service/service.h"
 
 namespace kiln::scheduler {
 
@@ -41,7 +42,7 @@ struct RunnerOptions {
   std::string instance = "scheduler";  // producer of its events and lease holder
   DispatchLimits limits;
   // Registry for scheduled builds whose project names none.
-  std::string default_registry = "127.0.0.1:5000";
+  std::string default_registry = service::kDefaultRegistry;
   std::chrono::seconds lease_stale_after{6};
   // A tick fired later than this after its time is flagged catch_up.
   std::int64_t catch_up_grace_ms = 60'000;

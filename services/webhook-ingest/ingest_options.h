@@ -15,9 +15,9 @@ inline constexpr int kDefaultHttpPort = 8080;
 
 struct IngestOptions {
   service::CommonOptions common{kDefaultHttpPort};
-  std::string api_tokens;                           // see http/auth.h
-  std::string default_registry = "127.0.0.1:5000";  // for projects and uploads that name none
-  std::vector<std::string> allowed_registries;      // a manual build may also choose these
+  std::string api_tokens;                                    // see http/auth.h
+  std::string default_registry = service::kDefaultRegistry;  // for those that name none
+  std::vector<std::string> allowed_registries;               // a manual build may also choose these
   int publish_timeout_ms = 3000;
   std::size_t hook_max_body_bytes = 25u << 20;
   std::size_t upload_max_bytes = 256u << 20;

@@ -107,8 +107,11 @@ TEST(EndToEnd, FailingDockerfileFailsInBuildStageWithLogLines) {
 }
 
 TEST(EndToEnd, CancelWhileBuildingStopsTheBuild) {
+  // The check below looks at every process on the machine: a duration nothing else uses tells
+  // this step's `sleep` from anyone else's (a developer's `sleep 120` once failed this test).
+  const std::string sleeper = "sleep " + std::to_string(7000 + random_id()[0] % 97) + "3";
   const std::string repo = g_stack->make_repo(
-      "slow", dockerfile(g_stack->registry(), "RUN echo sleeping && sleep 120\n"));
+      "slow", dockerfile(g_stack->registry(), "RUN echo sleeping && " + sleeper + "\n"));
   g_stack->apply_project(project_json("slow", repo));
   const std::string id =
       webhook_build("slow", repo, "refs/heads/main", g_stack->commit(repo, "slow change"));
@@ -123,14 +126,15 @@ TEST(EndToEnd, CancelWhileBuildingStopsTheBuild) {
   EXPECT_EQ(str(build, "status"), "cancelled") << g_stack->logs();
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
   std::string sleepers;
-  testing::run_command("pgrep -f '^sleep 120$' || true", &sleepers);
+  const std::string pattern = "'^" + sleeper + "$'";
+  testing::run_command("pgrep -f " + pattern + " || true", &sleepers);
   if (!sleepers.empty()) {
     // Who is it: its parent chain, session and PID namespace tell where it escaped from.
     std::string details;
-    testing::run_command(
-        "for p in $(pgrep -f '^sleep 120$'); do ps -o pid,ppid,pgid,sid,etimes,args "
-        "-p $p; grep -E 'NSpid|State' /proc/$p/status; done 2>&1",
-        &details);
+    testing::run_command("for p in $(pgrep -f " + pattern +
+                             "); do ps -o pid,ppid,pgid,sid,etimes,args "
+                             "-p $p; grep -E 'NSpid|State' /proc/$p/status; done 2>&1",
+                         &details);
     sleepers += "\n" + details + "\n" + g_stack->logs();
   }
   EXPECT_TRUE(sleepers.empty()) << "processes left behind: " << sleepers;

@@ -15,20 +15,16 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "analytics/applier.h"
-#include "analytics/db_pool.h"
-#include "analytics/live_stream.h"
-#include "analytics/query_api.h"
+#include "analytics/analytics.h"
 #include "bus/bus.h"
 #include "bus/consumer.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
-#include "http/auth.h"
-#include "store/store.h"
 #include "support/pipeline.h"
 #include "support/servers.h"
 #include "support/stream_clients.h"
@@ -106,6 +102,7 @@ std::vector<std::string> only(const std::vector<Frame>& frames, bool logs) {
   return out;
 }
 
+// kiln-analytics as main() builds it (migrations, applier, query API, live streams, one server).
 class AnalyticsWsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -113,56 +110,40 @@ class AnalyticsWsTest : public ::testing::Test {
     ASSERT_TRUE(connected.ok()) << connected.error().describe();
     bus_ = std::move(connected.value());
     ASSERT_TRUE(bus::provision(*bus_).ok());
-    auto connection = store::connect(pg_.url());
-    store::migrate(*connection,
-                   store::load_migrations(std::string(KILN_SOURCE_DIR) + "/migrations").value());
-    auto parsed = http::TokenAuth::parse(
-        "reader:reader-secret:acme:read,stranger:stranger-secret:other:read");
-    ASSERT_TRUE(parsed.ok());
-    auth_ = std::make_unique<http::TokenAuth>(std::move(parsed.value()));
-    pool_ = std::make_unique<DbPool>(pg_.url(), 4);
-    server_ = std::make_unique<http::Server>("ws-test", http::ServerOptions{});
-    api_ = std::make_unique<QueryApi>(*pool_, *bus_, *auth_, server_->metrics());
-    live_ = std::make_unique<LiveStream>(*bus_, *api_, server_->metrics());
-    api_->register_routes(*server_);
-    live_->register_routes(*server_);
-    server_->start();
-    ApplierOptions options;
-    options.database_url = pg_.url();
-    applier_ = std::make_unique<Applier>(*bus_, options, metrics_);
+    AnalyticsOptions options;
+    options.common.http.port = 0;
+    options.applier.database_url = pg_.url();
+    options.pool_size = 4;
+    options.migrations_dir = std::string(KILN_SOURCE_DIR) + "/migrations";
+    options.api_tokens = "reader:reader-secret:acme:read,stranger:stranger-secret:other:read";
+    options.web_root = "";  // no dashboard files
+    analytics_ = std::make_unique<Analytics>(options, *bus_);
+    ASSERT_NO_THROW(analytics_->start());
   }
-  void TearDown() override {
-    live_->stop();
-    server_->stop(1000);
-  }
-  int port() const { return server_->port(); }
+  void TearDown() override { analytics_.reset(); }
+  int port() const { return analytics_->port(); }
 
   void publish(v1::Envelope e) {
     auto encoded = events::encode(e);
     auto ack = bus_->publish(encoded.subject, encoded.data, e.event_id());
     ASSERT_TRUE(ack.ok()) << ack.error().describe();
   }
-  // Applies everything published so far, so the build is visible to the API.
+  // Waits until the running applier has applied everything published so far, so the build is
+  // visible to the API.
   void apply_all() {
     auto last = bus::last_stream_sequence(*bus_, bus::kEventsStream);
     ASSERT_TRUE(last.ok());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (applier_->checkpoint() < *last) {
+    while (analytics_->applier().checkpoint() < *last) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "applier did not catch up";
-      ASSERT_TRUE(applier_->run_once().ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 
   testing::NatsServer nats_;
   testing::PostgresServer pg_;
   std::unique_ptr<bus::Bus> bus_;
-  http::Metrics metrics_;
-  std::unique_ptr<http::TokenAuth> auth_;
-  std::unique_ptr<DbPool> pool_;
-  std::unique_ptr<http::Server> server_;
-  std::unique_ptr<QueryApi> api_;
-  std::unique_ptr<LiveStream> live_;
-  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<Analytics> analytics_;
 };
 
 TEST_F(AnalyticsWsTest, SendsHistoryThenLiveFramesAndClosesAfterDone) {

@@ -148,15 +148,15 @@ std::string base64(const std::string& data) {
 class WebhookIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ::setenv("KILN_WH_TEST_SECRET", kSecret, 1);
-    ::setenv("KILN_WH_TEST_GITLAB", kGitlabToken, 1);
+    ::setenv("WH_TEST_SECRET", kSecret, 1);
+    ::setenv("WH_TEST_GITLAB_TOKEN", kGitlabToken, 1);
     auto connected = bus::Bus::connect(bus::BusOptions{.url = nats_.url(), .name = "wh-test"});
     ASSERT_TRUE(connected.ok()) << connected.error().describe();
     bus_ = std::move(connected.value());
     ASSERT_TRUE(bus::provision(*bus_).ok());
     start_service();
     put_project("demo", R"({"tenant":"acme","repository_url":"https://github.com/octo/hello.git",
-      "repository_name":"octo/hello","webhook_secret_ref":"env:KILN_WH_TEST_SECRET",
+      "repository_name":"octo/hello","webhook_secret_ref":"env:WH_TEST_SECRET",
       "branch_filters":["main","release/*"],"tag_filters":["v*"],"image_repository":"octo/hello"})");
   }
 
@@ -301,7 +301,7 @@ TEST_F(WebhookIngestTest, GithubSignatureMatrix) {
 
 TEST_F(WebhookIngestTest, GitlabAndGiteaSignatureMatrix) {
   put_project("demo", R"({"tenant":"acme","repository_url":"https://github.com/octo/hello.git",
-    "webhook_secret_ref":"env:KILN_WH_TEST_GITLAB","image_repository":"octo/hello"})");
+    "webhook_secret_ref":"env:WH_TEST_GITLAB_TOKEN","image_repository":"octo/hello"})");
   const int port = service_->port();
   const auto before = events_stored();
   const std::string gl = gitlab_push("refs/heads/main");
@@ -425,7 +425,7 @@ TEST_F(WebhookIngestTest, LimitsAndBadInput) {
 
 TEST_F(WebhookIngestTest, FiltersIgnoreWithAReason) {
   put_project("docs", R"({"tenant":"acme","repository_url":"https://github.com/octo/docs.git",
-    "webhook_secret_ref":"env:KILN_WH_TEST_SECRET","path_filters":["src/**"]})");
+    "webhook_secret_ref":"env:WH_TEST_SECRET","path_filters":["src/**"]})");
   const auto before = events_stored();
   auto expect_ignored = [&](const std::string& body, const std::string& delivery,
                             const std::string& reason_part) {
@@ -484,7 +484,7 @@ TEST_F(WebhookIngestTest, ProjectApiValidatesAndHidesTheSecret) {
   const int port = service_->port();
   auto got = call(port, "GET", "/v1/projects/demo", "", admin());
   ASSERT_EQ(got.status, 200);
-  EXPECT_EQ(got.body.find("KILN_WH_TEST_SECRET"), std::string::npos) << got.body;
+  EXPECT_EQ(got.body.find("WH_TEST_SECRET"), std::string::npos) << got.body;
   EXPECT_TRUE(got.json->getValue<bool>("webhook_secret_set"));
 
   auto invalid = [&](const std::string& body, const std::string& field) {

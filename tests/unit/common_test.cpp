@@ -114,6 +114,8 @@ TEST(ConfigTest, BadValuesNameTheOptionTheValueAndItsSource) {
   EXPECT_EQ(parse_error({"--lease-seconds=0"}),
             "option lease-seconds must be at least 1, got '0' (from command line)");
   EXPECT_EQ(parse_error({"--http-port"}), "option --http-port needs a value");
+  EXPECT_EQ(parse_error({"--verbose=1", "extra"}),
+            "unexpected argument 'extra': svc takes options only (see --help)");
 }
 
 TEST(ConfigTest, HelpAndDocsComeFromTheDeclarations) {

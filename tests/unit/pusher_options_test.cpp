@@ -21,7 +21,8 @@ TEST(PusherOptions, Defaults) {
   EXPECT_EQ(options.worker_id, "");
   EXPECT_EQ(options.slots, 2);
   EXPECT_EQ(options.artifacts_dir, ".kiln/artifacts");
-  EXPECT_TRUE(options.registries.insecure_hosts.empty());
+  EXPECT_EQ(options.registries.insecure_hosts,
+            (std::vector<std::string>{"127.0.0.1:5000", "localhost:5000"}));
   EXPECT_EQ(options.registries.client.parallelism, 4);
   EXPECT_EQ(options.heartbeat_seconds, 5);
   EXPECT_EQ(options.common.http.port, 8084);

@@ -45,9 +45,10 @@ Every kiln service reads its options, lowest to highest precedence, from
 A name no kiln program knows is an error at start-up, in the file, on the command line and in
 the environment: a misspelled `KILN_BUILD_SLOT` stops the service with a message instead of being
 ignored. One environment may serve several services, so a service accepts the variables of the
-others (and those of kiln's scripts, listed at the end). `KILN_` is reserved for kiln: name
-secrets referenced by `env:NAME` (webhook secrets, `build.secrets`, `git.credentials`) without
-it. A value out of range stops the service naming the option, the value and where it came from.
+others (and those of kiln's scripts, listed at the end); `KILN_HTTP_PORT`, `KILN_INSTANCE` and
+`KILN_WORKER_ID` still name one process each (two workers sharing a worker id overwrite each
+other's heartbeat). `KILN_` is reserved for kiln: name secrets referenced by `env:NAME` (webhook
+secrets, `build.secrets`, `git.credentials`) without it, or the service refuses to start. A value out of range stops the service naming the option, the value and where it came from.
 `kiln-<service> --help` prints the same list as this page.
 
 )";
