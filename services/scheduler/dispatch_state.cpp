@@ -10,9 +10,17 @@ bool is_tag_ref(const std::string& ref) { return ref.rfind("refs/tags/", 0) == 0
 
 }  // namespace
 
-bool DispatchState::apply(const v1::Envelope& envelope) {
+bool DispatchState::apply(const v1::Envelope& envelope, std::int64_t log_ms) {
   const std::string& id = envelope.build_id();
   if (id.empty()) return false;
+  advance_log_time(log_ms != 0 ? log_ms : envelope.occurred_at_ms());
+  const auto payload = envelope.payload_case();
+  const bool can_begin = payload == v1::Envelope::kRequested ||
+                         payload == v1::Envelope::kCancelRequested ||
+                         payload == v1::Envelope::kSucceeded || payload == v1::Envelope::kFailed ||
+                         payload == v1::Envelope::kCancelled;
+  // A step, log or dispatch of a build never requested (or long forgotten) is nothing to track.
+  if (!can_begin && !builds_.count(id)) return false;
   Build& build = builds_[id];
   switch (envelope.payload_case()) {
     case v1::Envelope::kRequested:
@@ -169,12 +177,23 @@ bool DispatchState::on_terminal(Build& build, const std::string& id) {
     --projects_[build.project].running;
   }
   build.phase = Phase::kTerminal;
+  tombstones_.emplace_back(log_ms_, id);
   // Terminal builds stay only as tombstones so late duplicates are recognised.
   build.ref.clear();
   build.ref.shrink_to_fit();
   build.cancel_reason.clear();
   build.superseded_by.clear();
   return true;
+}
+
+void DispatchState::advance_log_time(std::int64_t log_ms) {
+  log_ms_ = std::max(log_ms_, log_ms);
+  while (!tombstones_.empty() &&
+         tombstones_.front().first + limits_.forget_terminal_after_ms < log_ms_) {
+    auto it = builds_.find(tombstones_.front().second);
+    if (it != builds_.end() && it->second.phase == Phase::kTerminal) builds_.erase(it);
+    tombstones_.pop_front();
+  }
 }
 
 void DispatchState::enqueue(Build& build, const std::string& id) {

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -44,6 +45,7 @@
 #include <vector>
 
 #include "kiln/events/v1/events.pb.h"
+#include "kiln/snapshot/v1/dispatch.pb.h"
 
 namespace kiln::scheduler {
 
@@ -54,6 +56,10 @@ struct DispatchLimits {
   std::int64_t stuck_seconds = 600;  // unowned running build with no event
   std::int64_t worker_lost_seconds = 30;  // owned attempt that no heartbeat lists
   int max_attempts = 2;                   // dispatch attempts before a lost worker fails the build
+  // A terminal build is forgotten this long (log time) after its terminal event: by then
+  // KILN_EVENTS no longer deduplicates a late copy of its events, so remembering it longer would
+  // not stop a second build, and memory stays O(live builds + one window of finished ones).
+  std::int64_t forget_terminal_after_ms = 25LL * 3600 * 1000;  // the 24 h duplicate window + 1 h
 };
 
 // One thing to publish. Its envelope is made by to_envelope() (dispatch_actions.h).
@@ -77,8 +83,10 @@ class DispatchState {
 
   explicit DispatchState(DispatchLimits limits) : limits_(limits) {}
 
-  // Folds one event into the state; returns false when it changed nothing.
-  bool apply(const v1::Envelope& envelope);
+  // Folds one event stored at `log_ms` (the stream's timestamp; 0: its occurred_at) into the
+  // state; returns false when it changed nothing. Events of ids the state does not know change
+  // nothing unless they can start one (requested, cancel_requested, a terminal event).
+  bool apply(const v1::Envelope& envelope, std::int64_t log_ms = 0);
   // Folds one worker heartbeat (kiln_workers) received at `now_ms` into the liveness of the
   // attempts it lists; returns the number of running attempts it vouched for.
   int observe_heartbeat(const v1::WorkerHeartbeat& heartbeat, std::int64_t now_ms);
@@ -99,7 +107,14 @@ class DispatchState {
   std::size_t queued_count() const { return queued_; }
   std::size_t running_count() const { return running_total_; }
   std::size_t running_in_project(const std::string& project) const;
+  std::size_t known_count() const { return builds_.size(); }  // live builds and tombstones
   const DispatchLimits& limits() const { return limits_; }
+
+  // The state as a snapshot (dispatch_snapshot.cpp); `restore` rebuilds an empty state from one.
+  // Only a state fed by the log alone (no decide()) makes a faithful snapshot: decisions not yet
+  // back from the log would otherwise be taken for facts.
+  ::kiln::snapshot::v1::DispatchSnapshot snapshot() const;
+  void restore(const ::kiln::snapshot::v1::DispatchSnapshot& snapshot);
 
  private:
   struct Build {
@@ -146,6 +161,7 @@ class DispatchState {
   bool on_dispatched(Build& build, std::int32_t attempt, std::int64_t at_ms);
   bool on_worker_event(Build& build, const v1::Envelope& envelope);
   bool on_terminal(Build& build, const std::string& id);
+  void advance_log_time(std::int64_t log_ms);
   void enqueue(Build& build, const std::string& id);
   void dequeue(Build& build, const std::string& id);
   static QueueKey key_of(const Build& build) {
@@ -172,6 +188,9 @@ class DispatchState {
   std::size_t running_total_ = 0;
   std::uint64_t next_order_ = 1;
   std::uint64_t serve_counter_ = 0;
+  std::int64_t log_ms_ = 0;  // the newest log time seen
+  // Terminal builds in the order they ended, with the log time; forgotten from the front.
+  std::deque<std::pair<std::int64_t, std::string>> tombstones_;
 };
 
 }  // namespace kiln::scheduler

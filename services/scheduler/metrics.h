@@ -18,5 +18,14 @@ inline constexpr http::Metric kRunning{"kiln_scheduler_running",
 inline constexpr http::Metric kLeader{"kiln_scheduler_leader",
                                       "1 while this instance holds the leader lease"};
 inline constexpr http::Metric kSchedules{"kiln_scheduler_schedules", "Cron schedules loaded"};
+inline constexpr http::Metric kKnownBuilds{"kiln_scheduler_known_builds",
+                                           "Builds in memory: live ones and recently finished"};
+inline constexpr http::Metric kSnapshotSequence{
+    "kiln_scheduler_snapshot_sequence", "KILN_EVENTS sequence of the newest snapshot written"};
+inline constexpr http::Metric kSnapshotWrites{"kiln_scheduler_snapshot_writes_total",
+                                              "Snapshots written, by outcome"};
+inline constexpr http::Metric kRecoveryEvents{
+    "kiln_scheduler_recovery_events",
+    "Events read at the last start or recovery (the tail after the snapshot)"};
 
 }  // namespace kiln::scheduler::metric

@@ -28,6 +28,10 @@ Config describe(SchedulerOptions& o) {
       .bind("registry.default", o.runner.default_registry,
             "Registry for scheduled builds of projects that name none")
       .not_empty();
+  config.bind(
+      "scheduler.snapshot-every-events", o.runner.snapshot_every_events,
+      "The leader snapshots its state (bucket kiln_scheduler) after this many events, so a "
+      "start reads only the log after the snapshot (0: never; a start reads the whole log)");
   config
       .bind("scheduler.lease-seconds", o.runner.lease_stale_after,
             "A leader silent this long is replaced by a standby")

@@ -23,6 +23,7 @@ class Scheduler {
   void stop();
 
   int port() const { return server_.port(); }
+  http::Metrics& metrics() { return server_.metrics(); }
   SchedulerRunner& runner() { return runner_; }
 
  private:

@@ -91,6 +91,7 @@ void SchedulerRunner::run() {
         reader_.reset();
         continue;
       }
+      maybe_snapshot();
     }
     publish_gauges();
   }
@@ -98,23 +99,20 @@ void SchedulerRunner::run() {
 
 bool SchedulerRunner::rebuild() {
   ready_ = false;
-  state_ = std::make_unique<DispatchState>(options_.limits);
-  book_.clear_fires();
-  applied_seq_ = 0;
   decided_term_ = 0;
+  auto target = bus::last_stream_sequence(bus_, bus::kEventsStream);
+  if (!target.ok()) {
+    log::error("reading the stream state failed", {{"error", target.error().describe()}});
+    return false;
+  }
+  const std::uint64_t from = load_snapshot(*target);
   auto reader = bus::SubjectReader::open(bus_, bus::kEventsStream, kEventsFilter,
-                                         bus::SubjectReader::Start::kSequence, 1);
+                                         bus::SubjectReader::Start::kSequence, from + 1);
   if (!reader.ok()) {
     log::error("opening the event log failed", {{"error", reader.error().describe()}});
     return false;
   }
   reader_ = std::move(reader.value());
-  auto target = bus::last_stream_sequence(bus_, bus::kEventsStream);
-  if (!target.ok()) {
-    log::error("reading the stream state failed", {{"error", target.error().describe()}});
-    reader_.reset();
-    return false;
-  }
   if (!catch_up(*target)) {
     reader_.reset();
     return false;
@@ -125,11 +123,87 @@ bool SchedulerRunner::rebuild() {
   }
   state_->refresh_liveness(options_.now_ms());
   log::info("state rebuilt from the event log",
-            {{"sequence", static_cast<std::int64_t>(applied_seq_)},
+            {{"snapshot_sequence", static_cast<std::int64_t>(from)},
+             {"sequence", static_cast<std::int64_t>(applied_seq_)},
+             {"events_read", static_cast<std::int64_t>(applied_seq_ - from)},
              {"queued", state_->queued_count()},
-             {"running", state_->running_count()}});
+             {"running", state_->running_count()},
+             {"known", state_->known_count()}});
+  if (metrics_) {
+    metrics_->gauge_set(metric::kRecoveryEvents, static_cast<double>(applied_seq_ - from));
+  }
   ready_ = true;
   return true;
+}
+
+std::uint64_t SchedulerRunner::load_snapshot(std::uint64_t target) {
+  state_ = std::make_unique<DispatchState>(options_.limits);
+  log_state_ = std::make_unique<DispatchState>(options_.limits);
+  book_.clear_fires();
+  log_fires_.clear();
+  applied_seq_ = 0;
+  snapshot_seq_ = 0;
+  if (options_.snapshot_every_events == 0) return 0;
+  if (!snapshots_) {
+    auto opened = SnapshotStore::open(bus_);
+    if (!opened.ok()) {
+      log::warn("opening the snapshot bucket failed; reading the whole log",
+                {{"error", opened.error().describe()}});
+      return 0;
+    }
+    snapshots_ = std::move(opened.value());
+  }
+  auto loaded = snapshots_->load();
+  if (!loaded.ok()) {
+    log::warn("reading the snapshot failed; reading the whole log",
+              {{"error", loaded.error().describe()}});
+    return 0;
+  }
+  if (!loaded->has_value()) return 0;
+  const auto& snapshot = **loaded;
+  if (snapshot.sequence() > target) {
+    // The stream is younger than the snapshot (recreated): the snapshot describes another log.
+    log::warn("scheduler snapshot is past the end of the log; reading the whole log",
+              {{"snapshot_sequence", static_cast<std::int64_t>(snapshot.sequence())},
+               {"last_sequence", static_cast<std::int64_t>(target)}});
+    return 0;
+  }
+  state_->restore(snapshot);
+  log_state_->restore(snapshot);
+  for (const auto& [schedule, fire_ms] : snapshot.last_fires()) {
+    book_.record_fire(schedule, fire_ms);
+    log_fires_[schedule] = fire_ms;
+  }
+  applied_seq_ = snapshot.sequence();
+  snapshot_seq_ = snapshot.sequence();
+  return snapshot.sequence();
+}
+
+void SchedulerRunner::maybe_snapshot() {
+  if (!snapshots_ || options_.snapshot_every_events == 0 ||
+      applied_seq_ < snapshot_seq_ + options_.snapshot_every_events) {
+    return;
+  }
+  auto snapshot = log_state_->snapshot();
+  snapshot.set_sequence(applied_seq_);
+  for (const auto& [schedule, fire_ms] : log_fires_)
+    (*snapshot.mutable_last_fires())[schedule] = fire_ms;
+  snapshot.set_written_ms(options_.now_ms());
+  snapshot.set_written_by(options_.instance);
+  // Not fatal either way: the log stays the truth, a missed snapshot only makes a start longer.
+  snapshot_seq_ = applied_seq_;
+  if (auto saved = snapshots_->save(snapshot); !saved.ok()) {
+    log::warn("writing the scheduler snapshot failed", {{"error", saved.error().describe()}});
+    if (metrics_) metrics_->counter_add(metric::kSnapshotWrites, {{"outcome", "failed"}});
+    return;
+  }
+  if (metrics_) {
+    metrics_->counter_add(metric::kSnapshotWrites, {{"outcome", "written"}});
+    metrics_->gauge_set(metric::kSnapshotSequence, static_cast<double>(applied_seq_));
+  }
+  log::info("scheduler snapshot written", {{"sequence", static_cast<std::int64_t>(applied_seq_)},
+                                           {"live", snapshot.builds_size()},
+                                           {"finished", snapshot.tombstones_size()}});
 }
 
 bool SchedulerRunner::catch_up(std::uint64_t target) {
@@ -175,13 +249,17 @@ void SchedulerRunner::apply(const bus::Message& message) {
                 {"error", envelope.error().describe()}});
     return;
   }
-  state_->apply(*envelope);
+  const std::int64_t log_ms = message.timestamp_ns() / 1'000'000;
+  state_->apply(*envelope, log_ms);
+  log_state_->apply(*envelope, log_ms);
   // Live, a worker's `started` counts from its arrival; during a replay refresh_liveness() does.
   if (ready_ && envelope->has_started()) state_->vouch(envelope->build_id(), options_.now_ms());
   if (envelope->has_requested() &&
       envelope->requested().trigger().kind() == v1::Trigger::SCHEDULE) {
     const auto& trigger = envelope->requested().trigger();
     book_.record_fire(trigger.schedule_id(), trigger.fire_time_ms());
+    auto& last = log_fires_[trigger.schedule_id()];
+    last = std::max(last, trigger.fire_time_ms());
   }
 }
 
@@ -351,6 +429,7 @@ void SchedulerRunner::publish_gauges() {
   metrics_->gauge_set(metric::kRunning, static_cast<double>(state_->running_count()));
   metrics_->gauge_set(metric::kLeader, was_leader_ ? 1 : 0);
   metrics_->gauge_set(metric::kSchedules, static_cast<double>(book_.size()));
+  metrics_->gauge_set(metric::kKnownBuilds, static_cast<double>(state_->known_count()));
 }
 
 }  // namespace kiln::scheduler

@@ -1,10 +1,12 @@
 // SchedulerRunner: the scheduler's moving parts around the pure cores (DispatchState,
 // ScheduleBook).
 //
-//   1. Rebuilds its state by reading KILN_EVENTS (kiln.build.>) from sequence 1 up to the
-//      stream's last sequence, and only then starts deciding; afterwards it keeps reading the same
-//      ordered reader live. Decisions are re-derived from the log, so no durable consumer is
-//      needed.
+//   1. Rebuilds its state from the newest snapshot (snapshot_store.h) and the log after it (or
+//      the whole log of KILN_EVENTS, kiln.build.>, when there is none) up to the stream's last
+//      sequence, and only then starts deciding; afterwards it keeps reading the same ordered
+//      reader live. Decisions are re-derived from the log, so no durable consumer is needed. The
+//      leader writes a snapshot every `snapshot_every_events`, taken from a second state fed by
+//      the log alone, so a decision not yet back from the log is never taken for a fact.
 //   2. Watches the kiln_projects bucket for schedules (edits take effect without a restart), and
 //      the kiln_workers bucket for worker heartbeats (which attempts are alive, whatever their
 //      builds print).
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +37,7 @@
 #include "scheduler/dispatch_state.h"
 #include "scheduler/leader_lease.h"
 #include "scheduler/schedule_book.h"
+#include "scheduler/snapshot_store.h"
 #include "service/service.h"
 
 namespace kiln::scheduler {
@@ -44,6 +48,8 @@ struct RunnerOptions {
   // Registry for scheduled builds whose project names none.
   std::string default_registry = service::kDefaultRegistry;
   std::chrono::seconds lease_stale_after{6};
+  // Events between two snapshots (0: none are written; a start reads the whole log).
+  std::uint64_t snapshot_every_events = 10'000;
   // A tick fired later than this after its time is flagged catch_up.
   std::int64_t catch_up_grace_ms = 60'000;
   // The clock for cron, timeouts and the events it publishes (tests move it forward).
@@ -80,6 +86,9 @@ class SchedulerRunner {
   bool fire_schedules(std::int64_t now);
   bool dispatch(std::int64_t now);
   void publish_gauges();
+  // Loads the newest snapshot not past `target` into fresh states; returns its sequence (0: none).
+  std::uint64_t load_snapshot(std::uint64_t target);
+  void maybe_snapshot();
   bool stopping() const { return stopping_.load(); }
 
   bus::Bus& bus_;
@@ -96,6 +105,11 @@ class SchedulerRunner {
   std::unique_ptr<bus::KeyValue> workers_;
   std::unique_ptr<bus::KvWatcher> workers_watcher_;
   std::unique_ptr<DispatchState> state_;
+  // The same fold of the log without the leader's own decisions: what snapshots are made of.
+  std::unique_ptr<DispatchState> log_state_;
+  std::map<std::string, std::int64_t> log_fires_;  // schedule id -> last tick in the log
+  std::unique_ptr<SnapshotStore> snapshots_;
+  std::uint64_t snapshot_seq_ = 0;
   ScheduleBook book_;
   std::uint64_t applied_seq_ = 0;
   std::uint64_t decided_term_ = 0;

@@ -35,9 +35,27 @@ constexpr std::int64_t kMinuteMs = 60'000;
 // The real kiln-scheduler binary as a child process, so a test can kill -9 it.
 class SchedulerProcess {
  public:
-  SchedulerProcess(const std::string& nats_url, const std::string& instance, int global_limit) {
+  SchedulerProcess(const std::string& nats_url, const std::string& instance, int global_limit,
+                   std::vector<std::string> extra_args = {},
+                   std::vector<std::string> extra_env = {}) {
     const std::string binary = std::string(KILN_BINARY_DIR) + "/services/scheduler/kiln-scheduler";
     const std::string log = "/tmp/kiln-scheduler-test-" + instance + ".log";
+    // Everything the child needs is made here: between fork and exec only async-signal-safe calls.
+    std::vector<std::string> args = {binary,
+                                     "--nats.url=" + nats_url,
+                                     "--http.port=0",
+                                     "--dispatch.global-limit=" + std::to_string(global_limit),
+                                     "--instance=" + instance,
+                                     "--scheduler.lease-seconds=3"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
@@ -45,13 +63,16 @@ class SchedulerProcess {
       if (getppid() != parent) _exit(127);
       FILE* out = freopen(log.c_str(), "w", stderr);
       (void)out;
-      const std::string nats = "--nats.url=" + nats_url;
-      const std::string limit = "--dispatch.global-limit=" + std::to_string(global_limit);
-      const std::string name = "--instance=" + instance;
-      execl(binary.c_str(), binary.c_str(), nats.c_str(), "--http.port=0", limit.c_str(),
-            name.c_str(), "--scheduler.lease-seconds=3", static_cast<char*>(nullptr));
+      execve(binary.c_str(), argv.data(), envp.data());
       _exit(127);
     }
+  }
+  // True once the process has ended (by itself or by a failpoint's kill).
+  bool exited() {
+    if (pid_ <= 0) return true;
+    if (waitpid(pid_, nullptr, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    return true;
   }
   ~SchedulerProcess() { kill9(); }
   void kill9() {
@@ -88,7 +109,8 @@ class SchedulerTest : public ::testing::Test {
     SchedulerRunner* runner = nullptr;
   };
   Instance start(const std::string& name, int global_limit = 4,
-                 std::function<std::int64_t()> clock = {}) {
+                 std::function<std::int64_t()> clock = {},
+                 std::uint64_t snapshot_every_events = RunnerOptions{}.snapshot_every_events) {
     Instance instance;
     instance.bus = connect(name);
     SchedulerOptions options;
@@ -97,6 +119,7 @@ class SchedulerTest : public ::testing::Test {
     options.runner.limits.global_limit = global_limit;
     options.runner.lease_stale_after = 3s;
     options.runner.now_ms = std::move(clock);
+    options.runner.snapshot_every_events = snapshot_every_events;
     instance.scheduler = std::make_unique<Scheduler>(options, *instance.bus);
     EXPECT_NO_THROW(instance.scheduler->start());
     instance.runner = &instance.scheduler->runner();
@@ -382,6 +405,69 @@ TEST_F(SchedulerTest, KilledSchedulerRestartsWithoutDoubleOrLostDispatch) {
   auto events = log();
   for (int i = 0; i < 40; ++i) EXPECT_EQ(count(events, "dispatched", "k" + std::to_string(i)), 1);
   EXPECT_LE(peak_running(events), 3);
+}
+
+// The sequence the scheduler's newest snapshot covers (0: none written).
+std::uint64_t snapshot_sequence(bus::Bus& bus) {
+  auto kv = bus::KeyValue::open(bus, kSchedulerBucket, {});
+  if (!kv.ok()) return 0;
+  auto head = (*kv)->get("dispatch");
+  if (!head.ok() || !head->has_value()) return 0;
+  return std::stoull((*head)->value);
+}
+
+TEST_F(SchedulerTest, RestartReadsOnlyTheLogAfterItsSnapshot) {
+  {
+    auto first = start("s1", 2, {}, 10);
+    for (int i = 0; i < 12; ++i)
+      publish(requested("r" + std::to_string(i), "p" + std::to_string(i % 3)));
+    ASSERT_TRUE(eventually([&] { return count(log(), "dispatched") == 2; }));
+    for (const auto& e : log()) {
+      if (e.type() == "dispatched") publish(finished(e.build_id()));
+    }
+    ASSERT_TRUE(eventually([&] { return count(log(), "dispatched") == 4; }));
+    ASSERT_TRUE(eventually([&] { return snapshot_sequence(*bus_) > 0; })) << "no snapshot written";
+  }
+  const std::uint64_t covered = snapshot_sequence(*bus_);
+  for (int i = 12; i < 16; ++i) publish(requested("r" + std::to_string(i)));
+  auto last = bus::last_stream_sequence(*bus_, bus::kEventsStream);
+  ASSERT_TRUE(last.ok());
+  ASSERT_GT(*last, covered);
+
+  auto second = start("s2", 2, {}, 10);
+  ASSERT_TRUE(eventually([&] { return second.runner->ready(); }));
+  const double read = second.scheduler->metrics().value("kiln_scheduler_recovery_events");
+  EXPECT_EQ(read, static_cast<double>(*last - covered))
+      << "a start reads the log after the snapshot (sequence " << covered << ") only";
+  complete_all(16, 60s);
+  auto events = log();
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(count(events, "dispatched", "r" + std::to_string(i)), 1);
+  EXPECT_LE(peak_running(events), 2);
+}
+
+TEST_F(SchedulerTest, KilledWhileWritingASnapshotRecoversFromThePreviousOne) {
+  // The second snapshot dies after its first chunk: its head was never written.
+  auto process = std::make_unique<SchedulerProcess>(
+      nats_.url(), "snapper", 3, std::vector<std::string>{"--scheduler.snapshot-every-events=8"},
+      std::vector<std::string>{"KILN_FAILPOINTS=scheduler.snapshot_chunk_written=2*kill"});
+  for (int i = 0; i < 10; ++i)
+    publish(requested("w" + std::to_string(i), "p" + std::to_string(i % 4)));
+  ASSERT_TRUE(eventually([&] { return count(log(), "dispatched") == 3; }, 20s));
+  ASSERT_TRUE(eventually([&] { return snapshot_sequence(*bus_) > 0; }, 20s));
+  const std::uint64_t first = snapshot_sequence(*bus_);
+  for (const auto& e : log()) {
+    if (e.type() == "dispatched") publish(finished(e.build_id()));
+  }
+  ASSERT_TRUE(eventually([&] { return process->exited(); }, 30s))
+      << "the failpoint never fired on the second snapshot";
+  EXPECT_EQ(snapshot_sequence(*bus_), first) << "the head still names the whole snapshot";
+
+  auto after = start("after", 3, {}, 8);
+  complete_all(10, 60s);
+  auto events = log();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(count(events, "dispatched", "w" + std::to_string(i)), 1);
+  EXPECT_LE(peak_running(events), 3);
+  EXPECT_GT(after.scheduler->metrics().value("kiln_scheduler_recovery_events"), 0);
 }
 
 TEST_F(SchedulerTest, NewerRequestSupersedesTheQueuedOne) {
