@@ -106,6 +106,16 @@ Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream) 
   return info->State.LastSeq;
 }
 
+Status purge_subject(Bus& bus, const std::string& stream, const std::string& subject) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Stream.Purge.Subject = subject.c_str();
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  natsStatus s = js_PurgeStream(bus.js(), stream.c_str(), &options, &js_code);
+  if (s != NATS_OK) return nats_error("js_PurgeStream", s, js_code);
+  return {};
+}
+
 Result<std::optional<Message>> last_message(Bus& bus, const std::string& stream,
                                             const std::string& subject) {
   natsMsg* raw = nullptr;

@@ -67,6 +67,8 @@ class SubjectReader {
 // The last sequence stored in `stream` (0 when empty), from the stream info: how far a
 // projection is behind the log.
 Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream);
+// Removes every message of `stream` on `subject` (wildcards allowed) at once.
+Status purge_subject(Bus& bus, const std::string& stream, const std::string& subject);
 
 // The last message stored on `subject` (no wildcards), or nullopt when there is none: "was a cancel
 // already requested for this build?", "which attempt was dispatched last?".

@@ -186,11 +186,14 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   const SecretMasker masker = masker_for(services_.options);
   auto first_line = next_log_line(services_.bus, build_id_);
   if (!first_line.ok()) return first_line.error();
-  LogStream logs(services_.bus, build_id_, masker, *first_line);
+  LogStream logs(services_.bus, build_id_, masker, *first_line, services_.options.log_max_bytes);
   logs_ = &logs;
   struct ResetLogs {
     BuildJob* job;
-    ~ResetLogs() { job->logs_ = nullptr; }
+    ~ResetLogs() {
+      job->note_truncated_log();
+      job->logs_ = nullptr;
+    }
   } reset_logs{this};
 
   std::string work = services_.options.work_dir + "/" + build_id_ + "-" + std::to_string(attempt_) +
@@ -213,6 +216,17 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   auto outcome = finish_built(state);
   logs.close();
   return outcome;
+}
+
+void BuildJob::note_truncated_log() {
+  const std::int64_t dropped = logs_->dropped_lines();
+  if (dropped == 0) return;
+  services_.metrics.counter_add(metric::kLogsTruncated);
+  log::warn("build log truncated at build.log-max-bytes",
+            {{"build_id", build_id_},
+             {"attempt", attempt_},
+             {"max_bytes", services_.options.log_max_bytes},
+             {"dropped_lines", dropped}});
 }
 
 Result<std::optional<Failure>> BuildJob::fetch_source(State& state) {

@@ -60,6 +60,8 @@ class BuildJob {
   Result<Outcome> finish_failed(const Failure& failure, const std::atomic<bool>& handing_back);
   Result<Outcome> publish_built(const std::string& layout_tmp, events::v1::ImageBuilt built);
   void kiln_line(const std::string& text);
+  // Counts and logs an attempt whose log reached build.log-max-bytes.
+  void note_truncated_log();
 
   JobServices services_;
   events::v1::Envelope requested_;

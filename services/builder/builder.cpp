@@ -23,23 +23,41 @@ Builder::Builder(const BuilderOptions& options, bus::Bus& bus)
   server_.add_readiness_check("buildah", [this] { return engine_.check(); });
 }
 
-void Builder::sweep_leftovers() {
+void Builder::sweep_leftovers(Sweep when) {
   // A killed predecessor's processes died with it (process.h); its files did not.
   const auto swept = builder::sweep_leftovers(options_.work_dir, options_.artifacts_dir,
-                                              std::chrono::seconds(options_.timeout_seconds));
-  if (auto s = engine_.remove_leftover_containers(); !s.ok()) {
-    log::warn("removing leftover working containers failed", {{"error", s.error().describe()}});
+                                              std::chrono::seconds(options_.timeout_seconds),
+                                              std::chrono::hours(options_.artifacts_max_age_hours));
+  // Only before any build runs: a running build's working container looks the same.
+  if (when == Sweep::kAtStart) {
+    if (auto s = engine_.remove_leftover_containers(); !s.ok()) {
+      log::warn("removing leftover working containers failed", {{"error", s.error().describe()}});
+    }
+    if (auto bytes = engine_.cache_bytes(); bytes.ok()) {
+      server_.metrics().gauge_set(metric::kCacheBytes, static_cast<double>(*bytes));
+    }
   }
-  log::info("leftovers swept", {{"work_dirs", swept.work_dirs_removed},
-                                {"export_dirs", swept.export_dirs_removed},
-                                {"failures", swept.failures}});
-  if (auto bytes = engine_.cache_bytes(); bytes.ok()) {
-    server_.metrics().gauge_set(metric::kCacheBytes, static_cast<double>(*bytes));
+  const int removed = swept.work_dirs_removed + swept.export_dirs_removed + swept.layouts_removed;
+  if (when == Sweep::kAtStart || removed > 0 || swept.failures > 0) {
+    log::info("leftovers swept", {{"work_dirs", swept.work_dirs_removed},
+                                  {"export_dirs", swept.export_dirs_removed},
+                                  {"layouts", swept.layouts_removed},
+                                  {"failures", swept.failures}});
+  }
+}
+
+void Builder::sweep_periodically() {
+  std::unique_lock lock(sweep_mutex_);
+  while (!sweep_wake_.wait_for(lock, std::chrono::minutes(10), [this] { return sweep_stop_; })) {
+    lock.unlock();
+    sweep_leftovers(Sweep::kPeriodic);
+    lock.lock();
   }
 }
 
 void Builder::start() {
-  sweep_leftovers();
+  sweep_leftovers(Sweep::kAtStart);
+  sweeper_ = std::thread([this] { sweep_periodically(); });
   server_.start();  // first: a port in use must not have taken a build already
   service::require(cancels_.start(), "watching cancel requests");
   service::require(worker_.start(), "binding the builder consumer");
@@ -54,6 +72,12 @@ void Builder::stop() {
   if (stopped_) return;
   stopped_ = true;
   log::info("handing back running builds");
+  {
+    std::lock_guard lock(sweep_mutex_);
+    sweep_stop_ = true;
+  }
+  sweep_wake_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
   presence_.set_stopping();
   worker_.stop();
   presence_.stop();

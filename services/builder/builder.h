@@ -2,6 +2,10 @@
 // worker's heartbeat. main() and the integration tests construct it the same way.
 #pragma once
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "builder/buildah_engine.h"
 #include "builder/cancel_watcher.h"
 #include "builder/options.h"
@@ -35,7 +39,9 @@ class Builder {
   Worker& worker() { return worker_; }
 
  private:
-  void sweep_leftovers();
+  enum class Sweep { kAtStart, kPeriodic };
+  void sweep_leftovers(Sweep when);
+  void sweep_periodically();
 
   const BuilderOptions options_;
   BuildahEngine engine_;
@@ -44,6 +50,10 @@ class Builder {
   CancelWatcher cancels_;
   Worker worker_;
   worker::Presence presence_;
+  std::mutex sweep_mutex_;
+  std::condition_variable sweep_wake_;
+  bool sweep_stop_ = false;
+  std::thread sweeper_;
   bool stopped_ = false;
 };
 

@@ -61,7 +61,8 @@ WorkDirLock::~WorkDirLock() {
 }
 
 SweepReport sweep_leftovers(const std::string& work_dir, const std::string& artifacts_dir,
-                            std::chrono::seconds export_max_age) {
+                            std::chrono::seconds export_max_age,
+                            std::chrono::seconds layout_max_age) {
   SweepReport report;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(work_dir, ec)) {
@@ -70,8 +71,14 @@ SweepReport sweep_leftovers(const std::string& work_dir, const std::string& arti
   }
   for (const auto& entry : fs::directory_iterator(artifacts_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(".tmp-", 0) != 0 || !older_than(entry.path(), export_max_age)) continue;
-    if (remove_tree(entry.path(), report)) ++report.export_dirs_removed;
+    if (name.rfind(".tmp-", 0) == 0) {
+      if (older_than(entry.path(), export_max_age) && remove_tree(entry.path(), report)) {
+        ++report.export_dirs_removed;
+      }
+    } else if (layout_max_age.count() > 0 && older_than(entry.path(), layout_max_age) &&
+               remove_tree(entry.path(), report)) {
+      ++report.layouts_removed;
+    }
   }
   return report;
 }

@@ -9,12 +9,13 @@
 namespace kiln::builder {
 
 LogStream::LogStream(bus::Bus& bus, std::string build_id, const SecretMasker& masker,
-                     std::int64_t first_line)
+                     std::int64_t first_line, std::int64_t max_bytes)
     : bus_(bus),
       build_id_(std::move(build_id)),
       subject_(events::log_subject(build_id_)),
       masker_(masker),
-      next_line_(first_line) {
+      next_line_(first_line),
+      max_bytes_(max_bytes) {
   pending_.set_build_id(build_id_);
   pending_.set_first_line(next_line_);
   flusher_ = std::thread([this] { flush_loop(); });
@@ -23,8 +24,20 @@ LogStream::LogStream(bus::Bus& bus, std::string build_id, const SecretMasker& ma
 LogStream::~LogStream() { close(); }
 
 void LogStream::add(std::string_view stream, std::string_view text) {
-  const std::string masked = masker_.mask(text);
+  std::string masked = masker_.mask(text);
   std::lock_guard lock(mutex_);
+  if (max_bytes_ > 0 && (dropped_lines_ > 0 ||
+                         stored_bytes_ + static_cast<std::int64_t>(masked.size()) > max_bytes_)) {
+    dropped_bytes_ += static_cast<std::int64_t>(masked.size());
+    if (dropped_lines_++ == 0) {
+      stream = "kiln";
+      masked = "kiln: the log reached build.log-max-bytes (" + std::to_string(max_bytes_) +
+               " bytes); later lines are not stored, the build goes on";
+    } else {
+      return;
+    }
+  }
+  stored_bytes_ += static_cast<std::int64_t>(masked.size());
   auto* line = pending_.add_lines();
   line->set_at_ms(now_ms());
   line->set_stream(std::string(stream));
@@ -41,6 +54,11 @@ void LogStream::add(std::string_view stream, std::string_view text) {
 std::int64_t LogStream::next_line() const {
   std::lock_guard lock(mutex_);
   return next_line_;
+}
+
+std::int64_t LogStream::dropped_lines() const {
+  std::lock_guard lock(mutex_);
+  return dropped_lines_;
 }
 
 void LogStream::flush_loop() {
@@ -81,6 +99,16 @@ void LogStream::publish(events::v1::LogBatch batch) {
 void LogStream::close() {
   {
     std::lock_guard lock(mutex_);
+    if (closing_) return;
+    if (dropped_lines_ > 0) {
+      // The tally, past the cap like the marker: a reader sees how much is missing.
+      auto* line = pending_.add_lines();
+      line->set_at_ms(now_ms());
+      line->set_stream("kiln");
+      line->set_text("kiln: " + std::to_string(dropped_lines_) + " lines (" +
+                     std::to_string(dropped_bytes_) + " bytes) were not stored");
+      ++next_line_;
+    }
     closing_ = true;
   }
   cv_.notify_one();

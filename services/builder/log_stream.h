@@ -1,6 +1,9 @@
 // A build's log lines on KILN_LOGS (kiln.log.<build id>): masked whole, numbered consecutively
 // (1-based, continuing after lines an earlier attempt published), and sent as LogBatch messages
-// when a batch is full or 100 ms after its first line, so a watcher sees lines promptly.
+// when a batch is full or 100 ms after its first line, so a watcher sees lines promptly. An
+// attempt's log is capped at `max_bytes` of line text: past it, one marker line says so and later
+// lines are counted, not stored, while the build goes on (one build printing in a loop must not
+// fill KILN_LOGS).
 #pragma once
 
 #include <condition_variable>
@@ -23,9 +26,9 @@ class LogStream {
   static constexpr std::size_t kMaxBatchLines = 500;
   static constexpr int kFlushIntervalMs = 100;
 
-  // Starts numbering at `first_line` (see next_log_line).
+  // Starts numbering at `first_line` (see next_log_line); `max_bytes` 0: no cap.
   LogStream(bus::Bus& bus, std::string build_id, const SecretMasker& masker,
-            std::int64_t first_line);
+            std::int64_t first_line, std::int64_t max_bytes = 0);
   ~LogStream();
   LogStream(const LogStream&) = delete;
   LogStream& operator=(const LogStream&) = delete;
@@ -37,6 +40,8 @@ class LogStream {
   void close();
   // The number the next line will get.
   std::int64_t next_line() const;
+  // Lines dropped after the cap (0: the log is whole).
+  std::int64_t dropped_lines() const;
 
  private:
   void flush_loop();
@@ -52,6 +57,10 @@ class LogStream {
   std::size_t pending_bytes_ = 0;
   std::int64_t next_line_;
   bool closing_ = false;
+  const std::int64_t max_bytes_;
+  std::int64_t stored_bytes_ = 0;
+  std::int64_t dropped_lines_ = 0;
+  std::int64_t dropped_bytes_ = 0;
   std::thread flusher_;
 };
 

@@ -6,6 +6,8 @@
 namespace kiln::builder::metric {
 
 inline constexpr http::Metric kSlots{"kiln_builder_slots", "Build slots of this replica"};
+inline constexpr http::Metric kLogsTruncated{
+    "kiln_builder_logs_truncated_total", "Build attempts whose log reached build.log-max-bytes"};
 inline constexpr http::Metric kSlotsBusy{"kiln_builder_slots_busy", "Build slots running a build"};
 inline constexpr http::Metric kBuilds{"kiln_builder_builds_total", "Builds by outcome"};
 inline constexpr http::Metric kBuildDuration{"kiln_builder_build_duration_seconds",

@@ -45,6 +45,11 @@ Config describe(BuilderOptions& o) {
       .bind("build.timeout-seconds", o.timeout_seconds,
             "Wall-clock limit of a build when its spec sets none")
       .at_least(1);
+  config
+      .bind("build.log-max-bytes", o.log_max_bytes,
+            "Log text stored per build attempt; past it a marker line says so, later lines are "
+            "dropped (and counted) and the build goes on (0: no cap)")
+      .at_least(0);
   config.bind("build.secrets", o.secret_variables,
               "Build secrets as id=ENVVAR,...: RUN --mount=type=secret,id=<id> reads the value of "
               "ENVVAR; values are masked in logs");
@@ -61,6 +66,11 @@ Config describe(BuilderOptions& o) {
       .not_empty();
   config.bind("artifacts.dir", o.artifacts_dir, "OCI image layouts, one directory per build")
       .not_empty();
+  config
+      .bind("artifacts.max-age-hours", o.artifacts_max_age_hours,
+            "A layout no pusher took (a lost attempt, a killed builder) is removed after this "
+            "(swept at start and every ten minutes; 0: never)")
+      .at_least(0);
   config.bind("work.dir", o.work_dir, "Per-build work directories (sources, secrets)").not_empty();
   config.bind("registry.insecure", o.insecure_registries,
               "Registries reached over plain HTTP (comma list of host:port)");

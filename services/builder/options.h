@@ -21,8 +21,10 @@ struct BuilderOptions {
   std::string buildah_root = ".kiln/buildah";  // uses <root>/root and <root>/run, vfs driver
   std::string artifacts_dir = service::kDefaultArtifactsDir;
   std::string work_dir = ".kiln/work";
+  int artifacts_max_age_hours = 24;  // a layout no pusher took is removed after this (0: never)
   std::vector<std::string> insecure_registries = service::kDefaultInsecureRegistries;
   int timeout_seconds = 3600;
+  std::int64_t log_max_bytes = 10LL << 20;  // an attempt's stored log text; 0: no cap
   std::int64_t cache_max_bytes = 10LL << 30;
   // Build secrets: id -> value. `secret_variables` ("id=ENVVAR,...") adds the values of those
   // environment variables when the builder is constructed.

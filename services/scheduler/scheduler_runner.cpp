@@ -249,7 +249,13 @@ void SchedulerRunner::apply(const bus::Message& message) {
                 {"error", envelope.error().describe()}});
     return;
   }
-  const std::int64_t log_ms = message.timestamp_ns() / 1'000'000;
+  // The earlier of the stream's and the producer's clock: a producer clock running ahead cannot
+  // make the state forget finished builds early, and a history imported with its own times (the
+  // bench) ages by them.
+  const std::int64_t log_ms =
+      std::min(message.timestamp_ns() / 1'000'000, envelope->occurred_at_ms() > 0
+                                                       ? envelope->occurred_at_ms()
+                                                       : message.timestamp_ns() / 1'000'000);
   state_->apply(*envelope, log_ms);
   log_state_->apply(*envelope, log_ms);
   // Live, a worker's `started` counts from its arrival; during a replay refresh_liveness() does.

@@ -2,6 +2,7 @@
 
 #include "bus/consumer.h"
 #include "bus/topology.h"
+#include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
 
@@ -29,7 +30,16 @@ UploadWriter::UploadWriter(bus::Bus& bus, std::string upload_id, int timeout_ms)
   buffer_.reserve(kUploadChunkBytes);
 }
 
-UploadWriter::~UploadWriter() { EVP_MD_CTX_free(digest_); }
+UploadWriter::~UploadWriter() {
+  EVP_MD_CTX_free(digest_);
+  if (finished_ || index_ == 0) return;
+  // Refused or cut short: its chunks would wait out the stream's max age for nothing.
+  if (Status s = bus::purge_subject(bus_, bus::kUploadsStream, events::upload_subject(upload_id_));
+      !s.ok()) {
+    log::warn("removing the chunks of an unfinished upload failed",
+              {{"upload_id", upload_id_}, {"error", s.error().describe()}});
+  }
+}
 
 Status UploadWriter::write(std::string_view bytes) {
   EVP_DigestUpdate(digest_, bytes.data(), bytes.size());
@@ -50,7 +60,9 @@ Status UploadWriter::finish() {
   unsigned len = 0;
   EVP_DigestFinal_ex(digest_, digest, &len);
   sha256_ = hex(digest, len);
-  return publish(true);
+  Status published = publish(true);
+  finished_ = published.ok();
+  return published;
 }
 
 Status UploadWriter::publish(bool last) {

@@ -1,6 +1,7 @@
 // Build contexts in stream KILN_UPLOADS: written as chunks of at most 512 KiB on
 // kiln.upload.<upload_id> (Nats-Msg-Id <upload_id>:<index>), the last chunk carrying the sha256
-// and size of the whole, so a reader knows the upload is complete and intact.
+// and size of the whole, so a reader knows the upload is complete and intact. An upload refused
+// or cut short has its chunks removed at once.
 #pragma once
 
 #include <openssl/evp.h>
@@ -43,6 +44,7 @@ class UploadWriter {
   std::int64_t index_ = 0;
   std::uint64_t size_ = 0;
   std::string sha256_;
+  bool finished_ = false;  // else the destructor removes the chunks already stored
 };
 
 struct StoredUpload {

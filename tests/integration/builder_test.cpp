@@ -42,6 +42,8 @@ struct Outcome {
   }
 };
 
+constexpr std::int64_t kLogCap = 256 << 10;
+
 class BuilderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -61,6 +63,7 @@ class BuilderTest : public ::testing::Test {
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->secrets = {{"tok", kSecretValue}};
+    options_->log_max_bytes = kLogCap;
     options_->common.http.port = 0;
     builder_ = std::make_unique<Builder>(*options_, *bus_);
     builder_->start();
@@ -149,6 +152,33 @@ class BuilderTest : public ::testing::Test {
   static inline std::unique_ptr<BuilderOptions> options_;
   static inline std::unique_ptr<Builder> builder_;
 };
+
+TEST_F(BuilderTest, ALogPastItsCapIsCutWithAMarkerAndTheBuildSucceeds) {
+  // About 1 MiB of output against the suite's 256 KiB cap.
+  const std::string id =
+      start_build({{"Dockerfile", dockerfile("RUN i=0; while [ $i -lt 16000 ]; do echo "
+                                             "line-$i-of-a-chatty-build-step-padding-padding; "
+                                             "i=$((i+1)); done\n")}});
+  const Outcome outcome = wait_outcome(id);
+  ASSERT_EQ(outcome.type(), "built");
+  // The tally is the last line, written as the log closes after `built`.
+  std::string logs;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  auto truncated = [] { return builder_->metrics().value("kiln_builder_logs_truncated_total"); };
+  while (Clock::now() < deadline &&
+         (logs.find("were not stored") == std::string::npos || truncated() < 1)) {
+    logs = read_logs(id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(logs.find("kiln: the log reached build.log-max-bytes (262144 bytes); later lines "
+                      "are not stored, the build goes on"),
+            std::string::npos);
+  EXPECT_NE(logs.find("were not stored"), std::string::npos) << logs.substr(logs.size() - 500);
+  EXPECT_NE(logs.find("line-100-of"), std::string::npos) << "lines before the cap are kept";
+  EXPECT_EQ(logs.find("line-15999-of"), std::string::npos) << "lines after the cap are dropped";
+  EXPECT_LT(logs.size(), static_cast<std::size_t>(kLogCap) + 64 * 1024);
+  EXPECT_EQ(truncated(), 1);
+}
 
 TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
   const std::map<std::string, std::string> files = {

@@ -402,6 +402,28 @@ TEST_F(WebhookIngestTest, NatsDownIs503ThenSuccessWhenItReturns) {
   EXPECT_TRUE(last_event("requested", up.str("build_id")));
 }
 
+TEST_F(WebhookIngestTest, ARefusedUploadLeavesNoChunkBehind) {
+  const int port = service_->port();
+  Headers headers = builder();
+  headers["Content-Type"] = "application/x-tar";
+  auto before = bus::last_stream_sequence(*bus_, bus::kUploadsStream);
+  ASSERT_TRUE(before.ok());
+  // 1.5 MiB of file first (chunks are stored as the body streams in), then an entry that escapes.
+  const std::string body = tar_entry("big.bin", '0', std::string(1536 * 1024, 'x')) +
+                           tar_entry("../escape", '0', "x") + std::string(1024, '\0');
+  auto refused = call(port, "POST", "/v1/uploads", body, headers);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  auto after = bus::last_stream_sequence(*bus_, bus::kUploadsStream);
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(*after, *before) << "the first chunks were stored while the upload streamed";
+  auto reader = bus::SubjectReader::open(*bus_, bus::kUploadsStream, "kiln.upload.>",
+                                         bus::SubjectReader::Start::kSequence, *before + 1);
+  ASSERT_TRUE(reader.ok()) << reader.error().describe();
+  auto left = (*reader)->next(1000);
+  ASSERT_TRUE(left.ok()) << left.error().describe();
+  EXPECT_FALSE(left->has_value()) << "a chunk of the refused upload is still stored";
+}
+
 TEST_F(WebhookIngestTest, LimitsAndBadInput) {
   const int port = service_->port();
   const auto before = events_stored();
