@@ -54,11 +54,15 @@ Status SchedulerRunner::readiness() const {
 void SchedulerRunner::run() {
   while (!stopping()) {
     if (!reader_ && !rebuild()) {
-      for (int i = 0; i < 10 && !stopping(); ++i) {
+      // Each try asks the server for a consumer over the whole log: back off, 1 s doubling to
+      // 30 s, so a struggling server is not kept busy by the retries themselves.
+      const int waits = 10 * std::min(30, 1 << std::min(failed_rebuilds_++, 5));
+      for (int i = 0; i < waits && !stopping(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       continue;
     }
+    failed_rebuilds_ = 0;
     if (!read_log(kIdleReadMs)) {
       reader_.reset();
       continue;

@@ -110,6 +110,7 @@ class SchedulerRunner {
   std::map<std::string, std::int64_t> log_fires_;  // schedule id -> last tick in the log
   std::unique_ptr<SnapshotStore> snapshots_;
   std::uint64_t snapshot_seq_ = 0;
+  int failed_rebuilds_ = 0;  // in a row, for the retry backoff
   ScheduleBook book_;
   std::uint64_t applied_seq_ = 0;
   std::uint64_t decided_term_ = 0;
