@@ -13,8 +13,20 @@ constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
 std::vector<StreamSpec> kiln_streams(const TopologyOptions& options) {
   return {
       StreamSpec{kEventsStream, {"kiln.build.>"}, 0, options.duplicate_window_seconds},
-      StreamSpec{kLogsStream, {"kiln.log.>"}, options.log_max_age_days * 24 * 3600, 120},
-      StreamSpec{kUploadsStream, {"kiln.upload.>"}, 24 * 3600, 3600, 1024 * 1024},
+      StreamSpec{kLogsStream,
+                 {"kiln.log.>"},
+                 options.log_max_age_days * 24 * 3600,
+                 120,
+                 -1,
+                 options.logs_max_bytes,
+                 false},
+      StreamSpec{kUploadsStream,
+                 {"kiln.upload.>"},
+                 24 * 3600,
+                 3600,
+                 1024 * 1024,
+                 options.uploads_max_bytes,
+                 true},
   };
 }
 
@@ -54,6 +66,8 @@ Status ensure_stream(Bus& bus, const StreamSpec& spec) {
   cfg.MaxAge = spec.max_age_seconds * kNanosPerSecond;
   cfg.Duplicates = spec.duplicate_window_seconds * kNanosPerSecond;
   cfg.MaxMsgSize = spec.max_msg_size;
+  cfg.MaxBytes = spec.max_bytes;
+  cfg.Discard = spec.refuse_when_full ? js_DiscardNew : js_DiscardOld;
 
   jsStreamInfo* raw_info = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);

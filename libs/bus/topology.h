@@ -26,6 +26,9 @@ struct StreamSpec {
   std::int64_t max_age_seconds = 0;  // 0: keep forever
   std::int64_t duplicate_window_seconds = 120;
   std::int32_t max_msg_size = -1;
+  std::int64_t max_bytes = -1;  // -1: no limit
+  // At max_bytes: refuse new messages (true) or remove the oldest (false).
+  bool refuse_when_full = false;
 };
 
 struct ConsumerSpec {
@@ -39,6 +42,10 @@ struct ConsumerSpec {
 
 struct TopologyOptions {
   std::int64_t log_max_age_days = 30;
+  // KILN_LOGS drops its oldest logs past this; KILN_UPLOADS refuses new uploads past this (a
+  // stored context a queued build still needs is never dropped for a new one).
+  std::int64_t logs_max_bytes = 20LL << 30;
+  std::int64_t uploads_max_bytes = 8LL << 30;
   std::int64_t duplicate_window_seconds = 24 * 3600;  // covers a retried webhook or a restart
   std::int64_t builder_ack_wait_seconds = 30;
   std::int64_t pusher_ack_wait_seconds = 30;

@@ -44,6 +44,15 @@ Config make_config(const std::string& program, const std::string& summary, Commo
   config.bind("http.cors-origins", http.cors_origins,
               "Browser origins allowed to call this API (the dashboard's), comma-separated; * for "
               "any");
+  config
+      .bind("streams.logs-max-bytes", common.streams.logs_max_bytes,
+            "Bytes KILN_LOGS keeps; past it the oldest logs go (set the same in every service)")
+      .at_least(1 << 20);
+  config
+      .bind("streams.uploads-max-bytes", common.streams.uploads_max_bytes,
+            "Bytes KILN_UPLOADS keeps; past it new uploads are refused with 507 until older "
+            "ones expire (1 day) (set the same in every service)")
+      .at_least(1 << 20);
   config.bind("log.level", common.log_level, "Least severe log lines written")
       .one_of({"debug", "info", "warn", "error"});
   config.bind("instance", common.instance,
@@ -68,7 +77,7 @@ std::unique_ptr<bus::Bus> connect_bus(const CommonOptions& common) {
   while (!shutdown::requested()) {
     auto connected = bus::Bus::connect(options);
     if (connected.ok()) {
-      auto provisioned = bus::provision(**connected);
+      auto provisioned = bus::provision(**connected, common.streams);
       if (provisioned.ok()) {
         log::info("connected to NATS", {{"url", options.url}});
         return std::move(connected.value());

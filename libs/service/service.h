@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "bus/topology.h"
 #include "common/config.h"
 #include "http/server.h"
 
@@ -38,6 +39,8 @@ struct CommonOptions {
   std::string nats_url = "nats://127.0.0.1:4222";
   http::ServerOptions http;
   std::string log_level = "info";
+  // Stream limits every service provisions with: give every service the same values.
+  bus::TopologyOptions streams;
   std::string instance;  // empty: <service>/<host>-<pid>, filled in by init_logging
 };
 

@@ -12,6 +12,20 @@
 #include "webhook-ingest/upload_store.h"
 
 namespace kiln::webhook {
+namespace {
+
+// KILN_UPLOADS refuses new messages once it holds streams.uploads-max-bytes: tell the client the
+// store is full (507, try later), not that the service is down.
+http::HttpError storing_failed(const Error& error) {
+  if (error.message.find("maximum bytes exceeded") != std::string::npos) {
+    return http::HttpError(507, "uploads_full",
+                           "the upload store is full (streams.uploads-max-bytes); uploads expire "
+                           "after a day, try again later");
+  }
+  return http::HttpError(503, "unavailable", "storing the context: " + error.describe());
+}
+
+}  // namespace
 
 void UploadRoutes::add_to(http::Server& server) {
   http::RouteOptions route;
@@ -61,7 +75,7 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
     }
     const std::string_view bytes(buf.data(), n);
     if (Status s = writer.write(bytes); !s.ok()) {
-      refused.emplace(503, "unavailable", "storing the context: " + s.error().describe());
+      refused.emplace(storing_failed(s.error()));
       return s.error();
     }
     return bytes;
@@ -73,7 +87,7 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
   }
   if (!checked.ok()) throw http::HttpError(422, "invalid_context", checked.error().message);
   if (Status s = writer.finish(); !s.ok()) {
-    throw http::HttpError(503, "unavailable", "storing the context: " + s.error().describe());
+    throw storing_failed(s.error());
   }
   log::info("context uploaded", {{"upload_id", writer.upload_id()},
                                  {"size", static_cast<std::int64_t>(writer.size())},

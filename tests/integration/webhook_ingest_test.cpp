@@ -424,6 +424,27 @@ TEST_F(WebhookIngestTest, ARefusedUploadLeavesNoChunkBehind) {
   EXPECT_FALSE(left->has_value()) << "a chunk of the refused upload is still stored";
 }
 
+TEST_F(WebhookIngestTest, AFullUploadStoreAnswers507AndKeepsNothingOfTheUpload) {
+  bus::TopologyOptions small;
+  small.uploads_max_bytes = 2 << 20;
+  ASSERT_TRUE(bus::provision(*bus_, small).ok());
+  Headers headers = builder();
+  headers["Content-Type"] = "application/x-tar";
+  auto before = bus::last_stream_sequence(*bus_, bus::kUploadsStream);
+  ASSERT_TRUE(before.ok());
+  const std::string body =
+      tar_entry("big.bin", '0', std::string(3 << 20, 'x')) + std::string(1024, '\0');
+  auto full = call(service_->port(), "POST", "/v1/uploads", body, headers);
+  EXPECT_EQ(full.status, 507) << full.body;
+  EXPECT_NE(full.body.find("uploads_full"), std::string::npos) << full.body;
+  auto reader = bus::SubjectReader::open(*bus_, bus::kUploadsStream, "kiln.upload.>",
+                                         bus::SubjectReader::Start::kSequence, *before + 1);
+  ASSERT_TRUE(reader.ok()) << reader.error().describe();
+  auto left = (*reader)->next(1000);
+  ASSERT_TRUE(left.ok()) << left.error().describe();
+  EXPECT_FALSE(left->has_value()) << "a chunk of the refused upload is still stored";
+}
+
 TEST_F(WebhookIngestTest, LimitsAndBadInput) {
   const int port = service_->port();
   const auto before = events_stored();
