@@ -12,6 +12,13 @@
 # supported node is on PATH, Debian's nodejs and npm fetch a supported Node and npm from the npm
 # registry into /opt/kiln/node, which the Makefile and scripts put first on PATH. A supported
 # node already on PATH is used as it is.
+#
+# nats-server comes from Debian 13 (trixie, 2.10.x) rather than Debian 12 (2.9.10): 2.9.10 stops
+# answering JetStream API calls with 13 million subjects in KILN_EVENTS (a year of builds; see
+# docs/operations.md), and before 2.9.21 concurrent publishes carrying the same
+# Nats-Expected-Last-Subject-Sequence could all be accepted on a clustered stream, which is the
+# fence kiln puts on `built` and `pushed`. Debian 13's package runs on Debian 12 (it needs only
+# libc6 >= 2.34). An apt pin takes nothing else from trixie.
 set -euo pipefail
 
 INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,9 +30,10 @@ usage() {
   cat <<'EOF'
 Usage: infra/install.sh [--help]
 
-Installs kiln's build, test and runtime dependencies from Debian 12 packages (needs root),
-then stops and disables the system services those packages auto-start (docker-registry,
-nats-server, postgresql), which would otherwise hold the ports kiln's own stack uses.
+Installs kiln's build, test and runtime dependencies from Debian 12 packages (nats-server from
+Debian 13, pinned; needs root), then stops and disables the system services those packages
+auto-start (docker-registry, nats-server, postgresql), which would otherwise hold the ports
+kiln's own stack uses.
 Without a node that the dashboard's tools support (^20.19 || ^22.12 || >=24) on PATH, it
 installs one from the npm registry into /opt/kiln/node (KILN_NODE_PREFIX; infra/node.sh).
 EOF
@@ -59,6 +67,10 @@ readonly PACKAGES=(
   "${NODE_APT_PACKAGES[@]}"
 )
 
+readonly NATS_MIN_VERSION=2.10
+readonly TRIXIE_SOURCES=/etc/apt/sources.list.d/kiln-trixie.sources
+readonly TRIXIE_PIN=/etc/apt/preferences.d/kiln-trixie
+
 # Services the packages above start on install and that would collide with kiln's own.
 readonly CONFLICTING_SERVICES=(docker-registry nats-server postgresql)
 
@@ -81,6 +93,37 @@ missing_packages() {
   for name in "${PACKAGES[@]}"; do
     [[ -n ${installed[${name}]:-} ]] || printf '%s\n' "${name}"
   done
+  if [[ -n ${installed[nats-server]:-} ]] && ! nats_server_is_recent; then
+    printf '%s\n' nats-server
+  fi
+}
+
+nats_server_is_recent() {
+  local version
+  version=$(dpkg-query -W -f='${Version}' nats-server 2>/dev/null) || return 1
+  dpkg --compare-versions "${version}" ge "${NATS_MIN_VERSION}"
+}
+
+# Debian 13's archive as a source whose packages apt never picks, except nats-server.
+add_trixie_for_nats_server() {
+  if [[ ! -f ${TRIXIE_SOURCES} ]]; then
+    cat >"${TRIXIE_SOURCES}" <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  fi
+  cat >"${TRIXIE_PIN}" <<'EOF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 1
+
+Package: nats-server
+Pin: release n=trixie
+Pin-Priority: 990
+EOF
 }
 
 install_missing() {
@@ -92,8 +135,13 @@ install_missing() {
   fi
   log "installing ${#missing[@]} missing package(s): ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  add_trixie_for_nats_server
   apt-get update
   apt-get install -y "${PACKAGES[@]}"
+  nats_server_is_recent || {
+    log "nats-server $(dpkg-query -W -f='${Version}' nats-server) is older than ${NATS_MIN_VERSION}"
+    exit 1
+  }
 }
 
 systemd_is_running() { [[ -d /run/systemd/system ]]; }

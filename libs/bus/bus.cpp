@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <mutex>
+#include <vector>
+
+#include "common/strings.h"
 
 namespace kiln::bus {
 namespace {
@@ -60,11 +63,16 @@ Result<std::unique_ptr<Bus>> Bus::connect(const BusOptions& options) {
   if (options.retry_on_failed_connect) {
     natsOptions_SetRetryOnFailedConnect(opts.get(), true, nullptr, nullptr);
   }
-  if (natsStatus s = natsOptions_SetServers(opts.get(), nullptr, 0); s != NATS_OK) {
-    return nats_error("natsOptions_SetServers", s);
-  }
-  if (natsStatus s = natsOptions_SetURL(opts.get(), options.url.c_str()); s != NATS_OK) {
-    return nats_error("natsOptions_SetURL", s);
+  // nats.c 3.4 takes a comma-separated list in natsOptions_SetURL but then connects to none of
+  // its servers ("No server available"): a cluster's URLs go in as an array.
+  const std::vector<std::string> urls = split_list(options.url);
+  if (urls.empty()) return make_error(ErrorCode::kInvalidArgument, "no NATS server URL");
+  std::vector<const char*> url_pointers;
+  for (const auto& url : urls) url_pointers.push_back(url.c_str());
+  if (natsStatus s = natsOptions_SetServers(opts.get(), url_pointers.data(),
+                                            static_cast<int>(url_pointers.size()));
+      s != NATS_OK) {
+    return nats_error(("natsOptions_SetServers " + options.url).c_str(), s);
   }
 
   auto bus = std::unique_ptr<Bus>(new Bus());
@@ -131,6 +139,9 @@ Result<std::unique_ptr<AsyncPublisher>> AsyncPublisher::create(Bus& bus, int max
   jsOptions_Init(&js_opts);
   js_opts.Wait = bus.options().request_timeout_ms;
   js_opts.PublishAsync.MaxPending = max_pending;
+  // A full window is back-pressure from a busy server, not a failure: wait for acks as long as
+  // any request may take (nats.c gives up after 200 ms by default).
+  js_opts.PublishAsync.StallWait = bus.options().request_timeout_ms;
   js_opts.PublishAsync.AckHandler = &AsyncPublisher::on_ack;
   js_opts.PublishAsync.AckHandlerClosure = publisher->counters_.get();
   jsCtx* raw_js = nullptr;

@@ -29,6 +29,9 @@ struct BusOptions {
   int max_reconnect = -1;  // -1: retry forever; the connection survives server restarts
   bool retry_on_failed_connect = false;  // true: start even when the server is not up yet
   int request_timeout_ms = 5000;         // JetStream API calls and publish acks
+  // Copies of every stream and bucket this connection creates: 3 on a 3-node cluster, so one
+  // node can die without losing an acknowledged event.
+  int replicas = 1;
 };
 
 struct PublishAck {

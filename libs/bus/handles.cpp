@@ -75,6 +75,15 @@ Error nats_error(const char* call, natsStatus status, jsErrCode js_code) {
     if (js_code == JSStreamNotFoundErr || js_code == JSConsumerNotFoundErr) {
       code = ErrorCode::kNotFound;
     }
+    // A full stream with discard-new refuses a message with 10077 and the store's reason
+    // ("maximum bytes exceeded", "maximum messages exceeded"); 10047 is the server's own
+    // storage exhausted. Both mean "full, try later", not "down".
+    const bool limit_reached = message.find("maximum ") != std::string::npos &&
+                               message.find(" exceeded") != std::string::npos;
+    if (js_code == JSStorageResourcesExceededErr ||
+        (js_code == JSStreamStoreFailedErr && limit_reached)) {
+      code = ErrorCode::kResourceExhausted;
+    }
   }
   return make_error(code, std::move(message), std::move(peer));
 }

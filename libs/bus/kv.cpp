@@ -31,6 +31,7 @@ Result<std::unique_ptr<KeyValue>> KeyValue::open(Bus& bus, const std::string& bu
     cfg.History = static_cast<uint8_t>(options.history);
     cfg.TTL = options.ttl_seconds * kNanosPerSecond;
     cfg.StorageType = js_FileStorage;
+    cfg.Replicas = bus.options().replicas;
     s = js_CreateKeyValue(&raw, bus.js(), &cfg);
     if (s != NATS_OK) {
       // Another replica may have created it first.

@@ -68,6 +68,7 @@ Status ensure_stream(Bus& bus, const StreamSpec& spec) {
   cfg.MaxMsgSize = spec.max_msg_size;
   cfg.MaxBytes = spec.max_bytes;
   cfg.Discard = spec.refuse_when_full ? js_DiscardNew : js_DiscardOld;
+  cfg.Replicas = bus.options().replicas;
 
   jsStreamInfo* raw_info = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);

@@ -21,6 +21,11 @@ Config make_config(const std::string& program, const std::string& summary, Commo
   config.tolerate_environment(kiln_environment());
   auto& http = common.http;
   config.bind("nats.url", common.nats_url, "NATS server URL(s), comma-separated").not_empty();
+  config
+      .bind("nats.replicas", common.nats_replicas,
+            "Copies of each stream and bucket kiln creates: 3 on a 3-node cluster (set the same "
+            "in every service)")
+      .range(1, 5);
   config.bind("http.host", http.host, "Address the HTTP server binds to");
   config.bind("http.port", http.port, "HTTP port (0: any free port)").range(0, 65535);
   config.bind("http.threads", http.threads, "HTTP request threads for API requests").at_least(1);
@@ -72,6 +77,7 @@ void init_logging(CommonOptions& common, const std::string& service) {
 std::unique_ptr<bus::Bus> connect_bus(const CommonOptions& common) {
   bus::BusOptions options;
   options.url = common.nats_url;
+  options.replicas = common.nats_replicas;
   options.name = common.instance;
   bool warned = false;
   while (!shutdown::requested()) {

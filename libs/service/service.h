@@ -37,6 +37,7 @@ struct CommonOptions {
   explicit CommonOptions(int default_http_port);
 
   std::string nats_url = "nats://127.0.0.1:4222";
+  int nats_replicas = 1;
   http::ServerOptions http;
   std::string log_level = "info";
   // Stream limits every service provisions with: give every service the same values.

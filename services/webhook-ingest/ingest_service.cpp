@@ -29,7 +29,7 @@ void IngestService::start() {
   webhooks_ = std::make_unique<WebhookRoutes>(*cache_, publisher_, server_.metrics(), options_);
   projects_ = std::make_unique<ProjectRoutes>(*kv_, *cache_, auth_);
   builds_ = std::make_unique<BuildRoutes>(*kv_, *cache_, publisher_, auth_, options_);
-  uploads_ = std::make_unique<UploadRoutes>(bus_, auth_, options_);
+  uploads_ = std::make_unique<UploadRoutes>(bus_, auth_, server_.metrics(), options_);
   webhooks_->add_to(server_);
   projects_->add_to(server_);
   builds_->add_to(server_);

@@ -11,5 +11,8 @@ inline constexpr http::Metric kRequestDuration{"kiln_webhook_request_duration_se
                                                "Webhook latency, including the JetStream ack"};
 inline constexpr http::Metric kPublishFailures{"kiln_webhook_publish_failures_total",
                                                "Events that JetStream did not acknowledge in time"};
+inline constexpr http::Metric kUploadsRefused{
+    "kiln_webhook_uploads_refused_total",
+    "Uploads refused, by reason (payload_too_large, invalid_context, uploads_full, ...)"};
 
 }  // namespace kiln::webhook::metric

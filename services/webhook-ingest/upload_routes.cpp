@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "json/writer.h"
+#include "webhook-ingest/metrics.h"
 #include "webhook-ingest/upload_store.h"
 
 namespace kiln::webhook {
@@ -17,7 +18,7 @@ namespace {
 // KILN_UPLOADS refuses new messages once it holds streams.uploads-max-bytes: tell the client the
 // store is full (507, try later), not that the service is down.
 http::HttpError storing_failed(const Error& error) {
-  if (error.message.find("maximum bytes exceeded") != std::string::npos) {
+  if (error.code == ErrorCode::kResourceExhausted) {
     return http::HttpError(507, "uploads_full",
                            "the upload store is full (streams.uploads-max-bytes); uploads expire "
                            "after a day, try again later");
@@ -44,6 +45,17 @@ void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse&
   // Whatever goes wrong below leaves body bytes unread: the connection cannot be reused.
   response.setKeepAlive(false);
   const http::Principal principal = auth_.require(request, http::Role::kBuild);
+  try {
+    store(request, response, principal);
+  } catch (const http::HttpError& refused) {
+    metrics_.counter_add(metric::kUploadsRefused, {{"reason", refused.code()}});
+    throw;
+  }
+}
+
+// Streams the body into KILN_UPLOADS and answers 201, or throws the HttpError the client sees.
+void UploadRoutes::store(http::Request& request, Poco::Net::HTTPServerResponse& response,
+                         const http::Principal& principal) {
   const std::size_t limit = options_.upload_max_bytes;
   const auto declared = request.raw->getContentLength64();
   if (declared != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&

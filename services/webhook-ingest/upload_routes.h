@@ -11,16 +11,20 @@ namespace kiln::webhook {
 
 class UploadRoutes {
  public:
-  UploadRoutes(bus::Bus& bus, const http::TokenAuth& auth, const IngestOptions& options)
-      : bus_(bus), auth_(auth), options_(options) {}
+  UploadRoutes(bus::Bus& bus, const http::TokenAuth& auth, http::Metrics& metrics,
+               const IngestOptions& options)
+      : bus_(bus), auth_(auth), metrics_(metrics), options_(options) {}
 
   void add_to(http::Server& server);
 
  private:
   void upload(http::Request& request, Poco::Net::HTTPServerResponse& response);
+  void store(http::Request& request, Poco::Net::HTTPServerResponse& response,
+             const http::Principal& principal);
 
   bus::Bus& bus_;
   const http::TokenAuth& auth_;
+  http::Metrics& metrics_;
   const IngestOptions& options_;
 };
 

@@ -91,6 +91,21 @@ TEST_F(BusTest, PublishWithoutMsgIdIsRefused) {
   EXPECT_EQ(ack.error().peer_code, "") << "refused before anything is sent";
 }
 
+TEST_F(BusTest, AFullStreamThatRefusesNewMessagesSaysResourceExhausted) {
+  StreamSpec spec{"KILN_TEST_FULL", {"kiln.test.full.>"}};
+  spec.max_bytes = 4096;
+  spec.refuse_when_full = true;
+  ASSERT_TRUE(ensure_stream(*bus_, spec).ok());
+  const std::string kilobyte(1024, 'x');
+  Result<PublishAck> ack = bus_->publish("kiln.test.full.0", kilobyte, "full-0");
+  for (int i = 1; i < 10 && ack.ok(); ++i) {
+    ack =
+        bus_->publish("kiln.test.full." + std::to_string(i), kilobyte, "full-" + std::to_string(i));
+  }
+  ASSERT_FALSE(ack.ok()) << "10 KiB went into a stream of 4 KiB";
+  EXPECT_EQ(ack.error().code, ErrorCode::kResourceExhausted) << ack.error().describe();
+}
+
 TEST_F(BusTest, UnackedMessageIsRedeliveredAfterAckWait) {
   publish_dispatched("build-2");
   auto consumer = builder();

@@ -450,6 +450,10 @@ TEST_F(WebhookIngestTest, AFullUploadStoreAnswers507AndKeepsNothingOfTheUpload) 
   EXPECT_NE(full.body.find("uploads_full"), std::string::npos) << full.body;
   EXPECT_FALSE(upload_chunk_stored_after(*before))
       << "a chunk of the refused upload is still stored";
+  auto metrics = call(service_->port(), "GET", "/metrics", "");
+  EXPECT_NE(metrics.body.find("kiln_webhook_uploads_refused_total{reason=\"uploads_full\"} 1"),
+            std::string::npos)
+      << metrics.body;
 }
 
 TEST_F(WebhookIngestTest, LimitsAndBadInput) {

@@ -497,6 +497,22 @@ int run_command(const std::string& command, std::string* output) {
 
 // ---- NatsServer ------------------------------------------------------------------------------
 
+NatsServer::NatsServer(NatsClusterMember member) : member_(std::move(member)) {
+  dir_ = make_temp_dir("kiln-nats-" + member_->server_name);
+  try {
+    // A retry takes a fresh route port too: either port may be taken by the time it binds.
+    bool first_attempt = true;
+    start_on_free_port(port_, [this, &first_attempt] {
+      if (!first_attempt || member_->route_port == 0) member_->route_port = free_port();
+      first_attempt = false;
+      start();
+    });
+  } catch (...) {
+    remove_tree(dir_);
+    throw;
+  }
+}
+
 NatsServer::NatsServer() : dir_(make_temp_dir("kiln-nats")) {
   try {
     start_on_free_port(port_, [this] { start(); });
@@ -516,9 +532,22 @@ std::string NatsServer::url() const { return "nats://127.0.0.1:" + std::to_strin
 void NatsServer::start() {
   const std::string log_path = dir_ + "/nats.log";
   const auto log_offset = file_size_or_zero(log_path);
-  pid_ = spawn_server({"nats-server", "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
-                       dir_ + "/store", "-n", "kiln-test"},
-                      log_path);
+  std::vector<std::string> argv = {"nats-server",         "-js", "-a",           "127.0.0.1", "-p",
+                                   std::to_string(port_), "-sd", dir_ + "/store"};
+  if (member_) {
+    std::string routes;
+    for (int peer : member_->peer_route_ports) {
+      if (!routes.empty()) routes += ',';
+      routes += "nats://127.0.0.1:";
+      routes += std::to_string(peer);
+    }
+    argv.insert(argv.end(),
+                {"-n", member_->server_name, "--cluster_name", "kiln-test", "--cluster",
+                 "nats://127.0.0.1:" + std::to_string(member_->route_port), "--routes", routes});
+  } else {
+    argv.insert(argv.end(), {"-n", "kiln-test"});
+  }
+  pid_ = spawn_server(argv, log_path);
   // nats-server enables JetStream (recovering the store) before it accepts clients, so an
   // accepted connection means JetStream is usable.
   await_ready(pid_, "nats-server", log_path, log_offset, [this] { return port_accepts(port_); });

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,20 @@ void remove_tree(const std::string& path);
 // Waits until something accepts TCP connections on 127.0.0.1:port; false on timeout.
 bool wait_for_port(int port, int timeout_ms);
 
-// nats-server -js on a free port with its own store directory.
+// A node's place in a nats-server cluster (tests/support/nats_cluster.h builds whole clusters):
+// its name, the route ports of the nodes it dials, and its own (0, or taken: a free one).
+struct NatsClusterMember {
+  std::string server_name;
+  std::vector<int> peer_route_ports;
+  int route_port = 0;
+};
+
+// nats-server -js on a free port with its own store directory; a cluster node when given its
+// membership.
 class NatsServer {
  public:
   NatsServer();
+  explicit NatsServer(NatsClusterMember member);
   ~NatsServer();
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
@@ -40,9 +51,15 @@ class NatsServer {
   void stop();     // SIGTERM and wait
   void restart();  // start again on the same port and store (after kill9 or stop)
   bool running() const { return pid_ > 0; }
+  // Cluster nodes only: the port it takes routes on, and the peers a restart dials.
+  int route_port() const { return member_ ? member_->route_port : 0; }
+  void set_peer_route_ports(std::vector<int> ports) {
+    member_->peer_route_ports = std::move(ports);
+  }
 
  private:
   void start();
+  std::optional<NatsClusterMember> member_;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -1,0 +1,139 @@
+// kiln's fence on a 3-node NATS cluster: `built` and `pushed` are published with
+// Nats-Expected-Last-Subject-Sequence 0, so of two attempts of one build only the first is
+// stored. Before nats-server 2.9.21 two concurrent publishes could both pass that check on a
+// clustered stream (nats-io/nats-server#4320). Here two attempts race through different nodes,
+// while the stream's leader steps down and while the leader's node is killed with SIGKILL; each
+// attempt retries what kiln retries (a timeout, no responders) with its own Msg-Id, as the
+// builder does.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "bus/bus.h"
+#include "bus/cluster.h"
+#include "bus/consumer.h"
+#include "bus/topology.h"
+#include "support/nats_cluster.h"
+
+namespace kiln::bus {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Outcome { kStored, kFenced, kFailed };
+
+// One attempt's publish of `built`, retried on errors that leave the outcome unknown.
+Outcome publish_built(Bus& bus, const std::string& build_id, const std::string& attempt,
+                      std::string* error) {
+  const std::string subject = "kiln.build.built." + build_id;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (true) {
+    auto ack = bus.publish(subject, attempt, build_id + ":" + attempt, std::uint64_t{0});
+    if (ack.ok()) return Outcome::kStored;
+    if (ack.error().code == ErrorCode::kFailedPrecondition) return Outcome::kFenced;
+    const bool unknown = ack.error().code == ErrorCode::kDeadlineExceeded ||
+                         ack.error().code == ErrorCode::kUnavailable;
+    if (!unknown || Clock::now() > deadline) {
+      *error = ack.error().describe();
+      return Outcome::kFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+class ClusterFenceTest : public ::testing::Test {
+ protected:
+  // Races attempts "a" (through node 1) and "b" (through node 3) on `builds` builds, while
+  // `disturb` runs beside them; then checks that each build has exactly one `built`, the one
+  // its winner was told was stored.
+  void race(const std::string& prefix, int builds, const std::function<void()>& disturb) {
+    // Each attempt dials one node; the node tells it of the others, for when it dies.
+    auto a = cluster_.connect("attempt-a", cluster_.node(0).url());
+    auto b = cluster_.connect("attempt-b", cluster_.node(2).url());
+    std::vector<Outcome> outcome_a(static_cast<std::size_t>(builds));
+    std::vector<Outcome> outcome_b(static_cast<std::size_t>(builds));
+    std::string error_a, error_b;
+    std::barrier start_together(2);
+    std::atomic<bool> racing{true};
+    auto run = [&](Bus& bus, const char* attempt, std::vector<Outcome>& out, std::string& error) {
+      for (int i = 0; i < builds; ++i) {
+        start_together.arrive_and_wait();
+        out[static_cast<std::size_t>(i)] =
+            publish_built(bus, prefix + std::to_string(i), attempt, &error);
+      }
+    };
+    std::thread disturber([&] {
+      while (racing) disturb();
+    });
+    std::thread racer_a(run, std::ref(*a), "a", std::ref(outcome_a), std::ref(error_a));
+    std::thread racer_b(run, std::ref(*b), "b", std::ref(outcome_b), std::ref(error_b));
+    racer_a.join();
+    racer_b.join();
+    racing = false;
+    disturber.join();
+    ASSERT_TRUE(error_a.empty()) << error_a;
+    ASSERT_TRUE(error_b.empty()) << error_b;
+
+    auto reader = cluster_.connect("checker", cluster_.urls());
+    for (int i = 0; i < builds; ++i) {
+      const auto ai = outcome_a[static_cast<std::size_t>(i)];
+      const auto bi = outcome_b[static_cast<std::size_t>(i)];
+      ASSERT_TRUE((ai == Outcome::kStored) != (bi == Outcome::kStored))
+          << "build " << i << ": both or neither attempt was told its `built` was stored";
+      auto last =
+          last_message(*reader, kEventsStream, "kiln.build.built." + prefix + std::to_string(i));
+      ASSERT_TRUE(last.ok() && last->has_value()) << "build " << i;
+      EXPECT_EQ((*last)->data(), ai == Outcome::kStored ? "a" : "b") << "build " << i;
+    }
+  }
+
+  // Messages in KILN_EVENTS, counted by the stream itself.
+  std::uint64_t stored_events() {
+    auto reader = cluster_.connect("counter", cluster_.urls());
+    auto last = last_stream_sequence(*reader, kEventsStream);
+    EXPECT_TRUE(last.ok()) << last.error().describe();
+    return last.ok() ? *last : 0;
+  }
+
+  testing::NatsCluster cluster_{3};
+};
+
+TEST_F(ClusterFenceTest, TwoAttemptsThroughDifferentNodesStoreOneBuiltAcrossLeaderChanges) {
+  auto operator_bus = cluster_.connect("operator", cluster_.urls());
+  auto first_leader = stream_leader(*operator_bus, kEventsStream);
+  ASSERT_TRUE(first_leader.ok() && !first_leader->empty());
+  int step_downs = 0;
+  race("stepdown-", 1000, [&] {
+    if (step_down_stream_leader(*operator_bus, kEventsStream).ok()) ++step_downs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  });
+  EXPECT_GT(step_downs, 0) << "the race ran without a single leader change";
+  EXPECT_EQ(stored_events(), 1000u) << "a fenced attempt's `built` was stored as well";
+}
+
+TEST_F(ClusterFenceTest, TwoAttemptsStoreOneBuiltWhileTheLeadersNodeIsKilled) {
+  auto operator_bus = cluster_.connect("operator", cluster_.urls());
+  auto leader = stream_leader(*operator_bus, kEventsStream);
+  ASSERT_TRUE(leader.ok());
+  const int victim = cluster_.index_of(*leader);
+  ASSERT_GE(victim, 0) << "leader " << *leader;
+  bool killed = false;
+  race("kill-", 300, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!killed) {
+      cluster_.node(victim).kill9();
+      killed = true;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      cluster_.node(victim).restart();
+    }
+  });
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(stored_events(), 300u) << "a fenced attempt's `built` was stored as well";
+}
+
+}  // namespace
+}  // namespace kiln::bus

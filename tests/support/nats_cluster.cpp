@@ -1,0 +1,83 @@
+#include "support/nats_cluster.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "bus/topology.h"
+
+namespace kiln::testing {
+
+NatsCluster::NatsCluster(int size) {
+  // Route ports are chosen up front (a clustered JetStream node refuses to start without routes).
+  // A node whose port was taken meanwhile gets another; it dials the nodes started before it, and
+  // gossip tells them its real port.
+  std::vector<int> route_ports;
+  for (int i = 0; i < size; ++i) route_ports.push_back(free_port());
+  for (int i = 0; i < size; ++i) {
+    std::vector<int> peers = route_ports;
+    peers.erase(peers.begin() + i);
+    nodes_.push_back(std::make_unique<NatsServer>(
+        NatsClusterMember{.server_name = server_name(i),
+                          .peer_route_ports = std::move(peers),
+                          .route_port = route_ports[static_cast<std::size_t>(i)]}));
+    route_ports[static_cast<std::size_t>(i)] = nodes_.back()->route_port();
+  }
+  // A node that restarts dials every other node.
+  for (int i = 0; i < size; ++i) {
+    std::vector<int> peers;
+    for (int j = 0; j < size; ++j) {
+      if (j != i) peers.push_back(route_ports[static_cast<std::size_t>(j)]);
+    }
+    nodes_[static_cast<std::size_t>(i)]->set_peer_route_ports(std::move(peers));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string last_error = "not tried";
+  while (std::chrono::steady_clock::now() < deadline) {
+    bus::BusOptions options{.url = urls(), .name = "cluster-fixture"};
+    options.replicas = size;
+    auto bus = bus::Bus::connect(options);
+    if (bus.ok()) {
+      auto provisioned = bus::provision(**bus);
+      if (provisioned.ok()) return;
+      last_error = provisioned.error().describe();
+    } else {
+      last_error = bus.error().describe();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  throw std::runtime_error("the NATS cluster did not form within 30 s: " + last_error);
+}
+
+std::string NatsCluster::server_name(int index) const {
+  std::string name = "n";
+  name += std::to_string(index + 1);
+  return name;
+}
+
+int NatsCluster::index_of(const std::string& server_name) const {
+  for (int i = 0; i < size(); ++i) {
+    if (this->server_name(i) == server_name) return i;
+  }
+  return -1;
+}
+
+std::string NatsCluster::urls() const {
+  std::string out;
+  for (const auto& node : nodes_) {
+    if (!out.empty()) out += ',';
+    out += node->url();
+  }
+  return out;
+}
+
+std::unique_ptr<bus::Bus> NatsCluster::connect(const std::string& name,
+                                               const std::string& url) const {
+  bus::BusOptions options{.url = url, .name = name};
+  options.replicas = size();
+  auto bus = bus::Bus::connect(options);
+  if (!bus.ok()) throw std::runtime_error("connecting to " + url + ": " + bus.error().describe());
+  return std::move(bus.value());
+}
+
+}  // namespace kiln::testing
