@@ -9,6 +9,7 @@ readonly REPO_ROOT
 readonly KILN_HOME=${KILN_HOME:-${REPO_ROOT}/.kiln}
 readonly NATS_PORT=${KILN_NATS_PORT:-4222}
 readonly NATS_MONITOR_PORT=${KILN_NATS_MONITOR_PORT:-8222}
+readonly NATS_ROUTE_PORT=${KILN_NATS_ROUTE_PORT:-6222}
 readonly PG_PORT=${KILN_PG_PORT:-5432}
 readonly REGISTRY_PORT=${KILN_REGISTRY_PORT:-5000}
 readonly START_TIMEOUT=${KILN_START_TIMEOUT:-60}
@@ -17,7 +18,8 @@ readonly STOP_TIMEOUT=${KILN_STOP_TIMEOUT:-30}
 readonly RUN_DIR=${KILN_HOME}/run
 readonly LOG_DIR=${KILN_HOME}/logs
 readonly NATS_STORE=${KILN_HOME}/nats
-readonly NATS_PID=${RUN_DIR}/nats.pid
+# How many nats-server nodes `start` ran (1, or a cluster's size).
+readonly NATS_NODES_FILE=${RUN_DIR}/nats-nodes
 readonly PG_DATA=${KILN_HOME}/pg
 readonly REGISTRY_DIR=${KILN_HOME}/registry
 readonly REGISTRY_CONFIG=${REGISTRY_DIR}/config.yml
@@ -27,11 +29,14 @@ readonly ENV_FILE=${RUN_DIR}/env
 
 usage() {
   cat <<EOF
-Usage: infra/stack.sh start [--no-base-image] | stop | restart | status | env
+Usage: infra/stack.sh start [--no-base-image] [--nats-cluster N] | stop | restart | status | env
 
 Manages kiln's local stack in \$KILN_HOME (now ${KILN_HOME}):
   nats-server  JetStream, file store in nats/       port \$KILN_NATS_PORT (4222),
                                                    monitoring \$KILN_NATS_MONITOR_PORT (8222, 0 = off)
+               --nats-cluster N (or KILN_NATS_CLUSTER=N): N nodes n1..nN on consecutive ports
+               from those, routes from \$KILN_NATS_ROUTE_PORT (6222), stores in nats/n<i>/;
+               env then lists every node's URL and KILN_NATS_REPLICAS=N
   postgres     cluster in pg/, database "kiln"     port \$KILN_PG_PORT (5432), trust auth
   registry     docker-registry, data in registry/  port \$KILN_REGISTRY_PORT (5000), plain HTTP
 All listen on 127.0.0.1 only; logs go to logs/, pid files to run/.
@@ -136,43 +141,85 @@ require_free_port() {
 }
 
 # ---- nats-server ----------------------------------------------------------------------------
+# One node, or a cluster of N (node i on NATS_PORT+i-1, monitoring NATS_MONITOR_PORT+i-1, routes
+# on NATS_ROUTE_PORT+i-1). A single node keeps the paths it always had (nats/, nats.pid).
+
+nats_nodes() { cat "${NATS_NODES_FILE}" 2>/dev/null || echo 1; }
+nats_pid_file() { (($2 == 1)) && echo "${RUN_DIR}/nats.pid" || echo "${RUN_DIR}/nats-n$1.pid"; }
+nats_log_file() { (($2 == 1)) && echo "${LOG_DIR}/nats.log" || echo "${LOG_DIR}/nats-n$1.log"; }
+nats_store() { (($2 == 1)) && echo "${NATS_STORE}" || echo "${NATS_STORE}/n$1"; }
+nats_urls() {
+  local nodes=$1 i urls=""
+  for ((i = 1; i <= nodes; i++)); do urls+="${urls:+,}nats://127.0.0.1:$((NATS_PORT + i - 1))"; done
+  echo "${urls}"
+}
 
 nats_ready() {
+  local node=$1
   if ((NATS_MONITOR_PORT > 0)); then
-    # /healthz answers 200 only once JetStream is up.
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${NATS_MONITOR_PORT}/healthz" 2>/dev/null
+    # /healthz answers 200 only once JetStream is up (on a cluster: and in touch with its leader).
+    curl -fsS -o /dev/null --max-time 2 \
+      "http://127.0.0.1:$((NATS_MONITOR_PORT + node - 1))/healthz" 2>/dev/null
   else
-    port_is_open "${NATS_PORT}"
+    port_is_open "$((NATS_PORT + node - 1))"
   fi
 }
 
 start_nats() {
-  local pid
-  if pid=$(running_pid "${NATS_PID}" nats-server); then
-    log "nats-server already running (pid ${pid})"
-    return
+  local nodes=$1 i j pid routes
+  if [[ -f ${NATS_NODES_FILE} ]] && (($(nats_nodes) != nodes)); then
+    die "nats-server runs as $(nats_nodes) node(s); stop the stack before changing --nats-cluster"
   fi
   command -v nats-server >/dev/null || die "nats-server not found (run infra/install.sh)"
-  require_free_port nats-server "${NATS_PORT}"
-  local args=(-js -a 127.0.0.1 -p "${NATS_PORT}" -sd "${NATS_STORE}" -n kiln-local)
-  if ((NATS_MONITOR_PORT > 0)); then
-    require_free_port "nats-server monitoring" "${NATS_MONITOR_PORT}"
-    args+=(-m "${NATS_MONITOR_PORT}")
-  fi
-  mkdir -p "${NATS_STORE}"
-  spawn "${NATS_PID}" "${LOG_DIR}/nats.log" nats-server "${args[@]}"
-  pid=$(cat "${NATS_PID}")
-  wait_ready nats-server "${pid}" nats-server "${LOG_DIR}/nats.log" nats_ready
-  log "nats-server ready on nats://127.0.0.1:${NATS_PORT} (pid ${pid})"
+  echo "${nodes}" >"${NATS_NODES_FILE}"
+  # Every node first: a cluster node reports healthy only once a quorum is up.
+  for ((i = 1; i <= nodes; i++)); do
+    if pid=$(running_pid "$(nats_pid_file "${i}" "${nodes}")" nats-server); then
+      log "nats-server n${i} already running (pid ${pid})"
+      continue
+    fi
+    local port=$((NATS_PORT + i - 1))
+    require_free_port nats-server "${port}"
+    local args=(-js -a 127.0.0.1 -p "${port}" -sd "$(nats_store "${i}" "${nodes}")")
+    if ((nodes == 1)); then
+      args+=(-n kiln-local)
+    else
+      routes=""
+      for ((j = 1; j <= nodes; j++)); do
+        ((j == i)) || routes+="${routes:+,}nats://127.0.0.1:$((NATS_ROUTE_PORT + j - 1))"
+      done
+      require_free_port "nats-server routes" "$((NATS_ROUTE_PORT + i - 1))"
+      args+=(-n "n${i}" --cluster_name kiln-local
+        --cluster "nats://127.0.0.1:$((NATS_ROUTE_PORT + i - 1))" --routes "${routes}")
+    fi
+    if ((NATS_MONITOR_PORT > 0)); then
+      require_free_port "nats-server monitoring" "$((NATS_MONITOR_PORT + i - 1))"
+      args+=(-m "$((NATS_MONITOR_PORT + i - 1))")
+    fi
+    mkdir -p "$(nats_store "${i}" "${nodes}")"
+    spawn "$(nats_pid_file "${i}" "${nodes}")" "$(nats_log_file "${i}" "${nodes}")" nats-server \
+      "${args[@]}"
+  done
+  for ((i = 1; i <= nodes; i++)); do
+    pid=$(cat "$(nats_pid_file "${i}" "${nodes}")")
+    wait_ready "nats-server n${i}" "${pid}" nats-server "$(nats_log_file "${i}" "${nodes}")" \
+      nats_ready "${i}"
+  done
+  log "nats-server ready on $(nats_urls "${nodes}") (${nodes} node(s))"
 }
 
 stop_nats() {
-  local pid
-  if pid=$(running_pid "${NATS_PID}" nats-server); then
-    terminate nats-server "${pid}" nats-server
-    log "nats-server stopped"
-  fi
-  rm -f "${NATS_PID}"
+  local nodes i pid pid_file
+  nodes=$(nats_nodes)
+  for ((i = 1; i <= nodes; i++)); do
+    pid_file=$(nats_pid_file "${i}" "${nodes}")
+    if pid=$(running_pid "${pid_file}" nats-server); then
+      terminate "nats-server n${i}" "${pid}" nats-server
+      log "nats-server n${i} stopped"
+    fi
+    rm -f "${pid_file}"
+  done
+  rm -f "${NATS_NODES_FILE}"
 }
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
@@ -298,22 +345,34 @@ stop_registry() {
 
 env_lines() {
   printf 'export KILN_HOME=%q\n' "${KILN_HOME}"
-  printf 'export KILN_NATS_URL=%q\n' "nats://127.0.0.1:${NATS_PORT}"
+  local nodes
+  nodes=$(nats_nodes)
+  printf 'export KILN_NATS_URL=%q\n' "$(nats_urls "${nodes}")"
+  printf 'export KILN_NATS_REPLICAS=%q\n' "${nodes}"
   printf 'export KILN_DATABASE_URL=%q\n' "postgresql://postgres@127.0.0.1:${PG_PORT}/kiln"
   printf 'export KILN_REGISTRY=%q\n' "127.0.0.1:${REGISTRY_PORT}"
 }
 
 cmd_start() {
-  local base_image=true
-  case "${1:-}" in
-    --no-base-image) base_image=false ;;
-    "") ;;
-    *) usage >&2; exit 2 ;;
-  esac
+  local base_image=true nats_nodes=${KILN_NATS_CLUSTER:-1}
+  while (($#)); do
+    case "$1" in
+      --no-base-image) base_image=false ;;
+      --nats-cluster)
+        (($# >= 2)) || { usage >&2; exit 2; }
+        nats_nodes=$2
+        shift
+        ;;
+      *) usage >&2; exit 2 ;;
+    esac
+    shift
+  done
+  [[ ${nats_nodes} =~ ^[1-9]$ ]] || die "--nats-cluster takes a node count from 1 to 9"
+
   [[ ${EUID} -eq 0 ]] || die "must run as root (PostgreSQL is started as the postgres user via runuser)"
   mkdir -p "${RUN_DIR}" "${LOG_DIR}"
   start_postgres
-  start_nats
+  start_nats "${nats_nodes}"
   start_registry
   env_lines >"${ENV_FILE}"
   if ${base_image}; then
@@ -340,7 +399,12 @@ cmd_status() {
       all_up=3
     fi
   }
-  report nats-server "$(running_pid "${NATS_PID}" nats-server || true)" "log ${LOG_DIR}/nats.log"
+  local nodes i
+  nodes=$(nats_nodes)
+  for ((i = 1; i <= nodes; i++)); do
+    report "nats-server n${i}" "$(running_pid "$(nats_pid_file "${i}" "${nodes}")" nats-server || true)" \
+      "log $(nats_log_file "${i}" "${nodes}")"
+  done
   report postgres "$(pg_running_pid || true)" "log ${LOG_DIR}/postgres.log"
   report docker-registry "$(running_pid "${REGISTRY_PID}" docker-registry || true)" \
     "log ${LOG_DIR}/registry.log"
