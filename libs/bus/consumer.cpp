@@ -51,6 +51,10 @@ Result<std::unique_ptr<SubjectReader>> SubjectReader::open(Bus& bus, const std::
   jsSubOptions_Init(&sub_opts);
   sub_opts.Stream = stream.c_str();
   sub_opts.Ordered = true;
+  // An ordered consumer lives on the stream's leader only. When that node dies, missed
+  // heartbeats are how nats.c notices and recreates it elsewhere: every second, not the default
+  // five, so a reader (the scheduler's) resumes within seconds of a node's death.
+  sub_opts.Config.Heartbeat = 1'000'000'000;
   switch (start) {
     case Start::kAll:
       sub_opts.Config.DeliverPolicy = js_DeliverAll;

@@ -31,7 +31,7 @@ NatsCluster::NatsCluster(int size) {
     }
     nodes_[static_cast<std::size_t>(i)]->set_peer_route_ports(std::move(peers));
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::string last_error = "not tried";
   while (std::chrono::steady_clock::now() < deadline) {
     bus::BusOptions options{.url = urls(), .name = "cluster-fixture"};
@@ -46,7 +46,9 @@ NatsCluster::NatsCluster(int size) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  throw std::runtime_error("the NATS cluster did not form within 30 s: " + last_error);
+  std::string logs;
+  for (int i = 0; i < size; ++i) logs += "\n--- " + server_name(i) + " ---\n" + node(i).log();
+  throw std::runtime_error("the NATS cluster did not form within 60 s: " + last_error + logs);
 }
 
 std::string NatsCluster::server_name(int index) const {

@@ -14,7 +14,8 @@ namespace kiln::testing {
 class NatsCluster {
  public:
   // Starts `size` nodes and waits until kiln's streams exist with `size` replicas (the meta
-  // leader is elected and every node is reachable); throws if that takes more than 30 s.
+  // leader is elected and every node is reachable); throws, with the nodes' logs, if that takes
+  // more than 60 s.
   explicit NatsCluster(int size = 3);
 
   int size() const { return static_cast<int>(nodes_.size()); }

@@ -553,6 +553,8 @@ void NatsServer::start() {
   await_ready(pid_, "nats-server", log_path, log_offset, [this] { return port_accepts(port_); });
 }
 
+std::string NatsServer::log() const { return log_tail(dir_ + "/nats.log", 0, 3000); }
+
 void NatsServer::kill9() { stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(0)); }
 
 void NatsServer::stop() { stop_process(pid_, SIGTERM, /*to_group=*/true, kStopTimeout); }

@@ -51,6 +51,8 @@ class NatsServer {
   void stop();     // SIGTERM and wait
   void restart();  // start again on the same port and store (after kill9 or stop)
   bool running() const { return pid_ > 0; }
+  // The end of the server's log (for a test's failure message).
+  std::string log() const;
   // Cluster nodes only: the port it takes routes on, and the peers a restart dials.
   int route_port() const { return member_ ? member_->route_port : 0; }
   void set_peer_route_ports(std::vector<int> ports) {
