@@ -1,5 +1,8 @@
 #include "bus/kv.h"
 
+#include <chrono>
+#include <thread>
+
 namespace kiln::bus {
 namespace {
 
@@ -14,6 +17,24 @@ KvEntry to_entry(kvEntry* e) {
   const kvOperation op = kvEntry_Operation(e);
   out.deleted = op == kvOp_Delete || op == kvOp_Purge;
   return out;
+}
+
+// Waits until the bucket's stream answers a read (a missing key is an answer). On a cluster a
+// bucket just created has no leader for a moment, and a put then fails with "no responders":
+// a service that opened a bucket may use it at once.
+natsStatus await_answering(kvStore* store, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    kvEntry* raw = nullptr;
+    natsStatus s = kvStore_Get(&raw, store, "kiln-probe");
+    KvEntryHandle entry(raw);
+    if (s == NATS_OK || s == NATS_NOT_FOUND) return NATS_OK;
+    if ((s != NATS_NO_RESPONDERS && s != NATS_TIMEOUT) ||
+        std::chrono::steady_clock::now() > deadline) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
@@ -40,6 +61,9 @@ Result<std::unique_ptr<KeyValue>> KeyValue::open(Bus& bus, const std::string& bu
   }
   if (s != NATS_OK) return nats_error(("open bucket " + bucket).c_str(), s);
   kv->store_.reset(raw);
+  if (s = await_answering(raw, 3 * bus.options().request_timeout_ms); s != NATS_OK) {
+    return nats_error(("open bucket " + bucket + " (waiting for its leader)").c_str(), s);
+  }
   return kv;
 }
 

@@ -76,6 +76,8 @@ const std::vector<OtherVariable> kOtherVariables = {
     {"KILN_REGISTRY", "infra/: the local registry's host:port"},
     {"KILN_NATS_PORT", "infra/stack.sh: nats-server port"},
     {"KILN_NATS_MONITOR_PORT", "infra/stack.sh: nats-server monitoring port"},
+    {"KILN_NATS_ROUTE_PORT", "infra/stack.sh: the first cluster node's route port"},
+    {"KILN_NATS_CLUSTER", "infra/stack.sh: nats-server nodes to run (a cluster when over 1)"},
     {"KILN_PG_PORT", "infra/stack.sh: PostgreSQL port"},
     {"KILN_PG_BIN", "infra/stack.sh: PostgreSQL's bin directory"},
     {"KILN_REGISTRY_PORT", "infra/stack.sh: registry port"},
