@@ -2,16 +2,16 @@
 
 #include <string_view>
 
+#include "bus/consumer.h"
+
 namespace kiln::bus {
 
 Result<std::string> stream_leader(Bus& bus, const std::string& stream) {
-  jsStreamInfo* raw = nullptr;
-  jsErrCode js_code = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&raw, bus.js(), stream.c_str(), nullptr, &js_code);
-  StreamInfoHandle info(raw);
-  if (s != NATS_OK) return nats_error("js_GetStreamInfo", s, js_code);
-  if (info->Cluster == nullptr || info->Cluster->Leader == nullptr) return std::string();
-  return std::string(info->Cluster->Leader);
+  auto info = stream_info(bus, stream);
+  if (!info.ok()) return info.error();
+  const jsClusterInfo* cluster = (*info)->Cluster;
+  if (cluster == nullptr || cluster->Leader == nullptr) return std::string();
+  return std::string(cluster->Leader);
 }
 
 Status step_down_stream_leader(Bus& bus, const std::string& stream) {

@@ -101,13 +101,19 @@ Status SubjectReader::set_pending_limits(int messages, int bytes) {
   return {};
 }
 
-Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream) {
+Result<StreamInfoHandle> stream_info(Bus& bus, const std::string& stream) {
   jsStreamInfo* raw = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&raw, bus.js(), stream.c_str(), nullptr, &js_code);
   StreamInfoHandle info(raw);
   if (s != NATS_OK) return nats_error("js_GetStreamInfo", s, js_code);
-  return info->State.LastSeq;
+  return info;
+}
+
+Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream) {
+  auto info = stream_info(bus, stream);
+  if (!info.ok()) return info.error();
+  return (*info)->State.LastSeq;
 }
 
 Status purge_subject(Bus& bus, const std::string& stream, const std::string& subject) {

@@ -64,6 +64,9 @@ class SubjectReader {
   SubscriptionHandle subscription_;
 };
 
+// The stream's configuration, state and cluster placement (kNotFound when it does not exist).
+Result<StreamInfoHandle> stream_info(Bus& bus, const std::string& stream);
+
 // The last sequence stored in `stream` (0 when empty), from the stream info: how far a
 // projection is behind the log.
 Result<std::uint64_t> last_stream_sequence(Bus& bus, const std::string& stream);
