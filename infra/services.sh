@@ -31,6 +31,7 @@ load_stack_env() {
   export KILN_API_TOKENS=${KILN_API_TOKENS:-admin:kiln-demo-admin-token:*:admin,demo:kiln-demo-token:default:build}
   export KILN_REGISTRY_DEFAULT=${KILN_REGISTRY_DEFAULT:-${KILN_REGISTRY}}
   export KILN_REGISTRY_INSECURE=${KILN_REGISTRY_INSECURE:-${KILN_REGISTRY}}
+  export KILN_STAGING_REGISTRY=${KILN_STAGING_REGISTRY:-${KILN_REGISTRY}}
   export KILN_BUILDAH_ROOT=${KILN_BUILDAH_ROOT:-${KILN_HOME}/buildah}
   export KILN_ARTIFACTS_DIR=${KILN_ARTIFACTS_DIR:-${KILN_HOME}/artifacts}
   export KILN_WORK_DIR=${KILN_WORK_DIR:-${KILN_HOME}/work}

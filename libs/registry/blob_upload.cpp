@@ -1,5 +1,6 @@
-// RegistryClient::upload_blob: monolithic (POST, PUT ?digest= with the body) and chunked (POST,
-// PATCH with Content-Range per chunk, PUT ?digest=) uploads, streamed from disk with pread and
+// RegistryClient::upload_blob (and upload_from, for blob_copy.cpp): monolithic (POST, PUT ?digest=
+// with the body) and chunked (POST, PATCH with Content-Range per chunk, PUT ?digest=) uploads,
+// streamed from a BlobSource (a file read with pread, or another registry's blob in ranges) and
 // hashed while read.
 //
 // Notes on docker-registry (distribution 2.8): every PATCH answers with a new Location whose
@@ -23,6 +24,7 @@
 #include "registry/client_impl.h"
 #include "registry/errors.h"
 #include "registry/retry.h"
+#include "registry/upload_source.h"
 
 namespace kiln::registry {
 namespace {
@@ -52,8 +54,9 @@ struct AttemptFailure {
 struct UploadContext {
   RegistryClient::Impl& impl;
   const std::string& repository;
-  const BlobFile& blob;
-  int fd;
+  const std::string& digest;
+  std::int64_t size;
+  BlobSource& source;
   const TransferControl& control;
   std::string what;
 };
@@ -85,7 +88,7 @@ Call blob_call(UploadContext& ctx, std::string method, std::string url, std::str
 // POST /v2/<name>/blobs/uploads/ -> the session URL.
 Result<std::string> start_upload(UploadContext& ctx, AttemptFailure* failure) {
   Call call = blob_call(ctx, "POST", ctx.impl.repo_url(ctx.repository, "/blobs/uploads/"),
-                        "start upload of " + ctx.blob.digest + " to " + ctx.repository);
+                        "start upload of " + ctx.digest + " to " + ctx.repository);
   auto response = ctx.impl.send(call, ctx.control);
   if (!response) return fail_from_error(response.error(), failure);
   if (response->status != 202) return fail_from_response(ctx, *response, call.what, failure);
@@ -105,34 +108,36 @@ Result<UploadResult> finish(UploadContext& ctx, const HttpResponse& response,
     return fail_from_response(ctx, response, what, failure);
   }
   const std::string returned = response.header("docker-content-digest");
-  if (!returned.empty() && returned != ctx.blob.digest) {
+  if (!returned.empty() && returned != ctx.digest) {
     return make_error(ErrorCode::kDataLoss, what + ": registry computed " + returned);
   }
-  return UploadResult{ctx.blob.digest, sent, chunked, 1};
+  return UploadResult{ctx.digest, sent, chunked, 1};
 }
 
 Result<UploadResult> upload_monolithic(UploadContext& ctx, const std::string& session,
                                        AttemptFailure* failure) {
   oci::Sha256 hasher;
   std::int64_t hashed = 0;
-  FileRangeBody body(ctx.fd, 0, ctx.blob.size, &hasher, &hashed);
-  Call call = blob_call(
-      ctx, "PUT", RegistryClient::Impl::with_query(session, "digest", ctx.blob.digest), ctx.what);
+  auto body = ctx.source.range(0, ctx.size, &hasher, &hashed, ctx.control);
+  if (!body) return fail_from_error(body.error(), failure);
+  Call call = blob_call(ctx, "PUT", RegistryClient::Impl::with_query(session, "digest", ctx.digest),
+                        ctx.what);
   call.request.headers = {kOctetStream};
-  call.request.body = &body;
+  call.request.body = body->get();
   call.request.long_transfer = true;
   call.retry = false;  // the session's state is unknown after a failure: restart at POST
   auto response = ctx.impl.send(call, ctx.control);
   if (!response) return fail_from_error(response.error(), failure);
-  const std::string local = hashed == ctx.blob.size ? hasher.finish() : std::string();
-  if (response->status == 400 && !local.empty() && local != ctx.blob.digest) {
+  const std::string local = hashed == ctx.size ? hasher.finish() : std::string();
+  if (response->status == 400 && !local.empty() && local != ctx.digest) {
     Error e = ctx.impl.error_from(*response, call.what);
-    e.message += "; the local file " + ctx.blob.path + " hashes to " + local;
+    e.message += "; " + ctx.source.describe() + " hashes to " + local;
     return e;
   }
   auto result = finish(ctx, *response, call.what, response->bytes_sent, false, failure);
-  if (result && !local.empty() && local != ctx.blob.digest) {
-    return make_error(ErrorCode::kDataLoss, ctx.what + ": the local file hashes to " + local +
+  if (result && !local.empty() && local != ctx.digest) {
+    return make_error(ErrorCode::kDataLoss, ctx.what + ": " + ctx.source.describe() +
+                                                " hashes to " + local +
                                                 " but the registry accepted it");
   }
   return result;
@@ -146,16 +151,17 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
   std::int64_t offset = 0;
   std::int64_t sent = 0;
   std::string url = session;
-  while (offset < ctx.blob.size) {
-    const std::int64_t n = std::min(chunk, ctx.blob.size - offset);
+  while (offset < ctx.size) {
+    const std::int64_t n = std::min(chunk, ctx.size - offset);
     const std::int64_t last = offset + n - 1;
-    FileRangeBody body(ctx.fd, offset, n, &hasher, &hashed);
+    auto body = ctx.source.range(offset, n, &hasher, &hashed, ctx.control);
+    if (!body) return fail_from_error(body.error(), failure);
     Call call = blob_call(
         ctx, "PATCH", url,
         ctx.what + " (bytes " + std::to_string(offset) + "-" + std::to_string(last) + ")");
     call.request.headers = {
         kOctetStream, "Content-Range: " + std::to_string(offset) + "-" + std::to_string(last)};
-    call.request.body = &body;
+    call.request.body = body->get();
     call.request.long_transfer = true;
     call.retry = false;
     auto response = ctx.impl.send(call, ctx.control);
@@ -176,15 +182,15 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
     offset += n;
   }
   const std::string local = hasher.finish();
-  if (hashed != ctx.blob.size || local != ctx.blob.digest) {
+  if (hashed != ctx.size || local != ctx.digest) {
     Call drop = blob_call(ctx, "DELETE", url, "drop upload");
     drop.retry = false;
     (void)ctx.impl.send(drop, TransferControl{});
-    return make_error(ErrorCode::kDataLoss, ctx.what + ": the local file " + ctx.blob.path +
+    return make_error(ErrorCode::kDataLoss, ctx.what + ": " + ctx.source.describe() +
                                                 " hashes to " + local +
                                                 ", not to its digest; upload abandoned");
   }
-  Call put = blob_call(ctx, "PUT", RegistryClient::Impl::with_query(url, "digest", ctx.blob.digest),
+  Call put = blob_call(ctx, "PUT", RegistryClient::Impl::with_query(url, "digest", ctx.digest),
                        ctx.what + " (commit)");
   put.request.headers = {kOctetStream};
   put.retry = false;
@@ -193,7 +199,83 @@ Result<UploadResult> upload_chunked(UploadContext& ctx, const std::string& sessi
   return finish(ctx, *response, put.what, sent, true, failure);
 }
 
+// Bytes of an open file, read with pread.
+class FileSource : public BlobSource {
+ public:
+  FileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Result<std::unique_ptr<RequestBody>> range(std::int64_t offset, std::int64_t length,
+                                             oci::Sha256* hasher, std::int64_t* hashed_upto,
+                                             const TransferControl&) override {
+    return std::unique_ptr<RequestBody>(
+        std::make_unique<FileRangeBody>(fd_, offset, length, hasher, hashed_upto));
+  }
+  std::string describe() const override { return "the local file " + path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
 }  // namespace
+
+Result<UploadResult> upload_from(RegistryClient& client, RegistryClient::Impl& impl,
+                                 const std::string& repository, const std::string& digest,
+                                 std::int64_t size, BlobSource& source, bool chunked,
+                                 const TransferControl& control, const std::string& upload_url) {
+  UploadContext ctx{impl,
+                    repository,
+                    digest,
+                    size,
+                    source,
+                    control,
+                    std::string(chunked ? "chunked" : "monolithic") + " upload of " + digest +
+                        " (" + std::to_string(size) + " bytes) to " + impl.options.host + "/" +
+                        repository};
+  const int max_attempts = std::max(1, impl.options.retry.max_attempts);
+  std::string session = upload_url;
+  for (int attempt = 1;; ++attempt) {
+    AttemptFailure failure;
+    Result<UploadResult> result = make_error(ErrorCode::kInternal, "not attempted");
+    if (session.empty()) {
+      auto started = start_upload(ctx, &failure);
+      if (started)
+        session = std::move(*started);
+      else
+        result = started.error();
+    }
+    if (!session.empty()) {
+      result = chunked ? upload_chunked(ctx, session, &failure)
+                       : upload_monolithic(ctx, session, &failure);
+    }
+    if (result) {
+      result->attempts = attempt;
+      log::debug("blob uploaded", {{"repository", repository},
+                                   {"digest", digest},
+                                   {"bytes", size},
+                                   {"chunked", chunked},
+                                   {"attempts", attempt}});
+      return result;
+    }
+    const Error error = result.error();
+    if (error.code == ErrorCode::kCancelled) {
+      (void)client.cancel_upload(session);
+      return error;
+    }
+    session.clear();
+    if (!failure.retryable || attempt >= max_attempts) return error;
+    // The failed request may have completed on the registry's side: check before re-sending.
+    if (auto exists = client.blob_exists(repository, digest, control); exists && exists->exists) {
+      return UploadResult{digest, 0, chunked, attempt};
+    }
+    const auto delay =
+        failure.delay.value_or(backoff_delay(impl.options.retry, attempt, random_unit()));
+    log::warn("blob upload failed, restarting", {{"op", ctx.what},
+                                                 {"error", error.message},
+                                                 {"attempt", attempt},
+                                                 {"delay_ms", delay.count()}});
+    if (auto s = sleep_unless_cancelled(delay, control.cancel); !s) return s.error();
+  }
+}
 
 Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
                                                  const BlobFile& blob,
@@ -216,59 +298,9 @@ Result<UploadResult> RegistryClient::upload_blob(const std::string& repository,
                                                 " bytes, its descriptor says " +
                                                 std::to_string(blob.size));
   }
-  const bool chunked = blob.size > impl_->options.chunked_threshold;
-  UploadContext ctx{*impl_,
-                    repository,
-                    blob,
-                    file.fd(),
-                    control,
-                    std::string(chunked ? "chunked" : "monolithic") + " upload of " + blob.digest +
-                        " (" + std::to_string(blob.size) + " bytes) to " + impl_->options.host +
-                        "/" + repository};
-  const int max_attempts = std::max(1, impl_->options.retry.max_attempts);
-  std::string session = upload_url;
-  for (int attempt = 1;; ++attempt) {
-    AttemptFailure failure;
-    Result<UploadResult> result = make_error(ErrorCode::kInternal, "not attempted");
-    if (session.empty()) {
-      auto started = start_upload(ctx, &failure);
-      if (started)
-        session = std::move(*started);
-      else
-        result = started.error();
-    }
-    if (!session.empty()) {
-      result = chunked ? upload_chunked(ctx, session, &failure)
-                       : upload_monolithic(ctx, session, &failure);
-    }
-    if (result) {
-      result->attempts = attempt;
-      log::debug("blob uploaded", {{"repository", repository},
-                                   {"digest", blob.digest},
-                                   {"bytes", blob.size},
-                                   {"chunked", chunked},
-                                   {"attempts", attempt}});
-      return result;
-    }
-    const Error error = result.error();
-    if (error.code == ErrorCode::kCancelled) {
-      (void)cancel_upload(session);
-      return error;
-    }
-    session.clear();
-    if (!failure.retryable || attempt >= max_attempts) return error;
-    // The failed request may have completed on the registry's side: check before re-sending.
-    if (auto exists = blob_exists(repository, blob.digest, control); exists && exists->exists) {
-      return UploadResult{blob.digest, 0, chunked, attempt};
-    }
-    const auto delay =
-        failure.delay.value_or(backoff_delay(impl_->options.retry, attempt, random_unit()));
-    log::warn("blob upload failed, restarting", {{"op", ctx.what},
-                                                 {"error", error.message},
-                                                 {"attempt", attempt},
-                                                 {"delay_ms", delay.count()}});
-    if (auto s = sleep_unless_cancelled(delay, control.cancel); !s) return s.error();
-  }
+  FileSource source(file.fd(), blob.path);
+  return upload_from(*this, *impl_, repository, blob.digest, blob.size, source,
+                     blob.size > impl_->options.chunked_threshold, control, upload_url);
 }
 
 }  // namespace kiln::registry

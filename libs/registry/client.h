@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "registry/options.h"
@@ -100,6 +101,13 @@ class RegistryClient {
                                    const TransferControl& control = {},
                                    const std::string& upload_url = {});
 
+  // Uploads blob `digest` of `size` bytes from `source_repository` on the registry `source`
+  // speaks to: ranges fetched with get_blob_range and sent as PATCHes of options().chunk_size,
+  // so one chunk is in memory and nothing goes to disk. Retries as upload_blob does.
+  Result<UploadResult> copy_blob(RegistryClient& source, const std::string& source_repository,
+                                 const std::string& repository, const std::string& digest,
+                                 std::int64_t size, const TransferControl& control = {});
+
   // DELETE of an upload session (best effort, e.g. the unused session of a failed mount).
   Status cancel_upload(const std::string& upload_url);
 
@@ -114,6 +122,23 @@ class RegistryClient {
   // indexes. When `reference` is a digest, the bytes are checked against it (kDataLoss).
   Result<FetchedManifest> get_manifest(const std::string& repository, const std::string& reference,
                                        const TransferControl& control = {});
+
+  // DELETE /v2/<repository>/manifests/<digest>: the manifest and every tag pointing at it leave
+  // the repository (blobs stay until the registry's garbage collection). A manifest already gone
+  // is not an error. A registry without deletes enabled answers 405 (kFailedPrecondition).
+  Status delete_manifest(const std::string& repository, const std::string& digest,
+                         const TransferControl& control = {});
+
+  // GET /v2/<repository>/tags/list, following the Link header's pages. A repository that does
+  // not exist has no tags.
+  Result<std::vector<std::string>> list_tags(const std::string& repository,
+                                             const TransferControl& control = {});
+
+  // GET /v2/<repository>/blobs/<digest> with Range: bytes [offset, offset + length), into
+  // memory (not digest-checked: a part cannot be).
+  Result<std::string> get_blob_range(const std::string& repository, const std::string& digest,
+                                     std::int64_t offset, std::int64_t length,
+                                     const TransferControl& control = {});
 
   // GET /v2/<repository>/blobs/<digest> into memory (at most max_size bytes, else
   // kResourceExhausted), digest-checked. Follows redirects (without Authorization off-host).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -16,11 +17,16 @@ namespace kiln::registry {
 namespace {
 
 // State shared by the blob workers of one push.
+// Sends one blob the registry lacks (a file of the layout, or a copy from another registry),
+// into the upload session a failed mount left open when there is one.
+using BlobSender = std::function<Result<UploadResult>(
+    const oci::Descriptor&, const TransferControl&, const std::string& session)>;
+
 class BlobPush {
  public:
-  BlobPush(RegistryClient& client, const PushRequest& request, const oci::ImageLayout& layout,
+  BlobPush(RegistryClient& client, const PushRequest& request, BlobSender send,
            std::vector<oci::Descriptor> blobs)
-      : client_(client), request_(request), layout_(layout), blobs_(std::move(blobs)) {
+      : client_(client), request_(request), send_(std::move(send)), blobs_(std::move(blobs)) {
     control_.cancel = [this] { return stop_requested(); };
     if (request_.on_progress) {
       control_.on_bytes = [this](std::int64_t n) {
@@ -127,15 +133,14 @@ class BlobPush {
       if (!session.empty()) (void)client_.cancel_upload(session);
       session = mount->upload_url;
     }
-    BlobFile file{layout_.blob_path(d.digest), d.digest, d.size};
-    auto uploaded = client_.upload_blob(repo, file, control_, session);
+    auto uploaded = send_(d, control_, session);
     if (!uploaded) return uploaded.error();
     return BlobOutcome::kUploaded;
   }
 
   RegistryClient& client_;
   const PushRequest& request_;
-  const oci::ImageLayout& layout_;
+  BlobSender send_;
   const std::vector<oci::Descriptor> blobs_;
   TransferControl control_;
   std::atomic<std::size_t> next_{0};
@@ -168,9 +173,9 @@ std::string_view to_string(BlobOutcome outcome) {
   return "unknown";
 }
 
-Result<PushReport> push_layout(RegistryClient& client, const PushRequest& request) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::string& host = client.options().host;
+namespace {
+
+Status check_target(const PushRequest& request) {
   if (!oci::is_valid_repository(request.repository)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "invalid repository name \"" + request.repository + "\"");
@@ -180,30 +185,42 @@ Result<PushReport> push_layout(RegistryClient& client, const PushRequest& reques
       return make_error(ErrorCode::kInvalidArgument, "invalid tag \"" + tag + "\"");
     }
   }
-  auto layout = oci::ImageLayout::open(request.layout_dir);
-  if (!layout) return layout.error();
-  auto top_descriptor = layout->find(request.ref_name);
-  if (!top_descriptor) return top_descriptor.error();
-  auto top = layout->read_manifest(*top_descriptor);
-  if (!top) return top.error();
+  return {};
+}
 
+// The image's manifests: the top one and, for an index, its children (not nested further).
+struct ImageManifests {
+  oci::Manifest top;
   std::vector<oci::Manifest> children;
-  if (top->is_index()) {
-    for (const auto& d : top->manifests) {
-      auto child = layout->read_manifest(d);
-      if (!child) return child.error();
-      if (child->is_index()) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          "nested image index " + d.digest + " is not supported");
-      }
-      children.push_back(std::move(*child));
+};
+
+Result<ImageManifests> read_manifests(
+    oci::Manifest top, const std::function<Result<oci::Manifest>(const oci::Descriptor&)>& read) {
+  ImageManifests out{std::move(top), {}};
+  if (!out.top.is_index()) return out;
+  for (const auto& d : out.top.manifests) {
+    auto child = read(d);
+    if (!child) return child.error();
+    if (child->is_index()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "nested image index " + d.digest + " is not supported");
     }
+    out.children.push_back(std::move(*child));
   }
+  return out;
+}
+
+Result<PushReport> push_manifests(RegistryClient& client, const PushRequest& request,
+                                  const ImageManifests& image, BlobSender send) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& host = client.options().host;
+  const oci::Manifest* top = &image.top;
+  const std::vector<oci::Manifest>& children = image.children;
   std::vector<oci::Descriptor> blobs;
   std::set<std::string> seen;
   for (const oci::Manifest* m : [&] {
          std::vector<const oci::Manifest*> all;
-         if (children.empty()) all.push_back(&*top);
+         if (children.empty()) all.push_back(top);
          for (const auto& c : children) all.push_back(&c);
          return all;
        }()) {
@@ -215,7 +232,7 @@ Result<PushReport> push_layout(RegistryClient& client, const PushRequest& reques
   PushReport report;
   for (const auto& b : blobs) report.bytes_total += b.size;
   const std::string target = host + "/" + request.repository;
-  BlobPush push(client, request, *layout, blobs);
+  BlobPush push(client, request, std::move(send), blobs);
   if (auto s = push.run(report); !s) {
     log::warn("image push failed", {{"target", target}, {"error", s.error().describe()}});
     return with_context(s.error(), "push to " + target);
@@ -258,6 +275,57 @@ Result<PushReport> push_layout(RegistryClient& client, const PushRequest& reques
                              {"blobs_mounted", report.blobs_mounted},
                              {"duration_ms", report.duration.count()}});
   return report;
+}
+
+}  // namespace
+
+Result<PushReport> push_layout(RegistryClient& client, const PushRequest& request) {
+  if (auto s = check_target(request); !s) return s.error();
+  auto layout = oci::ImageLayout::open(request.layout_dir);
+  if (!layout) return layout.error();
+  auto top_descriptor = layout->find(request.ref_name);
+  if (!top_descriptor) return top_descriptor.error();
+  auto top = layout->read_manifest(*top_descriptor);
+  if (!top) return top.error();
+  auto image = read_manifests(std::move(*top),
+                              [&](const oci::Descriptor& d) { return layout->read_manifest(d); });
+  if (!image) return image.error();
+  return push_manifests(
+      client, request, *image,
+      [&](const oci::Descriptor& d, const TransferControl& control, const std::string& session) {
+        BlobFile file{layout->blob_path(d.digest), d.digest, d.size};
+        return client.upload_blob(request.repository, file, control, session);
+      });
+}
+
+Result<PushReport> copy_image(RegistryClient& client, const RegistryImage& source,
+                              const PushRequest& request) {
+  if (auto s = check_target(request); !s) return s.error();
+  TransferControl control;
+  control.cancel = request.cancel;
+  auto fetch = [&](const std::string& digest) -> Result<oci::Manifest> {
+    auto fetched = source.client->get_manifest(source.repository, digest, control);
+    if (!fetched) return fetched.error();
+    return oci::parse_manifest(std::move(fetched->raw), fetched->media_type);
+  };
+  auto top = fetch(source.digest);
+  if (!top) return with_context(top.error(), "reading the image to copy");
+  auto image =
+      read_manifests(std::move(*top), [&](const oci::Descriptor& d) { return fetch(d.digest); });
+  if (!image) return with_context(image.error(), "reading the image to copy");
+  // On the same registry a blob is mounted from the source repository: nothing is sent.
+  PushRequest same_registry = request;
+  if (client.base_url() == source.client->base_url()) {
+    same_registry.mount_from.insert(same_registry.mount_from.begin(), source.repository);
+  }
+  return push_manifests(client, same_registry, *image,
+                        [&](const oci::Descriptor& d, const TransferControl& blob_control,
+                            const std::string& session) {
+                          if (!session.empty()) (void)client.cancel_upload(session);
+                          return client.copy_blob(*source.client, source.repository,
+                                                  request.repository, d.digest, d.size,
+                                                  blob_control);
+                        });
 }
 
 }  // namespace kiln::registry

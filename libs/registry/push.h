@@ -1,5 +1,6 @@
-// push_layout: pushes one image of an OCI image layout directory to a repository — the pusher
-// service's and the CLI's entry point.
+// push_layout: pushes one image of an OCI image layout directory to a repository (the builder
+// stages its images so, the CLI pushes layouts so); copy_image: copies an image from one
+// registry repository to another (the pusher promotes staged images so).
 //
 //   RegistryClient client(options);
 //   PushRequest req;
@@ -89,5 +90,21 @@ struct PushReport {
 };
 
 Result<PushReport> push_layout(RegistryClient& client, const PushRequest& request);
+
+// An image in a registry: the manifest `digest` in `repository` on the registry `client` speaks
+// to (it must outlive the copy).
+struct RegistryImage {
+  RegistryClient* client = nullptr;
+  std::string repository;
+  std::string digest;
+};
+
+// Copies `source` to request.repository (tags, progress and cancel as in push_layout;
+// layout_dir and ref_name are unused). The manifests are read from the source registry; each
+// missing blob is mounted from the source repository when both are on the same registry (no
+// bytes move), else streamed registry to registry in chunks of options().chunk_size (nothing on
+// local disk). The manifests are put only when every blob is in place.
+Result<PushReport> copy_image(RegistryClient& client, const RegistryImage& source,
+                              const PushRequest& request);
 
 }  // namespace kiln::registry

@@ -117,7 +117,6 @@ Status describe_layout(const std::string& layout_dir, events::v1::ImageBuilt& bu
     return make_error(ErrorCode::kInternal,
                       "the layout at " + layout_dir + " holds an index, not an image manifest");
   }
-  built.set_artifact_location(layout_dir);
   built.set_manifest_digest(manifest->digest);
   built.set_manifest_media_type(manifest->media_type);
   built.set_config_digest(manifest->config->digest);

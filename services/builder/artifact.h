@@ -17,7 +17,7 @@ namespace kiln::builder {
 Status annotate_layout(const std::string& layout_dir,
                        const std::map<std::string, std::string>& annotations);
 
-// Fills artifact_location, manifest/config digests, layers, image size and manifest media type.
+// Fills the manifest/config digests, layers, image size and manifest media type.
 Status describe_layout(const std::string& layout_dir, events::v1::ImageBuilt& built);
 
 }  // namespace kiln::builder

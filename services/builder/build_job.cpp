@@ -25,6 +25,10 @@
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
+#include "registry/errors.h"
+#include "registry/push.h"
+#include "registry/staging.h"
+#include "worker/build_events.h"
 
 namespace kiln::builder {
 namespace {
@@ -213,7 +217,7 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   prepare_build(state);
   if (auto failure = build_image(state)) return finish_failed(*failure, handing_back);
   if (auto failure = export_layout(state)) return finish_failed(*failure, handing_back);
-  auto outcome = finish_built(state);
+  auto outcome = finish_built(state, handing_back);
   logs.close();
   return outcome;
 }
@@ -405,7 +409,7 @@ void BuildJob::publish_step(const StepEvent& step) {
   }
 }
 
-// The image goes into the artifact store as an OCI layout, checked for leaked secrets.
+// The image is exported as an OCI layout of this builder's own, checked for leaked secrets.
 std::optional<Failure> BuildJob::export_layout(State& state) {
   const auto& options = services_.options;
   fs::create_directories(options.artifacts_dir);
@@ -438,42 +442,92 @@ std::optional<Failure> BuildJob::export_layout(State& state) {
   return std::nullopt;
 }
 
-Result<BuildJob::Outcome> BuildJob::finish_built(State& state) {
+Result<BuildJob::Outcome> BuildJob::finish_built(State& state,
+                                                 const std::atomic<bool>& handing_back) {
+  // Another attempt may have finished meanwhile: then nothing is staged.
+  auto existing = worker::has_event(services_.bus, "built", build_id_);
+  if (!existing.ok()) return existing.error();
+  if (*existing) return Outcome::kAlreadyBuilt;
+  auto staged = stage_image(state);
+  if (!staged.ok()) return staged.error();
+  if (staged->has_value()) return finish_failed(**staged, handing_back);
+
   const auto duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - state.begin).count();
   state.built.set_steps_total(state.steps_seen);
   state.built.set_steps_cached(state.steps_cached);
   state.built.set_build_duration_ms(duration_ms);
   state.built.set_attempt(attempt_);
-  auto outcome = publish_built(state.layout_tmp, std::move(state.built));
+  auto outcome = publish_built(std::move(state.built));
   if (outcome.ok() && *outcome == Outcome::kBuilt) {
-    state.layout_guard->release();
     services_.metrics.observe(metric::kBuildDuration, static_cast<double>(duration_ms) / 1000.0);
     kiln_line("built " + build_id_ + " in " + std::to_string(duration_ms) + " ms");
   }
   return outcome;
 }
 
-Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
-                                                  v1::ImageBuilt built) {
-  auto existing = bus::last_message(services_.bus, bus::kEventsStream,
-                                    events::build_subject("built", build_id_));
-  if (!existing.ok()) return existing.error();
-  if (existing->has_value()) return Outcome::kAlreadyBuilt;
-
-  // A directory of this attempt's own: two attempts of one build can finish at the same moment
-  // (a redelivered attempt racing its re-dispatch), and the one that loses the `built` fence must
-  // never touch the layout the winner's event points at.
-  const std::string final_dir = fs::absolute(services_.options.artifacts_dir).string() + "/" +
-                                build_id_ + "-" + std::to_string(attempt_) + "-" +
-                                random_id().substr(0, 8);
-  std::error_code ec;
-  fs::rename(layout_tmp, final_dir, ec);
-  if (ec) {
-    return make_error(ErrorCode::kInternal,
-                      "cannot move the layout to " + final_dir + ": " + ec.message());
+Result<std::optional<Failure>> BuildJob::stage_image(State& state) {
+  const auto& staging = services_.options.staging;
+  auto client = services_.registries.get(staging.registry);
+  if (!client.ok()) {
+    return std::optional<Failure>(state.failed(
+        v1::BUILD, "staging registry " + staging.registry + ": " + client.error().describe()));
   }
-  built.set_artifact_location(final_dir);
+  // A tag of this attempt's own: two attempts of one build can finish at the same moment (a
+  // redelivered attempt racing its re-dispatch), and the one that loses the `built` fence must
+  // never touch what the winner's event points at.
+  const std::string tag =
+      registry::staging_tag(build_id_, attempt_, now_ms() / 1000, random_id().substr(0, 8));
+  registry::PushRequest request;
+  request.layout_dir = state.layout_tmp;
+  request.ref_name = "latest";
+  request.repository = staging.repository;
+  request.tags = {tag};
+  request.cancel = [this] { return cancel_.cancelled(); };
+  kiln_line("staging the image for the pushers at " + staging.registry + "/" + staging.repository +
+            ":" + tag);
+  auto report = registry::push_layout(**client, request);
+  if (!report.ok()) {
+    const Error& error = report.error();
+    if (error.code == ErrorCode::kCancelled) {
+      return std::optional<Failure>(Failure{v1::BUILD, "cancelled while staging", 143, true});
+    }
+    if (registry::is_retryable(error)) {
+      log::warn("staging registry unavailable; the build is tried again",
+                {{"build_id", build_id_}, {"error", error.describe()}});
+      return error;
+    }
+    return std::optional<Failure>(
+        state.failed(v1::BUILD, "staging the image failed: " + error.describe()));
+  }
+  if (report->manifest_digest != state.built.manifest_digest()) {
+    return std::optional<Failure>(
+        state.failed(v1::BUILD, "the staged manifest " + report->manifest_digest +
+                                    " is not the built one " + state.built.manifest_digest()));
+  }
+  auto* staged = state.built.mutable_staged();
+  staged->set_registry(staging.registry);
+  staged->set_repository(staging.repository);
+  staged->set_tag(tag);
+  services_.metrics.counter_add(metric::kStagedBytes, {},
+                                static_cast<double>(report->bytes_uploaded));
+  return std::optional<Failure>{};
+}
+
+void BuildJob::unstage(const v1::StagedImage& staged, const std::string& digest) {
+  auto winner = worker::stored_event(services_.bus, "built", build_id_);
+  if (!winner.ok() || !winner->has_value() || (*winner)->built().manifest_digest() == digest) {
+    return;  // unknown or the same manifest: the pushers' sweep removes it by age
+  }
+  auto client = services_.registries.get(staged.registry());
+  if (!client.ok()) return;
+  if (auto s = (*client)->delete_manifest(staged.repository(), digest); !s.ok()) {
+    log::warn("staged image of a lost attempt not deleted",
+              {{"build_id", build_id_}, {"error", s.error().describe()}});
+  }
+}
+
+Result<BuildJob::Outcome> BuildJob::publish_built(v1::ImageBuilt built) {
   auto envelope = out_.envelope();
   *envelope.mutable_built() = std::move(built);
   // Expected last sequence 0: a late second attempt cannot add a second `built`.
@@ -481,8 +535,8 @@ Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
   if (!ack.ok()) {
     if (ack.error().code == ErrorCode::kFailedPrecondition) {
       // Fenced: the stored `built` is another attempt's. (After any other error the event may
-      // still have been stored, so the layout stays.)
-      fs::remove_all(final_dir, ec);
+      // still have been stored, so the staged image stays.)
+      unstage(envelope.built().staged(), envelope.built().manifest_digest());
       log::warn("another attempt already published built", {{"build_id", build_id_}});
       return Outcome::kAlreadyBuilt;
     }
@@ -492,6 +546,7 @@ Result<BuildJob::Outcome> BuildJob::publish_built(const std::string& layout_tmp,
   log::info("build built", {{"build_id", build_id_},
                             {"attempt", attempt_},
                             {"manifest_digest", envelope.built().manifest_digest()},
+                            {"staged", envelope.built().staged().tag()},
                             {"duration_ms", envelope.built().build_duration_ms()}});
   return Outcome::kBuilt;
 }

@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "http/metrics.h"
 #include "kiln/events/v1/events.pb.h"
+#include "registry/clients.h"
 
 namespace kiln::builder {
 
@@ -27,6 +28,7 @@ struct JobServices {
   const BuilderOptions& options;
   http::Metrics& metrics;
   std::string producer;
+  registry::RegistryClients& registries;  // the staging registry's client
 };
 
 class BuildJob {
@@ -53,12 +55,18 @@ class BuildJob {
   void prepare_build(State& state);
   std::optional<Failure> build_image(State& state);
   std::optional<Failure> export_layout(State& state);
-  Result<Outcome> finish_built(State& state);
+  Result<Outcome> finish_built(State& state, const std::atomic<bool>& handing_back);
+  // Pushes the layout to this attempt's own tag in the staging repository; an error when the
+  // registry may answer later (the build is tried again), a failure when it never will.
+  Result<std::optional<Failure>> stage_image(State& state);
+  // Deletes this attempt's staged image after it lost the `built` fence, unless the winner's
+  // manifest is the same one (a manifest delete removes every tag that points at it).
+  void unstage(const events::v1::StagedImage& staged, const std::string& digest);
 
   Status publish_started(const std::string& commit);
   void publish_step(const StepEvent& step);
   Result<Outcome> finish_failed(const Failure& failure, const std::atomic<bool>& handing_back);
-  Result<Outcome> publish_built(const std::string& layout_tmp, events::v1::ImageBuilt built);
+  Result<Outcome> publish_built(events::v1::ImageBuilt built);
   void kiln_line(const std::string& text);
   // Counts and logs an attempt whose log reached build.log-max-bytes.
   void note_truncated_log();

@@ -10,6 +10,8 @@ inline constexpr http::Metric kLogsTruncated{
     "kiln_builder_logs_truncated_total", "Build attempts whose log reached build.log-max-bytes"};
 inline constexpr http::Metric kSlotsBusy{"kiln_builder_slots_busy", "Build slots running a build"};
 inline constexpr http::Metric kBuilds{"kiln_builder_builds_total", "Builds by outcome"};
+inline constexpr http::Metric kStagedBytes{"kiln_builder_staged_bytes_total",
+                                           "Blob bytes sent to the staging registry"};
 inline constexpr http::Metric kBuildDuration{"kiln_builder_build_duration_seconds",
                                              "Dispatched build duration (fetch to OCI layout)"};
 inline constexpr http::Metric kSteps{"kiln_builder_steps_total",

@@ -64,13 +64,16 @@ Config describe(BuilderOptions& o) {
       .bind("buildah.root", o.buildah_root,
             "buildah storage of kiln's own (<dir>/root, <dir>/run, vfs driver)")
       .not_empty();
-  config.bind("artifacts.dir", o.artifacts_dir, "OCI image layouts, one directory per build")
+  config
+      .bind("artifacts.dir", o.artifacts_dir,
+            "This builder's own OCI layouts while they are checked and staged (never shared)")
       .not_empty();
   config
       .bind("artifacts.max-age-hours", o.artifacts_max_age_hours,
-            "A layout no pusher took (a lost attempt, a killed builder) is removed after this "
-            "(swept at start and every ten minutes; 0: never)")
+            "A layout left by a killed builder is removed after this (swept at start and every "
+            "ten minutes; 0: never)")
       .at_least(0);
+  registry::bind_staging(config, o.staging, /*sweeps=*/false);
   config.bind("work.dir", o.work_dir, "Per-build work directories (sources, secrets)").not_empty();
   config.bind("registry.insecure", o.insecure_registries,
               "Registries reached over plain HTTP (comma list of host:port)");

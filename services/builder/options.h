@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "registry/staging.h"
 #include "service/service.h"
 
 namespace kiln::builder {
@@ -23,6 +24,7 @@ struct BuilderOptions {
   std::string work_dir = ".kiln/work";
   int artifacts_max_age_hours = 24;  // a layout no pusher took is removed after this (0: never)
   std::vector<std::string> insecure_registries = service::kDefaultInsecureRegistries;
+  registry::StagingOptions staging;  // where built images are left for the pushers
   int timeout_seconds = 3600;
   std::int64_t log_max_bytes = 10LL << 20;  // an attempt's stored log text; 0: no cap
   std::int64_t cache_max_bytes = 10LL << 30;

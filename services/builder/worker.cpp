@@ -30,6 +30,7 @@ Worker::Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options
       metrics_(metrics),
       producer_(std::move(producer)),
       running_(running),
+      registries_(registry::with_insecure_hosts(options.insecure_registries)),
       loop_(bus,
             {.consumer = bus::builder_consumer(),
              .slots = options.slots,
@@ -119,8 +120,8 @@ void Worker::handle(bus::Message& message) {
   {
     worker::Heartbeat heartbeat(message, std::chrono::seconds(options_.heartbeat_seconds));
     std::shared_lock storage(storage_mutex_);
-    BuildJob job(JobServices{bus_, engine_, options_, metrics_, producer_}, std::move(**request),
-                 attempt, registration.flag());
+    BuildJob job(JobServices{bus_, engine_, options_, metrics_, producer_, registries_},
+                 std::move(**request), attempt, registration.flag());
     outcome = job.run(handing_back_);
   }
   if (!outcome.ok()) {

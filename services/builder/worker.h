@@ -13,6 +13,7 @@
 #include "bus/bus.h"
 #include "bus/message.h"
 #include "http/metrics.h"
+#include "registry/clients.h"
 #include "worker/running_jobs.h"
 #include "worker/work_loop.h"
 
@@ -45,6 +46,7 @@ class Worker {
   http::Metrics& metrics_;
   std::string producer_;
   worker::RunningJobs& running_;
+  registry::RegistryClients registries_;
   std::atomic<bool> handing_back_{false};
   std::shared_mutex storage_mutex_;  // builds share it; cache trimming takes it alone
   worker::WorkLoop loop_;

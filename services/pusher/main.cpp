@@ -1,4 +1,4 @@
-// kiln-pusher: takes built images (OCI layouts in the artifact store), pushes them to their
+// kiln-pusher: takes built images (staged in a registry by the builders), promotes them to their
 // registry and publishes pushed + succeeded, or failed / cancelled.
 #include "common/shutdown.h"
 #include "pusher/pusher.h"

@@ -17,8 +17,10 @@ inline constexpr http::Metric kBytesSkipped{"kiln_pusher_bytes_skipped_total",
 inline constexpr http::Metric kBusErrors{
     "kiln_pusher_bus_errors_total",
     "Event log reads or writes that failed (message retried later)"};
-inline constexpr http::Metric kLayoutCleanupErrors{
-    "kiln_pusher_layout_cleanup_errors_total",
-    "Layouts that could not be removed after their build ended"};
+inline constexpr http::Metric kStagingCleanupErrors{
+    "kiln_pusher_staging_cleanup_errors_total",
+    "Staged images that could not be deleted after their build ended (the sweep retries)"};
+inline constexpr http::Metric kStagedSwept{"kiln_pusher_staged_swept_total",
+                                           "Staged images deleted by age"};
 
 }  // namespace kiln::pusher::metric

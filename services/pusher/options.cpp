@@ -4,8 +4,8 @@ namespace kiln::pusher {
 
 Config describe(PusherOptions& o) {
   Config config = service::make_config(
-      "kiln-pusher",
-      "Pushes built OCI image layouts to their registry over the OCI distribution API.", o.common);
+      "kiln-pusher", "Promotes staged images to their registry over the OCI distribution API.",
+      o.common);
   config.bind("worker.id", o.worker_id,
               "Producer id in published events (default: the instance id)");
   config.bind("push.slots", o.slots, "Pushes run at once by this replica").range(1, 1024);
@@ -14,11 +14,7 @@ Config describe(PusherOptions& o) {
             "Seconds between in-progress acks and worker heartbeats while pushing (below the "
             "consumer's AckWait of 30 s and dispatch.worker-lost-seconds)")
       .range(1, 25);
-  config
-      .bind("artifacts.dir", o.artifacts_dir,
-            "Artifact store: the builder's OCI layouts; the pusher removes a layout after its "
-            "build ends, and never deletes anything outside this directory")
-      .not_empty();
+  registry::bind_staging(config, o.staging, /*sweeps=*/true);
   config.bind("registry.insecure", o.registries.insecure_hosts,
               "Registries reached over plain HTTP (comma list of host:port); others use TLS");
   config.bind("registry.docker-config", o.registries.docker_config,

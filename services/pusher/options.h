@@ -5,7 +5,8 @@
 #include <string>
 
 #include "common/config.h"
-#include "pusher/registry_clients.h"
+#include "registry/clients.h"
+#include "registry/staging.h"
 #include "service/service.h"
 
 namespace kiln::pusher {
@@ -16,9 +17,11 @@ struct PusherOptions {
   service::CommonOptions common{kDefaultHttpPort};
   std::string worker_id;  // producer of its events; empty: the instance
   int slots = 2;          // pushes at once
-  std::string artifacts_dir = service::kDefaultArtifactsDir;  // nothing outside it is deleted
-  RegistryClientsOptions registries;                          // handed to RegistryClients as is
-  int heartbeat_seconds = 5;  // in-progress acks while pushing (AckWait 30 s)
+  // Handed to RegistryClients as is.
+  registry::RegistryClientsOptions registries =
+      registry::with_insecure_hosts(service::kDefaultInsecureRegistries);
+  registry::StagingOptions staging;  // where builders leave images; swept here by age
+  int heartbeat_seconds = 5;         // in-progress acks while pushing (AckWait 30 s)
   // A registry that is unreachable or overloaded (after the client's own retries) is tried again
   // later until the build has waited this long since `built`; then the build fails.
   int retry_window_seconds = 600;

@@ -3,7 +3,6 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "events/envelope.h"
-#include "pusher/artifact_store.h"
 #include "pusher/metrics.h"
 #include "registry/errors.h"
 #include "worker/build_events.h"
@@ -15,9 +14,6 @@ namespace v1 = events::v1;
 
 using worker::CancelFlag;
 using worker::Settle;
-
-// The layout name the builder gives its image (`buildah push IMAGE oci:DIR:latest`).
-constexpr char kLayoutRefName[] = "latest";
 
 }  // namespace
 
@@ -52,7 +48,7 @@ Result<Settle> PushJob::decide_and_push() {
     if (!ended.ok()) return ended.error();
     if (ended->has_value()) {
       log::info("build already ended; skipped", {{"build_id", build_id_}, {"event", type}});
-      remove_layout();
+      remove_staged();
       count("skipped");
       return Settle::kAck;
     }
@@ -78,7 +74,7 @@ Result<Settle> PushJob::decide_and_push() {
 
   if (!registration.first()) {
     // Two copies of one message at once (a redelivery while the first still runs): racing would
-    // push from a layout the winner deletes. Look again once the first has finished.
+    // promote a staged image the winner deletes. Look again once the first has finished.
     log::info("build already being pushed here; looking again later", {{"build_id", build_id_}});
     return Settle::kNakLater;
   }
@@ -100,17 +96,30 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
         "registry credentials for " + target->host + ": " + client.error().describe(), false);
   }
 
+  const v1::StagedImage& staged = built_.built().staged();
+  if (staged.tag().empty()) {
+    return publish_failed(
+        "the image was built by a kiln builder older than the staging registry: its layout is on "
+        "that builder's disk, which pushers no longer read; build it again",
+        false);
+  }
+  auto staging = services_.registries.get(staged.registry());
+  if (!staging.ok()) {
+    return publish_failed(
+        "registry credentials for " + staged.registry() + ": " + staging.error().describe(), false);
+  }
+  const registry::RegistryImage source{*staging, staged.repository(),
+                                       built_.built().manifest_digest()};
   registry::PushRequest request;
-  request.layout_dir = built_.built().artifact_location();
-  request.ref_name = kLayoutRefName;
   request.repository = target->repository;
   request.tags = target->tags;
   request.cancel = [&flag] { return flag.cancelled(); };
-  log::info("push started", {{"build_id", build_id_},
-                             {"attempt", attempt_},
-                             {"layout", request.layout_dir},
-                             {"repository", target->repository_url()}});
-  auto report = registry::push_layout(**client, request);
+  log::info("push started",
+            {{"build_id", build_id_},
+             {"attempt", attempt_},
+             {"staged", staged.registry() + "/" + staged.repository() + ":" + staged.tag()},
+             {"repository", target->repository_url()}});
+  auto report = registry::copy_image(**client, source, request);
   if (report.ok()) return publish_pushed(requested, *target, *report);
 
   const Error& error = report.error();
@@ -122,8 +131,8 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
     }
     return publish_cancelled("cancel requested while pushing");
   }
-  // Another pusher (another replica sharing the artifact store) may have won meanwhile and
-  // removed the layout under us: its `pushed` is the truth, not our failure.
+  // Another pusher may have won meanwhile and deleted the staged image under us: its `pushed` is
+  // the truth, not our failure.
   auto winner = stored("pushed");
   if (!winner.ok()) return winner.error();
   if (winner->has_value() && (*winner)->has_pushed()) {
@@ -134,7 +143,7 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
   if (registry::is_retryable(error) &&
       now_ms() - built_.occurred_at_ms() <
           std::int64_t{services_.options.retry_window_seconds} * 1000) {
-    // The registry is down or overloaded: the layout waits, the build does not fail yet.
+    // The registry is down or overloaded: the staged image waits, the build does not fail yet.
     log::warn("push failed; trying again later",
               {{"build_id", build_id_},
                {"repository", target->repository_url()},
@@ -204,7 +213,7 @@ Result<Settle> PushJob::publish_succeeded(const v1::Envelope& requested,
   log::info("build succeeded", {{"build_id", build_id_},
                                 {"image", succeeded->image_url()},
                                 {"total_duration_ms", succeeded->total_duration_ms()}});
-  remove_layout();
+  remove_staged();
   count("succeeded");
   return Settle::kAck;
 }
@@ -219,8 +228,8 @@ Result<Settle> PushJob::publish_failed(const std::string& reason, bool retryable
   if (!ack.ok()) return ack.error();
   log::info("build failed",
             {{"build_id", build_id_}, {"reason", failed->reason()}, {"retryable", retryable}});
-  // A failed build's layout is never pushed again (a retry is a new build that builds anew).
-  remove_layout();
+  // A failed build's image is never pushed again (a retry is a new build that builds anew).
+  remove_staged();
   count("failed");
   return Settle::kAck;
 }
@@ -232,7 +241,7 @@ Result<Settle> PushJob::publish_cancelled(const std::string& reason) {
   auto ack = publish(envelope);
   if (!ack.ok()) return ack.error();
   log::info("build cancelled", {{"build_id", build_id_}, {"reason", reason}});
-  remove_layout();
+  remove_staged();
   count("cancelled");
   return Settle::kAck;
 }
@@ -252,12 +261,17 @@ Result<std::optional<v1::Envelope>> PushJob::stored(const std::string& type) {
   return worker::stored_event(services_.bus, type, build_id_);
 }
 
-void PushJob::remove_layout() {
-  const std::string& location = built_.built().artifact_location();
-  if (location.empty()) return;
-  if (auto s = pusher::remove_layout(location, services_.options.artifacts_dir); !s.ok()) {
-    log::warn("layout not removed", {{"build_id", build_id_}, {"error", s.error().describe()}});
-    services_.metrics.counter_add(metric::kLayoutCleanupErrors);
+void PushJob::remove_staged() {
+  const v1::StagedImage& staged = built_.built().staged();
+  if (staged.tag().empty()) return;
+  auto client = services_.registries.get(staged.registry());
+  Status deleted = client.ok() ? (*client)->delete_manifest(staged.repository(),
+                                                            built_.built().manifest_digest())
+                               : Status(client.error());
+  if (!deleted.ok()) {
+    log::warn("staged image not deleted; the sweep deletes it later",
+              {{"build_id", build_id_}, {"error", deleted.error().describe()}});
+    services_.metrics.counter_add(metric::kStagingCleanupErrors);
   }
 }
 

@@ -1,7 +1,7 @@
 // One `built` message, from decision to outcome event: skip a build that already ended, finish
-// one whose `pushed` is stored but not its `succeeded`, honour a cancel, else push the layout
-// and publish pushed + succeeded (or failed / cancelled). The job never acks: it tells the
-// worker how to settle the message, after the outcome event is stored.
+// one whose `pushed` is stored but not its `succeeded`, honour a cancel, else promote the staged
+// image to its target and publish pushed + succeeded (or failed / cancelled). The job never acks:
+// it tells the worker how to settle the message, after the outcome event is stored.
 #pragma once
 
 #include <atomic>
@@ -14,7 +14,7 @@
 #include "kiln/events/v1/events.pb.h"
 #include "pusher/options.h"
 #include "pusher/push_target.h"
-#include "pusher/registry_clients.h"
+#include "registry/clients.h"
 #include "registry/push.h"
 #include "worker/running_jobs.h"
 #include "worker/settle.h"
@@ -23,7 +23,7 @@ namespace kiln::pusher {
 
 struct JobServices {
   bus::Bus& bus;
-  RegistryClients& registries;
+  registry::RegistryClients& registries;
   const PusherOptions& options;
   http::Metrics& metrics;
   const std::string& producer;
@@ -56,8 +56,8 @@ class PushJob {
                                   std::optional<std::uint64_t> expected_last_subject_seq = {});
   events::v1::Envelope envelope() const;
   Result<std::optional<events::v1::Envelope>> stored(const std::string& type);
-  // The build has ended: its layout is no longer needed.
-  void remove_layout();
+  // The build has ended: its staged image is no longer needed.
+  void remove_staged();
   void count(const std::string& outcome);
 
   const JobServices& services_;

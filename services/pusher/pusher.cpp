@@ -25,7 +25,8 @@ Pusher::Pusher(const PusherOptions& options, bus::Bus& bus)
                  .kind = "pusher",
                  .slots = options_.slots,
                  .interval = std::chrono::seconds(options_.heartbeat_seconds)},
-                running_) {
+                running_),
+      sweeper_(registries_, options_.staging, server_.metrics()) {
   service::add_nats_readiness(server_, bus);
 }
 
@@ -34,10 +35,12 @@ void Pusher::start() {
   service::require(cancels_.start(), "watching cancel requests");
   service::require(worker_.start(), "binding the pusher consumer");
   service::require(presence_.start(), "writing the worker heartbeat");
-  log::info("pusher ready", {{"http_port", server_.port()},
-                             {"slots", options_.slots},
-                             {"worker_id", options_.worker_id},
-                             {"artifacts_dir", options_.artifacts_dir}});
+  sweeper_.start();
+  log::info("pusher ready",
+            {{"http_port", server_.port()},
+             {"slots", options_.slots},
+             {"worker_id", options_.worker_id},
+             {"staging", options_.staging.registry + "/" + options_.staging.repository}});
 }
 
 void Pusher::stop() {
@@ -46,6 +49,7 @@ void Pusher::stop() {
   presence_.set_stopping();
   worker_.stop();
   presence_.stop();
+  sweeper_.stop();
   cancels_.stop();
   server_.stop();
 }

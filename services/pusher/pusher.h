@@ -6,8 +6,9 @@
 #include "http/server.h"
 #include "pusher/cancel_watcher.h"
 #include "pusher/options.h"
-#include "pusher/registry_clients.h"
+#include "pusher/staging_sweep.h"
 #include "pusher/worker.h"
+#include "registry/clients.h"
 #include "worker/presence.h"
 #include "worker/running_jobs.h"
 
@@ -34,11 +35,12 @@ class Pusher {
  private:
   const PusherOptions options_;
   http::Server server_;
-  RegistryClients registries_;
+  registry::RegistryClients registries_;
   worker::RunningJobs running_;
   CancelWatcher cancels_;
   Worker worker_;
   worker::Presence presence_;
+  StagingSweeper sweeper_;
   bool stopped_ = false;
 };
 

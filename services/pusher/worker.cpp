@@ -10,7 +10,7 @@
 
 namespace kiln::pusher {
 
-Worker::Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& options,
+Worker::Worker(bus::Bus& bus, registry::RegistryClients& registries, const PusherOptions& options,
                http::Metrics& metrics, std::string producer, worker::RunningJobs& running)
     : bus_(bus),
       registries_(registries),

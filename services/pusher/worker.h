@@ -11,7 +11,7 @@
 #include "bus/message.h"
 #include "http/metrics.h"
 #include "pusher/options.h"
-#include "pusher/registry_clients.h"
+#include "registry/clients.h"
 #include "worker/running_jobs.h"
 #include "worker/work_loop.h"
 
@@ -19,7 +19,7 @@ namespace kiln::pusher {
 
 class Worker {
  public:
-  Worker(bus::Bus& bus, RegistryClients& registries, const PusherOptions& options,
+  Worker(bus::Bus& bus, registry::RegistryClients& registries, const PusherOptions& options,
          http::Metrics& metrics, std::string producer, worker::RunningJobs& running);
   ~Worker() { stop(); }
   Worker(const Worker&) = delete;
@@ -36,7 +36,7 @@ class Worker {
 
  private:
   bus::Bus& bus_;
-  RegistryClients& registries_;
+  registry::RegistryClients& registries_;
   const PusherOptions& options_;
   http::Metrics& metrics_;
   std::string producer_;

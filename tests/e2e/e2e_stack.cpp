@@ -114,11 +114,12 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
                       {"KILN_ARTIFACTS_DIR", artifacts},
                       {"KILN_WORK_DIR", dir_ + "/work"},
                       {"KILN_REGISTRY_INSECURE", registry_.host()},
+                      {"KILN_STAGING_REGISTRY", registry_.host()},
                       {"KILN_BUILD_SLOTS", "2"}}));
   pusher_ = std::make_unique<testing::ServiceProcess>(
       "pusher", service_binary("pusher"), testing::free_port(),
-      env("pusher",
-          {{"KILN_ARTIFACTS_DIR", artifacts}, {"KILN_REGISTRY_INSECURE", registry_.host()}}));
+      env("pusher", {{"KILN_STAGING_REGISTRY", registry_.host()},
+                     {"KILN_REGISTRY_INSECURE", registry_.host()}}));
   ingest_ = std::make_unique<testing::ServiceProcess>(
       "webhook-ingest", service_binary("webhook-ingest"), testing::free_port(),
       env("webhook-ingest", {{"KILN_API_TOKENS", tokens},

@@ -15,6 +15,7 @@
 #include "oci/layout.h"
 #include "support/pipeline.h"
 #include "support/servers.h"
+#include "support/staged.h"
 
 namespace kiln::builder {
 namespace {
@@ -52,6 +53,7 @@ class BuilderCacheTest : public ::testing::Test {
     options.artifacts_dir = dir + "/artifacts";
     options.work_dir = dir + "/work";
     options.insecure_registries = {registry_->host()};
+    options.staging.registry = registry_->host();
     options.heartbeat_seconds = 1;
     options.platform = "linux/amd64";
     options.cache_max_bytes = cache_max_bytes;
@@ -83,12 +85,11 @@ class BuilderCacheTest : public ::testing::Test {
   }
 
   static std::string manifest_of(const v1::ImageBuilt& built) {
-    auto layout = oci::ImageLayout::open(built.artifact_location());
-    if (!layout.ok()) return "";
-    auto entry = layout->find("latest");
-    if (!entry.ok()) return "";
-    auto manifest = layout->read_manifest(*entry);
-    return manifest.ok() ? manifest->raw : "";
+    try {
+      return testing::read_staged(built).manifest.raw;
+    } catch (const std::exception&) {
+      return "";
+    }
   }
 
   static inline std::unique_ptr<testing::NatsServer> nats_;

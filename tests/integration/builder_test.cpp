@@ -20,6 +20,7 @@
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "support/staged.h"
 
 namespace kiln::builder {
 namespace {
@@ -60,6 +61,7 @@ class BuilderTest : public ::testing::Test {
     options_->artifacts_dir = root_ + "/artifacts";
     options_->work_dir = root_ + "/work";
     options_->insecure_registries = {registry_->host()};
+    options_->staging.registry = registry_->host();
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->secrets = {{"tok", kSecretValue}};
@@ -202,29 +204,23 @@ TEST_F(BuilderTest, MultiStepBuildWritesAValidLayoutAndRebuildUsesCache) {
   EXPECT_EQ(outcome.count("step_finished"), 5);
   EXPECT_EQ(built.attempt(), 1);
   EXPECT_GT(built.build_duration_ms(), 0);
-  // A directory of the attempt's own in the artifact store.
-  EXPECT_EQ(built.artifact_location().rfind(
-                fs::absolute(options_->artifacts_dir).string() + "/" + id + "-1-", 0),
-            0u)
-      << built.artifact_location();
+  // Staged under a tag of the attempt's own, in the staging registry (no shared disk).
+  EXPECT_EQ(built.staged().registry(), registry_->host());
+  EXPECT_EQ(built.staged().repository(), "kiln-staging");
+  EXPECT_EQ(built.staged().tag().rfind(id + "-a1-", 0), 0u) << built.staged().tag();
+  EXPECT_TRUE(built.artifact_location().empty());
 
-  // The layout is valid: every blob's bytes match its digest and size.
-  auto layout = oci::ImageLayout::open(built.artifact_location());
-  ASSERT_TRUE(layout.ok()) << layout.error().describe();
-  auto entry = layout->find("latest");
-  ASSERT_TRUE(entry.ok());
-  EXPECT_EQ(entry->digest, built.manifest_digest());
-  auto manifest = layout->read_manifest(*entry);
-  ASSERT_TRUE(manifest.ok()) << manifest.error().describe();
-  ASSERT_TRUE(manifest->config.has_value());
-  EXPECT_EQ(manifest->config->digest, built.config_digest());
-  EXPECT_TRUE(layout->verify_blob(*manifest->config).ok());
-  ASSERT_EQ(manifest->layers.size(), static_cast<std::size_t>(built.layers_size()));
+  // The staged image is whole: every blob's bytes match its digest (read_staged checks).
+  testing::StagedContent staged;
+  ASSERT_NO_THROW(staged = testing::read_staged(built));
+  ASSERT_TRUE(staged.manifest.config.has_value());
+  EXPECT_EQ(staged.manifest.config->digest, built.config_digest());
+  ASSERT_EQ(staged.manifest.layers.size(), static_cast<std::size_t>(built.layers_size()));
   for (int i = 0; i < built.layers_size(); ++i) {
-    EXPECT_EQ(manifest->layers[i].digest, built.layers(i).digest());
-    auto verified = layout->verify_blob(manifest->layers[i]);
-    EXPECT_TRUE(verified.ok()) << verified.error().describe();
+    EXPECT_EQ(staged.manifest.layers[i].digest, built.layers(i).digest());
   }
+  // The local layout is gone once staged.
+  EXPECT_TRUE(!fs::exists(options_->artifacts_dir) || fs::is_empty(options_->artifacts_dir));
   const std::string logs = read_logs(id);
   EXPECT_NE(logs.find("hello from kiln"), std::string::npos) << logs;
   EXPECT_NE(logs.find("app-content-42"), std::string::npos) << logs;
@@ -409,12 +405,9 @@ TEST_F(BuilderTest, SecretIsUsableButNeverInLogsEventsOrImage) {
   for (const auto& e : outcome.events) {
     EXPECT_EQ(e.SerializeAsString().find(kSecretValue), std::string::npos) << e.DebugString();
   }
-  auto layout = oci::ImageLayout::open(outcome.last->built().artifact_location());
-  ASSERT_TRUE(layout.ok());
-  auto manifest = layout->read_manifest(*layout->find("latest"));
-  ASSERT_TRUE(manifest.ok());
-  auto config = layout->read_blob(*manifest->config);
-  ASSERT_TRUE(config.ok());
+  testing::StagedContent staged;
+  ASSERT_NO_THROW(staged = testing::read_staged(outcome.last->built()));
+  const std::string* config = &staged.config;
   // The instruction text is in the history; the value is not.
   EXPECT_NE(config->find("secret"), std::string::npos);
   EXPECT_EQ(config->find(kSecretValue), std::string::npos);

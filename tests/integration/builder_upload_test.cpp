@@ -18,6 +18,7 @@
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "support/staged.h"
 
 namespace kiln::builder {
 namespace {
@@ -53,6 +54,7 @@ class BuilderUploadTest : public ::testing::Test {
     options_->artifacts_dir = root_ + "/artifacts";
     options_->work_dir = root_ + "/work";
     options_->insecure_registries = {registry_->host()};
+    options_->staging.registry = registry_->host();
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->common.http.port = 0;
@@ -152,7 +154,7 @@ TEST_F(BuilderUploadTest, UploadedContextInChunksBuilds) {
   const v1::Envelope outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_built()) << outcome.DebugString();
   EXPECT_EQ(outcome.built().steps_total(), 4);
-  EXPECT_TRUE(fs::exists(outcome.built().artifact_location() + "/index.json"));
+  EXPECT_TRUE(testing::is_staged(outcome.built().staged()));
   // The build saw the reassembled context: the file's content and its digest are in the log.
   const std::string logs = read_logs(id);
   EXPECT_NE(logs.find("uploaded-app-content-91"), std::string::npos) << logs;

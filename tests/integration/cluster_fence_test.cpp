@@ -92,7 +92,9 @@ class ClusterFenceTest : public ::testing::Test {
     ASSERT_TRUE(error_a.empty()) << error_a;
     ASSERT_TRUE(error_b.empty()) << error_b;
 
+    // A node killed during the race may still be rejoining; the check reads a whole stream.
     auto reader = cluster_.connect("checker", cluster_.urls());
+    ASSERT_NO_FATAL_FAILURE(await_replicas_current(*reader));
     for (int i = 0; i < builds; ++i) {
       const auto ai = outcome_a[static_cast<std::size_t>(i)];
       const auto bi = outcome_b[static_cast<std::size_t>(i)];
@@ -101,9 +103,22 @@ class ClusterFenceTest : public ::testing::Test {
           << " attempt(s) found their `built` stored";
       auto last =
           last_message(*reader, kEventsStream, "kiln.build.built." + prefix + std::to_string(i));
-      ASSERT_TRUE(last.ok() && last->has_value()) << "build " << i;
+      ASSERT_TRUE(last.ok()) << "build " << i << ": " << last.error().describe();
+      ASSERT_TRUE(last->has_value()) << "build " << i << ": nothing stored";
       EXPECT_EQ((*last)->data(), ai == Outcome::kStored ? "a" : "b") << "build " << i;
     }
+  }
+
+  void await_replicas_current(Bus& bus) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    std::string last = "not asked";
+    while (Clock::now() < deadline) {
+      auto missing = stream_replicas_missing(bus, kEventsStream);
+      if (missing.ok() && missing->empty()) return;
+      last = missing.ok() ? *missing : missing.error().describe();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    FAIL() << "KILN_EVENTS was not whole again 30 s after the race: " << last;
   }
 
   // Messages in KILN_EVENTS, counted by the stream itself.

@@ -1,6 +1,7 @@
 // The pusher against real parts: nats-server, docker-registry (with and without htpasswd auth)
-// and OCI layouts written by buildah. Builds are driven the way the builder drives them
-// (requested + built events); outcomes are read back from the event log and the registry.
+// and an image built by buildah, staged in a registry per build the way the builder stages it.
+// Builds are driven the way the builder drives them (requested + built events); outcomes are
+// read back from the event log and the registries.
 #include "pusher/pusher.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,8 @@
 #include "oci/layout.h"
 #include "registry/client.h"
 #include "registry/credentials.h"
+#include "registry/push.h"
+#include "registry/staging.h"
 #include "support/pipeline.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -66,7 +69,8 @@ class SilentPort {
 
 class PusherTest : public ::testing::Test {
  protected:
-  // One real layout (two layers) made with buildah, copied into the artifact store per build.
+  // One real layout (two layers) made with buildah; each build stages it with a manifest of its
+  // own.
   static void SetUpTestSuite() {
     suite_dir_ = testing::make_temp_dir("kiln-pusher-suite");
     const std::string& dir = suite_dir_;
@@ -103,12 +107,11 @@ class PusherTest : public ::testing::Test {
     ASSERT_TRUE(bus::provision(*bus_).ok());
     options_.common.http.port = 0;
     options_.worker_id = "pusher/test";
-    options_.artifacts_dir = dir_ + "/artifacts";
+    options_.staging.registry = registry_.host();
     options_.registries.insecure_hosts = {registry_.host()};
     // Anonymous unless a test writes it.
     options_.registries.docker_config = dir_ + "/no-docker-config.json";
     options_.heartbeat_seconds = 1;
-    fs::create_directories(options_.artifacts_dir);
   }
 
   void TearDown() override {
@@ -129,11 +132,44 @@ class PusherTest : public ::testing::Test {
     if (pusher_) pusher_->stop();
   }
 
-  // A copy of the buildah layout at <artifacts>/<id>, where the builder would leave it.
-  std::string stage_layout(const std::string& id) {
-    const std::string target = options_.artifacts_dir + "/" + id;
-    must_run("cp -a " + sh_quote(suite_dir_ + "/layout") + " " + sh_quote(target));
-    return target;
+  // The suite's image staged for build `id` as the builder stages it: blobs and a manifest of
+  // the build's own (the builder's manifests name their build) under a staging tag, made
+  // `age_seconds` ago.
+  struct Staged {
+    v1::StagedImage image;
+    std::string digest;
+  };
+  Staged stage_image(const std::string& id, const testing::RegistryServer* on = nullptr,
+                     std::int64_t age_seconds = 0) {
+    const testing::RegistryServer& staging = on != nullptr ? *on : registry_;
+    auto client = client_for(staging);
+    registry::PushRequest push;
+    push.layout_dir = suite_dir_ + "/layout";
+    push.ref_name = "latest";
+    push.repository = "kiln-staging";
+    auto pushed = registry::push_layout(client, push);
+    if (!pushed.ok()) throw std::runtime_error(pushed.error().describe());
+    auto layout = oci::ImageLayout::open(suite_dir_ + "/layout");
+    auto manifest = layout->read_manifest(*layout->find("latest"));
+    std::string raw = manifest->raw;
+    raw.insert(1, "\"io.kiln.test.build\":\"" + id + "\",");
+    Staged out;
+    out.image.set_registry(staging.host());
+    out.image.set_repository("kiln-staging");
+    out.image.set_tag(registry::staging_tag(id, 1, now_ms() / 1000 - age_seconds, "0a1b2c3d"));
+    auto digest = client.put_manifest("kiln-staging", out.image.tag(), manifest->media_type, raw);
+    if (!digest.ok()) throw std::runtime_error(digest.error().describe());
+    out.digest = *digest;
+    return out;
+  }
+
+  // Whether the staged image is still in its registry.
+  bool still_staged(const Staged& staged, const testing::RegistryServer* on = nullptr) {
+    auto client = client_for(on != nullptr ? *on : registry_);
+    auto fetched = client.get_manifest("kiln-staging", staged.image.tag());
+    if (fetched.ok()) return true;
+    EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound) << fetched.error().describe();
+    return false;
   }
 
   void publish(v1::Envelope envelope, const std::string& msg_id_suffix = {}) {
@@ -153,9 +189,9 @@ class PusherTest : public ::testing::Test {
     publish(testing::make_requested(id, s));
   }
 
-  void publish_built(const std::string& id, const std::string& layout,
+  void publish_built(const std::string& id, const Staged& staged,
                      const std::string& msg_id_suffix = {}) {
-    publish(testing::make_built(id, layout, manifest_digest_), msg_id_suffix);
+    publish(testing::make_built(id, staged.image, staged.digest), msg_id_suffix);
   }
 
   void publish_cancel_requested(const std::string& id) {
@@ -207,56 +243,101 @@ class PusherTest : public ::testing::Test {
   static inline std::string layer_digest_;
 };
 
-TEST_F(PusherTest, PushesEveryTagThenPublishesPushedAndSucceededAndRemovesTheLayout) {
+// On the staging registry itself a promotion moves no bytes: every blob is mounted.
+TEST_F(PusherTest, PromotesEveryTagByMountThenPublishesPushedAndSucceededAndUnstages) {
   start_worker();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
+  const std::string digest = staged.digest;
   publish_requested(id, spec(registry_.host(), "team/app", {"v1", "latest"}));
-  publish_built(id, layout);
+  publish_built(id, staged);
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   const std::string repo_url = registry_.host() + "/team/app";
-  EXPECT_EQ(outcome->succeeded().digest(), manifest_digest_);
-  EXPECT_EQ(outcome->succeeded().image_url(), repo_url + "@" + manifest_digest_);
+  EXPECT_EQ(outcome->succeeded().digest(), digest);
+  EXPECT_EQ(outcome->succeeded().image_url(), repo_url + "@" + digest);
   EXPECT_GE(outcome->succeeded().total_duration_ms(), 0);
   EXPECT_EQ(outcome->attempt(), 1);
 
   auto pushed = events_of(id, "pushed");
   ASSERT_EQ(pushed.size(), 1u);
   const auto& p = pushed[0].pushed();
-  EXPECT_EQ(p.digest(), manifest_digest_);
+  EXPECT_EQ(p.digest(), digest);
   EXPECT_EQ(p.repository_url(), repo_url);
   ASSERT_EQ(p.images_size(), 2);
   EXPECT_EQ(p.images(0).tag(), "v1");
   EXPECT_EQ(p.images(0).url(), repo_url + ":v1");
   EXPECT_EQ(p.images(1).url(), repo_url + ":latest");
-  EXPECT_GT(p.bytes_uploaded(), 300 << 10);  // a cold push sends every layer
-  EXPECT_EQ(p.bytes_skipped(), 0);
+  EXPECT_EQ(p.bytes_uploaded(), 0);
+  EXPECT_GT(p.bytes_skipped(), 500 << 10);  // both layers and the config, mounted
 
   // The registry serves the manifest by digest and under each tag.
   auto client = client_for(registry_);
-  auto by_digest = client.get_manifest("team/app", manifest_digest_);
+  auto by_digest = client.get_manifest("team/app", digest);
   ASSERT_TRUE(by_digest.ok()) << by_digest.error().describe();
-  EXPECT_EQ(by_digest->digest, manifest_digest_);
+  EXPECT_EQ(by_digest->digest, digest);
   auto by_tag = client.get_manifest("team/app", "v1");
   ASSERT_TRUE(by_tag.ok()) << by_tag.error().describe();
-  EXPECT_EQ(by_tag->digest, manifest_digest_);
+  EXPECT_EQ(by_tag->digest, digest);
 
-  EXPECT_FALSE(fs::exists(layout)) << "the layout is removed once the build succeeded";
+  EXPECT_FALSE(still_staged(staged)) << "the staged image is deleted once the build succeeded";
   EXPECT_EQ(outcomes("succeeded"), 1);
-  EXPECT_GT(pusher_->metrics().value("kiln_pusher_bytes_uploaded_total"), 300 << 10);
+  EXPECT_GT(pusher_->metrics().value("kiln_pusher_bytes_skipped_total"), 500 << 10);
+}
+
+// Another registry: the blobs stream from the staging registry in chunks (64 KiB here, so a
+// 300 KiB layer takes several), digest-checked on the way.
+TEST_F(PusherTest, PromotesToAnotherRegistryByStreamingInChunks) {
+  testing::RegistryServer target;
+  options_.registries.insecure_hosts.push_back(target.host());
+  options_.registries.client.chunk_size = 64 << 10;
+  start_worker();
+  const std::string id = random_id();
+  const Staged staged = stage_image(id);
+  publish_requested(id, spec(target.host(), "team/elsewhere", {"v2"}));
+  publish_built(id, staged);
+
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
+  EXPECT_EQ(outcome->succeeded().digest(), staged.digest);
+  auto pushed = events_of(id, "pushed");
+  ASSERT_EQ(pushed.size(), 1u);
+  EXPECT_GT(pushed[0].pushed().bytes_uploaded(), 500 << 10);
+  auto client = client_for(target);
+  auto manifest = client.get_manifest("team/elsewhere", "v2");
+  ASSERT_TRUE(manifest.ok()) << manifest.error().describe();
+  EXPECT_EQ(manifest->digest, staged.digest);
+  auto layer = client.get_blob("team/elsewhere", layer_digest_);  // digest-checked
+  ASSERT_TRUE(layer.ok()) << layer.error().describe();
+  EXPECT_FALSE(still_staged(staged));
+}
+
+// What nobody promotes (a build cancelled after `built`, a lost attempt) is deleted by age.
+TEST_F(PusherTest, SweepDeletesStagedImagesOlderThanTheMaxAge) {
+  const Staged old = stage_image(random_id(), nullptr, 25 * 3600);
+  const Staged fresh = stage_image(random_id(), nullptr, 3600);
+  ASSERT_TRUE(still_staged(old));
+  start_worker();  // sweeps at start
+  const auto deadline = Clock::now() + seconds(20);
+  while (still_staged(old) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(still_staged(old)) << "a staged image 25 h old was not swept";
+  EXPECT_TRUE(still_staged(fresh)) << "a staged image 1 h old was swept";
+  EXPECT_EQ(pusher_->metrics().value("kiln_pusher_staged_swept_total"), 1);
 }
 
 TEST_F(PusherTest, SameBuiltDeliveredTwiceGivesOnePushedAndOneSucceeded) {
   options_.slots = 2;  // both copies may be taken at once
   start_worker();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
   publish_requested(id, spec(registry_.host(), "team/twice"));
-  publish_built(id, layout);
-  publish_built(id, layout, ":copy");  // a second message with the same payload
+  publish_built(id, staged);
+  publish_built(id, staged, ":copy");  // a second message with the same payload
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
@@ -292,7 +373,7 @@ TEST_F(PusherTest, RepushAfterAnInterruptedPushSkipsBlobsAlreadyUploaded) {
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(registry_.host(), "team/resumed"));
-  publish_built(id, stage_layout(id));
+  publish_built(id, stage_image(id));
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
@@ -305,36 +386,36 @@ TEST_F(PusherTest, RepushAfterAnInterruptedPushSkipsBlobsAlreadyUploaded) {
 TEST_F(PusherTest, PushedWithoutSucceededIsFinishedWithoutPushingAgain) {
   start_worker();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
+  const std::string digest = staged.digest;
   publish_requested(id, spec(registry_.host(), "team/finish"));
   // A pusher stored `pushed` and died before `succeeded`.
   auto envelope = events::new_envelope(id, "pusher/dead", 1);
-  envelope.mutable_pushed()->set_digest(manifest_digest_);
+  envelope.mutable_pushed()->set_digest(digest);
   envelope.mutable_pushed()->set_repository_url(registry_.host() + "/team/finish");
   publish(envelope);
-  publish_built(id, layout);
+  publish_built(id, staged);
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
-  EXPECT_EQ(outcome->succeeded().image_url(),
-            registry_.host() + "/team/finish@" + manifest_digest_);
+  EXPECT_EQ(outcome->succeeded().image_url(), registry_.host() + "/team/finish@" + digest);
   EXPECT_EQ(events_of(id, "pushed").size(), 1u);
   // Nothing was pushed by this pusher: the registry does not know the manifest.
   auto client = client_for(registry_);
-  auto fetched = client.get_manifest("team/finish", manifest_digest_);
+  auto fetched = client.get_manifest("team/finish", digest);
   ASSERT_FALSE(fetched.ok());
   EXPECT_EQ(fetched.error().code, ErrorCode::kNotFound) << fetched.error().describe();
   EXPECT_EQ(fetched.error().peer_code, "MANIFEST_UNKNOWN");
-  EXPECT_FALSE(fs::exists(layout));
+  EXPECT_FALSE(still_staged(staged));
 }
 
 TEST_F(PusherTest, CancelRequestedBeforePickupCancelsWithoutPushing) {
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
   publish_requested(id, spec(registry_.host(), "team/cancelled"));
   publish_cancel_requested(id);
-  publish_built(id, layout);
+  publish_built(id, staged);
   start_worker();
 
   auto outcome = wait_outcome(id);
@@ -346,7 +427,7 @@ TEST_F(PusherTest, CancelRequestedBeforePickupCancelsWithoutPushing) {
   auto blob = client.blob_exists("team/cancelled", layer_digest_);
   ASSERT_TRUE(blob.ok()) << blob.error().describe();
   EXPECT_FALSE(blob->exists) << "no blob was uploaded";
-  EXPECT_FALSE(fs::exists(layout));
+  EXPECT_FALSE(still_staged(staged));
 }
 
 TEST_F(PusherTest, CancelDuringPushStopsItAndPublishesCancelled) {
@@ -355,7 +436,7 @@ TEST_F(PusherTest, CancelDuringPushStopsItAndPublishesCancelled) {
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(hung.host(), "team/hung"));
-  publish_built(id, stage_layout(id));
+  publish_built(id, stage_image(id));
   ASSERT_TRUE(wait_running(1)) << "the push did not start";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // inside the request
   publish_cancel_requested(id);
@@ -374,7 +455,7 @@ TEST_F(PusherTest, ShutdownHandsARunningPushBackToAnotherReplica) {
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(hung.host(), "team/handback"));
-  publish_built(id, stage_layout(id));
+  publish_built(id, stage_image(id));
   ASSERT_TRUE(wait_running(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
@@ -393,17 +474,22 @@ TEST_F(PusherTest, ShutdownHandsARunningPushBackToAnotherReplica) {
   EXPECT_TRUE(outcome->has_cancelled()) << outcome->DebugString();
 }
 
-TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
+// A blob rotten in the staging registry's storage: streamed to another registry, the digest
+// check on the way catches it.
+TEST_F(PusherTest, CorruptedStagedLayerFailsThePushWithoutPushedEvent) {
+  testing::RegistryServer target;
+  options_.registries.insecure_hosts.push_back(target.host());
   start_worker();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
+  const std::string digest = staged.digest;
   // Same size, different bytes: only a digest check can tell.
-  const std::string blob = layout + "/blobs/sha256/" + layer_digest_.substr(7);
+  const std::string blob = registry_.blob_path(layer_digest_);
   const auto size = fs::file_size(blob);
   fs::remove(blob);
   write_random_file(blob, size);
-  publish_requested(id, spec(registry_.host(), "team/corrupt"));
-  publish_built(id, layout);
+  publish_requested(id, spec(target.host(), "team/corrupt"));
+  publish_built(id, staged);
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
@@ -416,10 +502,10 @@ TEST_F(PusherTest, CorruptedLayerFailsThePushWithoutPushedEvent) {
       << reason;
   EXPECT_NE(reason.find(layer_digest_), std::string::npos) << reason;
   EXPECT_TRUE(events_of(id, "pushed").empty());
-  EXPECT_FALSE(fs::exists(layout)) << "a failed build's layout is removed too";
+  EXPECT_FALSE(still_staged(staged)) << "a failed build's staged image is deleted too";
   EXPECT_EQ(outcomes("failed"), 1);
-  auto client = client_for(registry_);
-  auto manifest = client.get_manifest("team/corrupt", manifest_digest_);
+  auto client = client_for(target);
+  auto manifest = client.get_manifest("team/corrupt", digest);
   ASSERT_FALSE(manifest.ok());
   EXPECT_EQ(manifest.error().code, ErrorCode::kNotFound) << manifest.error().describe();
   EXPECT_EQ(manifest.error().peer_code, "MANIFEST_UNKNOWN");
@@ -434,7 +520,7 @@ TEST_F(PusherTest, WrongPasswordFailsWithTheRegistrysRefusal) {
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(secured.host(), "team/secured"));
-  publish_built(id, stage_layout(id));
+  publish_built(id, stage_image(id));
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
@@ -458,21 +544,21 @@ TEST_F(PusherTest, RightPasswordFromDockerConfigPushes) {
   start_worker();
   const std::string id = random_id();
   publish_requested(id, spec(secured.host(), "team/secured"));
-  publish_built(id, stage_layout(id));
+  const Staged staged = stage_image(id);
+  publish_built(id, staged);
 
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
   auto client = client_for(secured, {"alice", "correct-horse"});
-  EXPECT_TRUE(client.get_manifest("team/secured", manifest_digest_).ok());
+  EXPECT_TRUE(client.get_manifest("team/secured", staged.digest).ok());
 }
 
 TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
   start_worker();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
   publish_requested(id, spec("", "team/app"));
-  publish_built(id, layout);
+  publish_built(id, stage_image(id));
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
   ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
@@ -481,18 +567,20 @@ TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
   EXPECT_NE(outcome->failed().reason().find("spec.registry"), std::string::npos);
 }
 
-TEST_F(PusherTest, LayoutOutsideTheArtifactStoreIsNeverDeleted) {
+// A `built` of a kiln before the staging registry names a directory on its builder's disk.
+TEST_F(PusherTest, BuiltWithALocalLayoutOnlyFailsWithAClearReason) {
   start_worker();
   const std::string id = random_id();
-  const std::string outside = dir_ + "/elsewhere";
-  must_run("cp -a " + sh_quote(suite_dir_ + "/layout") + " " + sh_quote(outside));
-  publish_requested(id, spec(registry_.host(), "team/outside"));
-  publish_built(id, outside);
+  publish_requested(id, spec(registry_.host(), "team/old"));
+  auto envelope = testing::make_built(id, v1::StagedImage{}, manifest_digest_);
+  envelope.mutable_built()->set_artifact_location(dir_ + "/artifacts/" + id);
+  publish(envelope);
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value());
-  ASSERT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
-  EXPECT_TRUE(fs::exists(outside + "/index.json"));
-  EXPECT_EQ(pusher_->metrics().value("kiln_pusher_layout_cleanup_errors_total"), 1);
+  ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
+  EXPECT_FALSE(outcome->failed().retryable());
+  EXPECT_NE(outcome->failed().reason().find("build it again"), std::string::npos)
+      << outcome->failed().reason();
 }
 
 TEST_F(PusherTest, KeepsWorkingAcrossANatsRestart) {
@@ -501,13 +589,13 @@ TEST_F(PusherTest, KeepsWorkingAcrossANatsRestart) {
   std::this_thread::sleep_for(seconds(2));  // fetches fail meanwhile
   nats_.restart();
   const std::string id = random_id();
-  const std::string layout = stage_layout(id);
+  const Staged staged = stage_image(id);
   const auto deadline = Clock::now() + seconds(20);
   while (!bus_->connected() && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   publish_requested(id, spec(registry_.host(), "team/restart"));
-  publish_built(id, layout);
+  publish_built(id, staged);
   auto outcome = wait_outcome(id, seconds(60));
   ASSERT_TRUE(outcome.has_value()) << "no outcome after NATS came back";
   EXPECT_TRUE(outcome->has_succeeded()) << outcome->DebugString();
@@ -530,13 +618,13 @@ TEST_F(PusherTest, ServiceBinaryServesHealthAndStopsCleanlyOnSigterm) {
   const std::string binary = std::string(KILN_BINARY_DIR) + "/services/pusher/kiln-pusher";
   std::string help;
   ASSERT_EQ(testing::run_command(binary + " --help", &help), 0);
-  for (const char* option : {"push.slots", "artifacts.dir", "registry.insecure",
+  for (const char* option : {"push.slots", "staging.registry", "registry.insecure",
                              "registry.docker-config", "registry.parallelism", "worker.id"}) {
     EXPECT_NE(help.find(option), std::string::npos) << option;
   }
   testing::ServiceProcess service("pusher", binary, testing::free_port(),
                                   {{"KILN_NATS_URL", nats_.url()},
-                                   {"KILN_ARTIFACTS_DIR", options_.artifacts_dir},
+                                   {"KILN_STAGING_REGISTRY", registry_.host()},
                                    {"KILN_REGISTRY_INSECURE", registry_.host()}});
   ASSERT_TRUE(service.wait_ready()) << service.log();
   std::string metrics;
@@ -545,7 +633,7 @@ TEST_F(PusherTest, ServiceBinaryServesHealthAndStopsCleanlyOnSigterm) {
 
   const std::string id = random_id();
   publish_requested(id, spec(registry_.host(), "team/binary"));
-  publish_built(id, stage_layout(id));
+  publish_built(id, stage_image(id));
   auto outcome = wait_outcome(id);
   ASSERT_TRUE(outcome.has_value()) << service.log();
   EXPECT_TRUE(outcome->has_succeeded()) << outcome->DebugString() << service.log();

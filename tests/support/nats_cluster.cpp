@@ -1,10 +1,17 @@
 #include "support/nats_cluster.h"
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include <chrono>
+#include <cstdio>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
 #include "bus/topology.h"
+#include "support/process.h"
 
 namespace kiln::testing {
 
@@ -31,15 +38,27 @@ NatsCluster::NatsCluster(int size) {
     }
     nodes_[static_cast<std::size_t>(i)]->set_peer_route_ports(std::move(peers));
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto began = std::chrono::steady_clock::now();
+  const auto deadline = began + std::chrono::seconds(60);
   std::string last_error = "not tried";
+  auto next_rejoin = began + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
+    if (std::chrono::steady_clock::now() > next_rejoin) {
+      next_rejoin += std::chrono::seconds(15);
+      for (const auto& name : left_out_of_meta_group()) {
+        std::fprintf(stderr, "nats cluster: %s was left out of the meta group; restarting it\n",
+                     name.c_str());
+        node(index_of(name)).restart();
+      }
+    }
     bus::BusOptions options{.url = urls(), .name = "cluster-fixture"};
     options.replicas = size;
     auto bus = bus::Bus::connect(options);
     if (bus.ok()) {
       auto provisioned = bus::provision(**bus);
-      if (provisioned.ok()) return;
+      if (provisioned.ok()) {
+        return;
+      }
       last_error = provisioned.error().describe();
     } else {
       last_error = bus.error().describe();
@@ -47,8 +66,45 @@ NatsCluster::NatsCluster(int size) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   std::string logs;
-  for (int i = 0; i < size; ++i) logs += "\n--- " + server_name(i) + " ---\n" + node(i).log();
+  for (int i = 0; i < size; ++i) {
+    logs += "\n--- " + server_name(i) + " ---\n" + node(i).log() + "\n--- " + server_name(i) +
+            " peer selection ---\n" + node(i).log("Peer selection");
+  }
   throw std::runtime_error("the NATS cluster did not form within 60 s: " + last_error + logs);
+}
+
+std::vector<std::string> NatsCluster::left_out_of_meta_group() const {
+  std::set<std::string> members;
+  bool leader_seen = false;
+  for (const auto& node : nodes_) {
+    std::string body;
+    const std::string url = "http://127.0.0.1:" + std::to_string(node->monitor_port()) + "/jsz";
+    if (run_command("curl -sf --max-time 2 " + url, &body) != 0) continue;
+    try {
+      Poco::JSON::Parser parser;
+      auto jsz = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+      auto meta = jsz->getObject("meta_cluster");
+      if (!meta || !meta->has("leader")) continue;
+      const std::string leader = meta->getValue<std::string>("leader");
+      // Only the leader lists the group's other members.
+      if (leader.empty() || !meta->has("replicas")) continue;
+      leader_seen = true;
+      members.insert(leader);
+      auto replicas = meta->getArray("replicas");
+      for (std::size_t i = 0; i < replicas->size(); ++i) {
+        members.insert(
+            replicas->getObject(static_cast<unsigned>(i))->getValue<std::string>("name"));
+      }
+    } catch (const Poco::Exception&) {
+      continue;
+    }
+  }
+  std::vector<std::string> left_out;
+  if (!leader_seen) return left_out;
+  for (int i = 0; i < size(); ++i) {
+    if (!members.contains(server_name(i))) left_out.push_back(server_name(i));
+  }
+  return left_out;
 }
 
 std::string NatsCluster::server_name(int index) const {

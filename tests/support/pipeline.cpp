@@ -65,11 +65,11 @@ v1::Envelope make_dispatched(const std::string& build_id, int attempt,
   return envelope;
 }
 
-v1::Envelope make_built(const std::string& build_id, const std::string& layout,
+v1::Envelope make_built(const std::string& build_id, const v1::StagedImage& staged,
                         const std::string& manifest_digest) {
   auto envelope = events::new_envelope(build_id, "builder/test", 1);
   auto* built = envelope.mutable_built();
-  built->set_artifact_location(layout);
+  *built->mutable_staged() = staged;
   built->set_manifest_digest(manifest_digest);
   built->set_attempt(1);
   return envelope;

@@ -46,8 +46,8 @@ v1::Envelope make_upload_requested(const std::string& build_id, const std::strin
 // `dispatched` of `attempt`, as the scheduler publishes it.
 v1::Envelope make_dispatched(const std::string& build_id, int attempt,
                              const std::string& producer = "test");
-// `built` of attempt 1 with the OCI layout at `layout`, as the builder publishes it.
-v1::Envelope make_built(const std::string& build_id, const std::string& layout,
+// `built` of attempt 1 with the image staged at `staged`, as the builder publishes it.
+v1::Envelope make_built(const std::string& build_id, const v1::StagedImage& staged,
                         const std::string& manifest_digest);
 // `cancel_requested` by "tester".
 v1::Envelope make_cancel_requested(const std::string& build_id);

@@ -504,6 +504,7 @@ NatsServer::NatsServer(NatsClusterMember member) : member_(std::move(member)) {
     bool first_attempt = true;
     start_on_free_port(port_, [this, &first_attempt] {
       if (!first_attempt || member_->route_port == 0) member_->route_port = free_port();
+      if (!first_attempt || member_->monitor_port == 0) member_->monitor_port = free_port();
       first_attempt = false;
       start();
     });
@@ -542,7 +543,8 @@ void NatsServer::start() {
       routes += std::to_string(peer);
     }
     argv.insert(argv.end(),
-                {"-n", member_->server_name, "--cluster_name", "kiln-test", "--cluster",
+                {"-D", "-m", std::to_string(member_->monitor_port), "-n", member_->server_name,
+                 "--cluster_name", "kiln-test", "--cluster",
                  "nats://127.0.0.1:" + std::to_string(member_->route_port), "--routes", routes});
   } else {
     argv.insert(argv.end(), {"-n", "kiln-test"});
@@ -553,7 +555,15 @@ void NatsServer::start() {
   await_ready(pid_, "nats-server", log_path, log_offset, [this] { return port_accepts(port_); });
 }
 
-std::string NatsServer::log() const { return log_tail(dir_ + "/nats.log", 0, 3000); }
+std::string NatsServer::log(const std::string& containing) const {
+  if (containing.empty()) return log_tail(dir_ + "/nats.log", 0, 3000);
+  std::ifstream in(dir_ + "/nats.log");
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(containing) != std::string::npos) out += line + '\n';
+  }
+  return out.size() > 6000 ? out.substr(out.size() - 6000) : out;
+}
 
 void NatsServer::kill9() { stop_process(pid_, SIGKILL, /*to_group=*/true, milliseconds(0)); }
 
@@ -687,6 +697,11 @@ RegistryServer::RegistryServer(const std::string& htpasswd_user,
 RegistryServer::~RegistryServer() {
   stop_process(pid_, SIGTERM, /*to_group=*/true, kStopTimeout);
   remove_tree(dir_);
+}
+
+std::string RegistryServer::blob_path(const std::string& digest) const {
+  const std::string hex = digest.substr(digest.find(':') + 1);
+  return dir_ + "/data/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
 }
 
 void RegistryServer::spawn() {

@@ -33,6 +33,7 @@ struct NatsClusterMember {
   std::string server_name;
   std::vector<int> peer_route_ports;
   int route_port = 0;
+  int monitor_port = 0;  // HTTP monitoring (/jsz); 0: a free one
 };
 
 // nats-server -js on a free port with its own store directory; a cluster node when given its
@@ -51,10 +52,12 @@ class NatsServer {
   void stop();     // SIGTERM and wait
   void restart();  // start again on the same port and store (after kill9 or stop)
   bool running() const { return pid_ > 0; }
-  // The end of the server's log (for a test's failure message).
-  std::string log() const;
+  // The end of the server's log (for a test's failure message); with `containing`, only the
+  // lines that contain it.
+  std::string log(const std::string& containing = "") const;
   // Cluster nodes only: the port it takes routes on, and the peers a restart dials.
   int route_port() const { return member_ ? member_->route_port : 0; }
+  int monitor_port() const { return member_ ? member_->monitor_port : 0; }
   void set_peer_route_ports(std::vector<int> ports) {
     member_->peer_route_ports = std::move(ports);
   }
@@ -103,6 +106,8 @@ class RegistryServer {
   int port() const { return port_; }
   void stop();     // SIGTERM and wait; the stored blobs stay
   void restart();  // start again on the same port and storage (after stop)
+  // Where the filesystem storage keeps a blob's bytes (a test corrupts them there).
+  std::string blob_path(const std::string& digest) const;
 
  private:
   void spawn();

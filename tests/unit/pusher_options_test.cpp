@@ -20,7 +20,9 @@ TEST(PusherOptions, Defaults) {
   const PusherOptions options = parsed({});
   EXPECT_EQ(options.worker_id, "");
   EXPECT_EQ(options.slots, 2);
-  EXPECT_EQ(options.artifacts_dir, ".kiln/artifacts");
+  EXPECT_EQ(options.staging.registry, "127.0.0.1:5000");
+  EXPECT_EQ(options.staging.repository, "kiln-staging");
+  EXPECT_EQ(options.staging.max_age_hours, 24);
   EXPECT_EQ(options.registries.insecure_hosts,
             (std::vector<std::string>{"127.0.0.1:5000", "localhost:5000"}));
   EXPECT_EQ(options.registries.client.parallelism, 4);
@@ -32,6 +34,8 @@ TEST(PusherOptions, FromEnvironmentAndFlags) {
   const PusherOptions options =
       parsed({"--push.slots=3", "--worker.id", "p-7"},
              {{"KILN_REGISTRY_INSECURE", " 127.0.0.1:5000, localhost:5000,,"},
+              {"KILN_STAGING_REGISTRY", "staging.example:5000"},
+              // The builder's option in a shared environment is not an error.
               {"KILN_ARTIFACTS_DIR", "/var/lib/kiln/artifacts"},
               {"KILN_REGISTRY_PARALLELISM", "8"},
               {"KILN_REGISTRY_DOCKER_CONFIG", "/etc/kiln/docker.json"},
@@ -41,7 +45,7 @@ TEST(PusherOptions, FromEnvironmentAndFlags) {
   EXPECT_EQ(options.slots, 3);
   EXPECT_EQ(options.registries.insecure_hosts,
             (std::vector<std::string>{"127.0.0.1:5000", "localhost:5000"}));
-  EXPECT_EQ(options.artifacts_dir, "/var/lib/kiln/artifacts");
+  EXPECT_EQ(options.staging.registry, "staging.example:5000");
   EXPECT_EQ(options.registries.client.parallelism, 8);
   EXPECT_EQ(options.registries.docker_config, "/etc/kiln/docker.json");
 }
@@ -51,7 +55,8 @@ TEST(PusherOptions, RefusesOutOfRangeValuesAndUnknownNames) {
       {"--push.slots=0", "option push.slots must be between 1 and 1024, got '0'"},
       {"--registry.parallelism=-1", "option registry.parallelism must be between 1 and 1024"},
       {"--push.heartbeat-seconds=30", "option push.heartbeat-seconds must be between 1 and 25"},
-      {"--artifacts.dir=", "option artifacts.dir must be set"},
+      {"--staging.registry=", "option staging.registry must be set"},
+      {"--staging.max-age-hours=0", "option staging.max-age-hours must be between 1 and 8760"},
       {"--push.slot=2", "unknown option 'push.slot'"}};
   for (const auto& [flag, message] : refused) {
     try {
@@ -67,9 +72,9 @@ TEST(PusherOptions, RefusesOutOfRangeValuesAndUnknownNames) {
 TEST(PusherOptions, HelpNamesEveryOption) {
   PusherOptions options;
   const std::string usage = describe(options).usage();
-  for (const char* name :
-       {"nats.url", "http.port", "push.slots", "artifacts.dir", "registry.insecure",
-        "registry.docker-config", "registry.parallelism", "worker.id"}) {
+  for (const char* name : {"nats.url", "http.port", "push.slots", "staging.registry",
+                           "staging.repository", "staging.max-age-hours", "registry.insecure",
+                           "registry.docker-config", "registry.parallelism", "worker.id"}) {
     EXPECT_NE(usage.find(name), std::string::npos) << name;
   }
 }

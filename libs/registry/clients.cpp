@@ -1,19 +1,19 @@
-#include "pusher/registry_clients.h"
+#include "registry/clients.h"
 
 #include <algorithm>
 
 #include "common/log.h"
 #include "registry/credentials.h"
 
-namespace kiln::pusher {
+namespace kiln::registry {
 
-Result<registry::RegistryClient*> RegistryClients::get(const std::string& host) {
+Result<RegistryClient*> RegistryClients::get(const std::string& host) {
   std::lock_guard lock(mutex_);
   if (auto it = clients_.find(host); it != clients_.end()) return it->second.get();
 
-  auto credentials = registry::resolve_credentials(host, options_.docker_config);
+  auto credentials = resolve_credentials(host, options_.docker_config);
   if (!credentials.ok()) return credentials.error();
-  registry::RegistryOptions options = options_.client;
+  RegistryOptions options = options_.client;
   options.host = host;
   options.insecure = std::find(options_.insecure_hosts.begin(), options_.insecure_hosts.end(),
                                host) != options_.insecure_hosts.end();
@@ -21,10 +21,10 @@ Result<registry::RegistryClient*> RegistryClients::get(const std::string& host) 
   log::info("registry client created", {{"registry", host},
                                         {"insecure", options.insecure},
                                         {"credentials", options.credentials.describe()}});
-  auto client = std::make_unique<registry::RegistryClient>(std::move(options));
+  auto client = std::make_unique<RegistryClient>(std::move(options));
   auto* raw = client.get();
   clients_.emplace(host, std::move(client));
   return raw;
 }
 
-}  // namespace kiln::pusher
+}  // namespace kiln::registry
