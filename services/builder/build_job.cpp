@@ -515,10 +515,6 @@ Result<std::optional<Failure>> BuildJob::stage_image(State& state) {
 }
 
 void BuildJob::unstage(const v1::StagedImage& staged, const std::string& digest) {
-  auto winner = worker::stored_event(services_.bus, "built", build_id_);
-  if (!winner.ok() || !winner->has_value() || (*winner)->built().manifest_digest() == digest) {
-    return;  // unknown or the same manifest: the pushers' sweep removes it by age
-  }
   auto client = services_.registries.get(staged.registry());
   if (!client.ok()) return;
   if (auto s = (*client)->delete_manifest(staged.repository(), digest); !s.ok()) {
@@ -533,14 +529,10 @@ Result<BuildJob::Outcome> BuildJob::publish_built(v1::ImageBuilt built) {
   // Expected last sequence 0: a late second attempt cannot add a second `built`.
   auto ack = out_.publish(envelope, {}, std::uint64_t{0});
   if (!ack.ok()) {
-    if (ack.error().code == ErrorCode::kFailedPrecondition) {
-      // Fenced: the stored `built` is another attempt's. (After any other error the event may
-      // still have been stored, so the staged image stays.)
-      unstage(envelope.built().staged(), envelope.built().manifest_digest());
-      log::warn("another attempt already published built", {{"build_id", build_id_}});
-      return Outcome::kAlreadyBuilt;
-    }
-    return ack.error();
+    // After any error but the fence the event may still have been stored: the staged image
+    // stays, and the build is looked at again.
+    if (ack.error().code != ErrorCode::kFailedPrecondition) return ack.error();
+    return fenced(envelope.built());
   }
   services_.metrics.counter_add(metric::kBuilds, {{"outcome", "built"}});
   log::info("build built", {{"build_id", build_id_},
@@ -549,6 +541,26 @@ Result<BuildJob::Outcome> BuildJob::publish_built(v1::ImageBuilt built) {
                             {"staged", envelope.built().staged().tag()},
                             {"duration_ms", envelope.built().build_duration_ms()}});
   return Outcome::kBuilt;
+}
+
+Result<BuildJob::Outcome> BuildJob::fenced(const v1::ImageBuilt& mine) {
+  auto stored = worker::stored_event(services_.bus, "built", build_id_);
+  if (!stored.ok()) return stored.error();
+  // A leader checks the fence against messages still in flight too; one lost in a leader change
+  // fences others without ever being stored. Then the fence proved nothing: try again later.
+  if (!stored->has_value()) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the built fence refused this attempt, yet no built is stored");
+  }
+  const v1::ImageBuilt& winner = (*stored)->built();
+  // Our own first try, stored although its answer was lost: this attempt built it.
+  if (winner.staged().tag() == mine.staged().tag()) return Outcome::kBuilt;
+  // A manifest delete removes every tag pointing at it: never the winner's.
+  if (winner.manifest_digest() != mine.manifest_digest()) {
+    unstage(mine.staged(), mine.manifest_digest());
+  }
+  log::warn("another attempt already published built", {{"build_id", build_id_}});
+  return Outcome::kAlreadyBuilt;
 }
 
 Result<BuildJob::Outcome> BuildJob::finish_failed(const Failure& failure,

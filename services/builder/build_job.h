@@ -59,8 +59,11 @@ class BuildJob {
   // Pushes the layout to this attempt's own tag in the staging repository; an error when the
   // registry may answer later (the build is tried again), a failure when it never will.
   Result<std::optional<Failure>> stage_image(State& state);
-  // Deletes this attempt's staged image after it lost the `built` fence, unless the winner's
-  // manifest is the same one (a manifest delete removes every tag that points at it).
+  // What a publish of `built` refused by the fence means: the stored `built` is this attempt's
+  // own (an answer lost), another's (this attempt's staged image is deleted), or none yet (an
+  // error: the fence proved nothing).
+  Result<Outcome> fenced(const events::v1::ImageBuilt& mine);
+  // Deletes a staged image (best effort: the pushers' sweep deletes what is left by age).
   void unstage(const events::v1::StagedImage& staged, const std::string& digest);
 
   Status publish_started(const std::string& commit);

@@ -26,34 +26,33 @@ using Clock = std::chrono::steady_clock;
 
 enum class Outcome { kStored, kFenced, kFailed };
 
-// One attempt's publish of `built`, retried on errors that leave the outcome unknown. A fenced
-// retry looks at what is stored, as the builder and pusher do: a first try that was stored but
-// whose ack was lost (its node died) fences the retry too, and the stored event is then its own
-// (on a cluster the retry may meet the fence before the duplicate check).
+// One attempt's publish of `built`, as the builder and pusher publish theirs: retried on errors
+// that leave the outcome unknown; a fenced publish looks at what is stored. The stored event may
+// be its own (a first try stored whose ack was lost fences the retry, and on a cluster the retry
+// may meet the fence before the duplicate check). Nothing stored at all happens too: a leader
+// checks the fence against messages still in flight, and one lost in a leader change fenced
+// others without ever being stored. Then the fence proved nothing, and the publish is retried.
 Outcome publish_built(Bus& bus, const std::string& build_id, const std::string& attempt,
                       std::string* error) {
   const std::string subject = "kiln.build.built." + build_id;
   const auto deadline = Clock::now() + std::chrono::seconds(30);
-  bool retried = false;
   while (true) {
     auto ack = bus.publish(subject, attempt, build_id + ":" + attempt, std::uint64_t{0});
     if (ack.ok()) return Outcome::kStored;
     if (ack.error().code == ErrorCode::kFailedPrecondition) {
-      if (!retried) return Outcome::kFenced;
       auto stored = last_message(bus, kEventsStream, subject);
-      if (!stored.ok() || !stored->has_value()) {
-        *error = "fenced, yet nothing readable is stored on " + subject;
-        return Outcome::kFailed;
+      if (stored.ok() && stored->has_value()) {
+        return (*stored)->data() == attempt ? Outcome::kStored : Outcome::kFenced;
       }
-      return (*stored)->data() == attempt ? Outcome::kStored : Outcome::kFenced;
-    }
-    const bool unknown = ack.error().code == ErrorCode::kDeadlineExceeded ||
-                         ack.error().code == ErrorCode::kUnavailable;
-    if (!unknown || Clock::now() > deadline) {
+    } else if (ack.error().code != ErrorCode::kDeadlineExceeded &&
+               ack.error().code != ErrorCode::kUnavailable) {
       *error = ack.error().describe();
       return Outcome::kFailed;
     }
-    retried = true;
+    if (Clock::now() > deadline) {
+      *error = "no outcome within 30 s; last: " + ack.error().describe();
+      return Outcome::kFailed;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
