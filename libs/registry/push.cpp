@@ -96,8 +96,9 @@ class BlobPush {
       }
       p.blobs_done = uploaded_ + present_ + mounted_;
     }
-    // A blob in the registry, the manifest not yet: a kill here is a push cut mid-way (chaos).
-    if (outcome == BlobOutcome::kUploaded) KILN_FAILPOINT("registry.after_blob_upload");
+    // A blob put in place (sent or mounted), the manifest not yet: a kill here is a push cut
+    // mid-way (chaos).
+    if (outcome != BlobOutcome::kPresent) KILN_FAILPOINT("registry.after_blob_placed");
     log::debug("blob pushed", {{"repository", request_.repository},
                                {"digest", d.digest},
                                {"bytes", d.size},

@@ -362,18 +362,19 @@ TEST(Chaos, PoisonMessagesFailCleanlyAndTheStreamKeepsFlowing) {
 }
 
 TEST(Chaos, PusherKilledMidUploadPushesOnce) {
-  Case c("kill -9 of the pusher at failpoint registry.after_blob_upload (a blob in, no manifest)",
+  Case c("kill -9 of the pusher at failpoint registry.after_blob_placed (a blob in, no manifest)",
          "pushed once after redelivery; the registry serves the build's digest");
   auto& pusher = g_stack->pusher();
-  pusher.set_env("KILN_FAILPOINTS", "registry.after_blob_upload=1*kill");
+  pusher.set_env("KILN_FAILPOINTS", "registry.after_blob_placed=1*kill");
   pusher.restart();
   ASSERT_TRUE(pusher.wait_ready(60000)) << g_stack->logs();
+  const std::size_t log_before = pusher.log().size();  // the log spans restarts
   const std::string repo =
       new_project("midpush", "RUN echo " + random_id() + " > /unique && echo layered\n");
   const std::string id = webhook_build("midpush", repo);
   const bool killed = pusher.wait_exit(240000);
-  const bool fired =
-      pusher.log().find("failpoint registry.after_blob_upload: kill") != std::string::npos;
+  const bool fired = pusher.log().find("failpoint registry.after_blob_placed: kill", log_before) !=
+                     std::string::npos;
   pusher.set_env("KILN_FAILPOINTS", "");
   pusher.restart();
   ASSERT_TRUE(pusher.wait_ready(60000)) << g_stack->logs();
@@ -533,19 +534,21 @@ TEST(Chaos, SecretsStayOutOfLogsEventsRowsAndImages) {
 TEST(Chaos, RegistryDownForAMinuteDuringAPushIsPushedAfterwards) {
   Case c(
       "docker-registry stopped for 60 s in the middle of a push (a blob in, held 3 s at "
-      "failpoint registry.after_blob_upload)",
+      "failpoint registry.after_blob_placed)",
       "the push is tried again after the outage and succeeds once; the registry serves the "
       "build's digest");
   auto& pusher = g_stack->pusher();
-  pusher.set_env("KILN_FAILPOINTS", "registry.after_blob_upload=1*sleep:3000");
+  pusher.set_env("KILN_FAILPOINTS", "registry.after_blob_placed=1*sleep:3000");
   pusher.restart();
   ASSERT_TRUE(pusher.wait_ready(60000)) << g_stack->logs();
+  const std::size_t log_before = pusher.log().size();  // the log spans restarts
   const std::string repo =
       new_project("outage", "RUN echo " + random_id() + " > /unique && echo layered\n");
   const std::string id = webhook_build("outage", repo);
   ASSERT_TRUE(wait_until(
       [&] {
-        return pusher.log().find("failpoint registry.after_blob_upload") != std::string::npos;
+        return pusher.log().find("failpoint registry.after_blob_placed", log_before) !=
+               std::string::npos;
       },
       std::chrono::seconds(180)))
       << g_stack->logs();
