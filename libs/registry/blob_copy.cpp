@@ -13,13 +13,17 @@ namespace {
 // Bytes of a blob in another registry, fetched when the upload asks for them.
 class RemoteBlobSource : public BlobSource {
  public:
-  RemoteBlobSource(RegistryClient& source, const std::string& repository, const std::string& digest)
-      : source_(source), repository_(repository), digest_(digest) {}
+  RemoteBlobSource(RegistryClient& source, std::string repository, std::string digest,
+                   std::int64_t size)
+      : source_(source),
+        repository_(std::move(repository)),
+        digest_(std::move(digest)),
+        size_(size) {}
 
   Result<std::unique_ptr<RequestBody>> range(std::int64_t offset, std::int64_t length,
                                              oci::Sha256* hasher, std::int64_t* hashed_upto,
                                              const TransferControl& control) override {
-    auto bytes = source_.get_blob_range(repository_, digest_, offset, length, control);
+    auto bytes = source_.get_blob_range(repository_, digest_, offset, length, size_, control);
     if (!bytes) return bytes.error();
     if (hasher != nullptr && hashed_upto != nullptr && *hashed_upto == offset) {
       hasher->update(bytes->data(), bytes->size());
@@ -33,22 +37,23 @@ class RemoteBlobSource : public BlobSource {
 
  private:
   RegistryClient& source_;
-  const std::string& repository_;
-  const std::string& digest_;
+  const std::string repository_;
+  const std::string digest_;
+  const std::int64_t size_;
 };
 
 }  // namespace
 
 Result<std::string> RegistryClient::get_blob_range(const std::string& repository,
                                                    const std::string& digest, std::int64_t offset,
-                                                   std::int64_t length,
+                                                   std::int64_t length, std::int64_t blob_size,
                                                    const TransferControl& control) {
   if (!oci::is_valid_repository(repository)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "invalid repository name \"" + repository + "\"");
   }
   if (auto d = oci::Digest::parse(digest); !d) return d.error();
-  if (offset < 0 || length <= 0) {
+  if (offset < 0 || length <= 0 || offset + length > blob_size) {
     return make_error(ErrorCode::kInvalidArgument, "bad blob range");
   }
   Call call;
@@ -63,12 +68,18 @@ Result<std::string> RegistryClient::get_blob_range(const std::string& repository
   call.follow_redirects = true;
   auto response = impl_->send(call, control);
   if (!response) return response.error();
-  // 200 is the whole blob: right only when the range asked for is the whole blob.
-  if (response->status != 206 && !(response->status == 200 && offset == 0)) {
+  const bool whole = offset == 0 && length == blob_size;
+  if (response->status == 200 && !whole) {
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        call.what + ": the registry answered with the whole blob (Range not honoured)");
+  }
+  if (response->status != 206 && response->status != 200) {
     return impl_->error_from(*response, call.what);
   }
   if (static_cast<std::int64_t>(response->body.size()) != length) {
-    return make_error(ErrorCode::kUnavailable,
+    // The blob is shorter than its descriptor says: trying again cannot help.
+    return make_error(ErrorCode::kDataLoss,
                       call.what + ": got " + std::to_string(response->body.size()) + " bytes");
   }
   return std::move(response->body);
@@ -84,7 +95,7 @@ Result<UploadResult> RegistryClient::copy_blob(RegistryClient& source,
                       "invalid repository name \"" + repository + "\"");
   }
   if (auto d = oci::Digest::parse(digest); !d) return d.error();
-  RemoteBlobSource remote(source, source_repository, digest);
+  RemoteBlobSource remote(source, source_repository, digest, size);
   return upload_from(*this, *impl_, repository, digest, size, remote, /*chunked=*/true, control,
                      /*upload_url=*/{});
 }

@@ -134,11 +134,13 @@ class RegistryClient {
   Result<std::vector<std::string>> list_tags(const std::string& repository,
                                              const TransferControl& control = {});
 
-  // GET /v2/<repository>/blobs/<digest> with Range: bytes [offset, offset + length), into
-  // memory (not digest-checked: a part cannot be).
+  // GET /v2/<repository>/blobs/<digest> with Range: bytes [offset, offset + length) of a blob
+  // of `blob_size` bytes, into memory (not digest-checked: a part cannot be). A registry that
+  // answers a part with the whole blob (Range not honoured) is kFailedPrecondition; fewer bytes
+  // than asked for is kDataLoss.
   Result<std::string> get_blob_range(const std::string& repository, const std::string& digest,
                                      std::int64_t offset, std::int64_t length,
-                                     const TransferControl& control = {});
+                                     std::int64_t blob_size, const TransferControl& control = {});
 
   // GET /v2/<repository>/blobs/<digest> into memory (at most max_size bytes, else
   // kResourceExhausted), digest-checked. Follows redirects (without Authorization off-host).

@@ -4,6 +4,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
+
 #include "oci/digest.h"
 #include "oci/reference.h"
 #include "registry/auth.h"
@@ -21,13 +23,24 @@ Status check_repository(const std::string& repository) {
   return {};
 }
 
-// The next page's URL from a Link header (`</v2/x/tags/list?last=t&n=100>; rel="next"`).
+// The next page's URL from a Link header (`</v2/x/tags/list?last=t&n=100>; rel="next"`, maybe
+// beside other links); "" when there is none.
 std::string next_page(const std::string& base, const std::string& link) {
-  const auto open = link.find('<');
-  const auto close = link.find('>', open == std::string::npos ? 0 : open);
-  if (open == std::string::npos || close == std::string::npos) return {};
-  if (link.find("rel=\"next\"", close) == std::string::npos) return {};
-  return RegistryClient::Impl::resolve(base, link.substr(open + 1, close - open - 1));
+  std::size_t at = 0;
+  while (at < link.size()) {
+    const auto open = link.find('<', at);
+    if (open == std::string::npos) return {};
+    const auto close = link.find('>', open);
+    if (close == std::string::npos) return {};
+    const auto end = std::min(link.find('<', close), link.size());
+    const std::string params = link.substr(close + 1, end - close - 1);
+    if (params.find("rel=\"next\"") != std::string::npos ||
+        params.find("rel=next") != std::string::npos) {
+      return RegistryClient::Impl::resolve(base, link.substr(open + 1, close - open - 1));
+    }
+    at = end;
+  }
+  return {};
 }
 
 }  // namespace
@@ -78,7 +91,9 @@ Result<std::vector<std::string>> RegistryClient::list_tags(const std::string& re
       return make_error(ErrorCode::kUnavailable,
                         call.what + ": unreadable answer: " + e.displayText());
     }
-    url = next_page(url, response->header("link"));
+    std::string next = next_page(url, response->header("link"));
+    if (next == url) break;  // a registry pointing at the same page again
+    url = std::move(next);
   }
   return tags;
 }

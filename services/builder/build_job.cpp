@@ -501,6 +501,11 @@ Result<std::optional<Failure>> BuildJob::stage_image(State& state) {
         state.failed(v1::BUILD, "staging the image failed: " + error.describe()));
   }
   if (report->manifest_digest != state.built.manifest_digest()) {
+    v1::StagedImage wrong;
+    wrong.set_registry(staging.registry);
+    wrong.set_repository(staging.repository);
+    wrong.set_tag(tag);
+    unstage(wrong, report->manifest_digest);
     return std::optional<Failure>(
         state.failed(v1::BUILD, "the staged manifest " + report->manifest_digest +
                                     " is not the built one " + state.built.manifest_digest()));

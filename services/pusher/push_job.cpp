@@ -108,6 +108,12 @@ Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& fl
     return publish_failed(
         "registry credentials for " + staged.registry() + ": " + staging.error().describe(), false);
   }
+  if (target->host == staged.registry() && target->repository == staged.repository()) {
+    // Cleaning the staged image up would delete the image just pushed.
+    return publish_failed("the target repository " + target->repository_url() +
+                              " is the staging repository; push to another repository",
+                          false);
+  }
   const registry::RegistryImage source{*staging, staged.repository(),
                                        built_.built().manifest_digest()};
   registry::PushRequest request;

@@ -9,6 +9,13 @@ namespace {
 PusherOptions resolved(PusherOptions options) {
   if (options.worker_id.empty()) options.worker_id = options.common.instance;
   if (options.worker_id.empty()) options.worker_id = "pusher";
+  if (std::int64_t{options.staging.max_age_hours} * 3600 <
+      std::int64_t{options.retry_window_seconds} + 3600) {
+    throw StartupError(
+        "staging.max-age-hours (" + std::to_string(options.staging.max_age_hours) +
+        ") must exceed push.retry-window-seconds (" + std::to_string(options.retry_window_seconds) +
+        " s) by an hour at least: the sweep would delete images whose push is still retried");
+  }
   return options;
 }
 

@@ -5,6 +5,7 @@
 // sweep at once: deleting what is already gone is no error.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -22,9 +23,10 @@ struct SweepReport {
   int errors = 0;
 };
 
-// One pass, as of `now_seconds` (unix time).
+// One pass, as of `now_seconds` (unix time); `control.cancel` stops it between and during calls.
+// A registry that refuses deletes ends the pass at the first refusal.
 SweepReport sweep_staging(registry::RegistryClient& client, const registry::StagingOptions& staging,
-                          std::int64_t now_seconds);
+                          std::int64_t now_seconds, const registry::TransferControl& control = {});
 
 class StagingSweeper {
  public:
@@ -46,7 +48,7 @@ class StagingSweeper {
   http::Metrics& metrics_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -567,6 +567,26 @@ TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
   EXPECT_NE(outcome->failed().reason().find("spec.registry"), std::string::npos);
 }
 
+// Promoting into the staging repository itself would have the cleanup delete the image.
+TEST_F(PusherTest, TargetThatIsTheStagingRepositoryFailsAndKeepsNothingHalfDone) {
+  start_worker();
+  const std::string id = random_id();
+  const Staged staged = stage_image(id);
+  publish_requested(id, spec(registry_.host(), "kiln-staging", {"v1"}));
+  publish_built(id, staged);
+  auto outcome = wait_outcome(id);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->has_failed()) << outcome->DebugString();
+  EXPECT_FALSE(outcome->failed().retryable());
+  EXPECT_NE(outcome->failed().reason().find("is the staging repository"), std::string::npos)
+      << outcome->failed().reason();
+  EXPECT_TRUE(events_of(id, "pushed").empty());
+  auto client = client_for(registry_);
+  auto tagged = client.get_manifest("kiln-staging", "v1");
+  ASSERT_FALSE(tagged.ok());
+  EXPECT_EQ(tagged.error().code, ErrorCode::kNotFound);
+}
+
 // A `built` of a kiln before the staging registry names a directory on its builder's disk.
 TEST_F(PusherTest, BuiltWithALocalLayoutOnlyFailsWithAClearReason) {
   start_worker();
