@@ -74,6 +74,17 @@ class BuildEngine {
   // while no build runs on this storage (at start).
   virtual Status remove_leftover_containers() = 0;
   virtual Result<std::int64_t> cache_bytes() = 0;
+
+  // The layer cache shared through a registry (shared_cache.h) moves whole step images:
+  // the local images of the build whose final image is `image_id` (build_step_images in
+  // image_store.h), whether an image is held, and a push of one image to `reference`
+  // (host/repository:tag). Pulls go through pull().
+  virtual Result<std::vector<std::string>> step_images(const std::string& image_id,
+                                                       std::int64_t created_since_ms,
+                                                       const std::string& names_prefix) = 0;
+  virtual Result<bool> has_image(const std::string& image_id) = 0;
+  virtual Result<RunOutcome> push_image(const std::string& image_id, const std::string& reference,
+                                        const LineSink& sink, const RunControl& control) = 0;
 };
 
 }  // namespace kiln::builder

@@ -147,6 +147,7 @@ struct BuildJob::State {
   int steps_seen = 0;
   int steps_cached = 0;
   std::string image_id;
+  std::int64_t build_started_ms = 0;
   std::string layout_tmp;
   std::optional<TreeGuard> layout_guard;
   v1::ImageBuilt built;
@@ -214,11 +215,15 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   if (auto failure = check_context(state)) return finish_failed(*failure, handing_back);
   if (auto failure = check_platform(state)) return finish_failed(*failure, handing_back);
   if (auto failure = pull_bases(state)) return finish_failed(*failure, handing_back);
+  warm_shared_cache(state);
   prepare_build(state);
   if (auto failure = build_image(state)) return finish_failed(*failure, handing_back);
   if (auto failure = export_layout(state)) return finish_failed(*failure, handing_back);
   auto outcome = finish_built(state, handing_back);
   logs.close();
+  if (outcome.ok() && *outcome == Outcome::kBuilt) {
+    local_image_ = LocalImage{state.image_id, state.build_started_ms};
+  }
   return outcome;
 }
 
@@ -336,6 +341,26 @@ std::optional<Failure> BuildJob::pull_bases(State& state) {
   return std::nullopt;
 }
 
+void BuildJob::warm_shared_cache(State& state) {
+  SharedCache& cache = services_.shared_cache;
+  const std::string& project = state.request.project();
+  if (!cache.enabled() || project.empty() || state.spec.no_cache() || cancel_.cancelled()) return;
+  // `pull --quiet` prints only image ids: nothing a reader of the build log needs.
+  const LineSink quiet = [](OutputStream, std::string_view) {};
+  auto pulled = cache.warm(project, quiet, state.control);
+  if (!pulled.ok()) {
+    services_.metrics.counter_add(metric::kSharedCacheErrors, {{"operation", "warm"}});
+    log::warn("shared layer cache not read; building with the local cache only",
+              {{"build_id", build_id_}, {"error", pulled.error().describe()}});
+    kiln_line("shared layer cache not reachable; building with this builder's cache only");
+    return;
+  }
+  if (*pulled > 0) {
+    kiln_line("shared layer cache: " + std::to_string(*pulled) +
+              " step images pulled from other builders' builds");
+  }
+}
+
 void BuildJob::prepare_build(State& state) {
   BuildRequest& build = state.build;
   build.target = state.spec.target();
@@ -367,6 +392,7 @@ std::optional<Failure> BuildJob::build_image(State& state) {
   };
   kiln_line("building " + state.dockerfile_rel +
             (state.build.network ? " (network on)" : " (no network)"));
+  state.build_started_ms = now_ms();
   auto built_run = services_.engine.build(state.build, build_sink, state.control);
   if (!built_run.ok()) return state.failed(v1::BUILD, built_run.error().describe());
   if (auto failure = state.classify(*built_run, {.cancelled = "cancelled while building",

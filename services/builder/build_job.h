@@ -12,6 +12,7 @@
 #include "builder/failure.h"
 #include "builder/options.h"
 #include "builder/process.h"
+#include "builder/shared_cache.h"
 #include "bus/bus.h"
 #include "common/result.h"
 #include "http/metrics.h"
@@ -29,6 +30,7 @@ struct JobServices {
   http::Metrics& metrics;
   std::string producer;
   registry::RegistryClients& registries;  // the staging registry's client
+  SharedCache& shared_cache;
 };
 
 class BuildJob {
@@ -43,6 +45,14 @@ class BuildJob {
   // published (the caller naks so the build is tried again).
   Result<Outcome> run(const std::atomic<bool>& handing_back);
 
+  // After kBuilt: the built image in the local storage and when `bud` started, for the shared
+  // layer cache.
+  struct LocalImage {
+    std::string id;
+    std::int64_t build_started_ms = 0;
+  };
+  const std::optional<LocalImage>& local_image() const { return local_image_; }
+
  private:
   struct State;  // what the phases of one run share (build_job.cpp)
 
@@ -52,6 +62,8 @@ class BuildJob {
   std::optional<Failure> check_context(State& state);
   std::optional<Failure> check_platform(const State& state);
   std::optional<Failure> pull_bases(State& state);
+  // Pulls the project's shared cache images this builder lacks (never fails the build).
+  void warm_shared_cache(State& state);
   void prepare_build(State& state);
   std::optional<Failure> build_image(State& state);
   std::optional<Failure> export_layout(State& state);
@@ -81,6 +93,7 @@ class BuildJob {
   const CancelFlag& cancel_;
   EventOut out_;
   class LogStream* logs_ = nullptr;
+  std::optional<LocalImage> local_image_;
 };
 
 }  // namespace kiln::builder

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "builder/image_store.h"
+
 namespace kiln::builder {
 namespace {
 
@@ -133,6 +135,30 @@ Result<RunOutcome> BuildahEngine::build(const BuildRequest& request, const LineS
   }
   argv.push_back(request.context_dir);
   return run(std::move(argv), sink, control);
+}
+
+Result<RunOutcome> BuildahEngine::push_image(const std::string& image_id,
+                                             const std::string& reference, const LineSink& sink,
+                                             const RunControl& control) {
+  auto argv = base_command();
+  argv.insert(argv.end(), {"push", "--quiet"});
+  if (insecure(reference)) argv.push_back("--tls-verify=false");
+  argv.insert(argv.end(), {image_id, "docker://" + reference});
+  return run(std::move(argv), sink, control);
+}
+
+Result<std::vector<std::string>> BuildahEngine::step_images(const std::string& image_id,
+                                                            std::int64_t created_since_ms,
+                                                            const std::string& names_prefix) {
+  auto storage = read_storage(storage_dir_ + "/root");
+  if (!storage.ok()) return storage.error();
+  return build_step_images(*storage, image_id, created_since_ms, names_prefix);
+}
+
+Result<bool> BuildahEngine::has_image(const std::string& image_id) {
+  auto storage = read_storage(storage_dir_ + "/root");
+  if (!storage.ok()) return storage.error();
+  return holds_image(*storage, image_id);
 }
 
 Result<RunOutcome> BuildahEngine::export_oci(const std::string& image,

@@ -24,6 +24,12 @@ class BuildahEngine : public BuildEngine {
   Result<CacheReport> trim_cache(std::int64_t max_bytes) override;
   Status remove_leftover_containers() override;
   Result<std::int64_t> cache_bytes() override;
+  Result<std::vector<std::string>> step_images(const std::string& image_id,
+                                               std::int64_t created_since_ms,
+                                               const std::string& names_prefix) override;
+  Result<bool> has_image(const std::string& image_id) override;
+  Result<RunOutcome> push_image(const std::string& image_id, const std::string& reference,
+                                const LineSink& sink, const RunControl& control) override;
 
   // True when the storage holds `image` under that name (a registry reference; tag defaults to
   // latest), read from the storage's image list without starting buildah.

@@ -26,5 +26,15 @@ inline constexpr http::Metric kCacheEvictions{"kiln_builder_cache_evictions_tota
                                               "Images evicted from the cache"};
 inline constexpr http::Metric kCacheTrimErrors{"kiln_builder_cache_trim_errors_total",
                                                "Failed cache trims"};
+inline constexpr http::Metric kSharedCachePulled{"kiln_builder_shared_cache_pulled_total",
+                                                 "Step images pulled from the shared layer cache"};
+inline constexpr http::Metric kSharedCachePushed{"kiln_builder_shared_cache_pushed_total",
+                                                 "Step images pushed to the shared layer cache"};
+inline constexpr http::Metric kSharedCacheExpired{
+    "kiln_builder_shared_cache_expired_total",
+    "Step images deleted from the shared layer cache by age or count"};
+inline constexpr http::Metric kSharedCacheErrors{
+    "kiln_builder_shared_cache_errors_total",
+    "Shared layer cache operations that failed (the build went on), by operation"};
 
 }  // namespace kiln::builder::metric

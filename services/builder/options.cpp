@@ -81,6 +81,7 @@ Config describe(BuilderOptions& o) {
       .bind("cache.max-bytes", o.cache_max_bytes,
             "Bound of the layer cache (buildah storage); pruned between builds")
       .at_least(0);
+  bind_shared_cache(config, o.shared_cache);
   config.bind("git.credentials", o.git_credential_variables,
               "HTTP(S) Git credentials as host=ENVVAR,...; ENVVAR holds user:token");
   config.bind("git.ssh-key", o.git_ssh_key, "Private key file for ssh:// repositories");

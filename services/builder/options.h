@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/shared_cache.h"
 #include "common/config.h"
 #include "registry/staging.h"
 #include "service/service.h"
@@ -28,6 +29,7 @@ struct BuilderOptions {
   int timeout_seconds = 3600;
   std::int64_t log_max_bytes = 10LL << 20;  // an attempt's stored log text; 0: no cap
   std::int64_t cache_max_bytes = 10LL << 30;
+  SharedCacheOptions shared_cache;  // on staging.registry
   // Build secrets: id -> value. `secret_variables` ("id=ENVVAR,...") adds the values of those
   // environment variables when the builder is constructed.
   std::map<std::string, std::string> secrets;

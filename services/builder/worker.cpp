@@ -31,6 +31,7 @@ Worker::Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options
       producer_(std::move(producer)),
       running_(running),
       registries_(registry::with_insecure_hosts(options.insecure_registries)),
+      shared_cache_(options.shared_cache, options.staging.registry, engine, registries_, metrics),
       loop_(bus,
             {.consumer = bus::builder_consumer(),
              .slots = options.slots,
@@ -117,12 +118,16 @@ void Worker::handle(bus::Message& message) {
                             {"attempt", attempt},
                             {"delivery", static_cast<std::int64_t>(message.deliveries())}});
   Result<BuildJob::Outcome> outcome = make_error(ErrorCode::kInternal, "not run");
+  std::optional<BuildJob::LocalImage> built_image;
+  const std::string project = (*request)->requested().project();
   {
     worker::Heartbeat heartbeat(message, std::chrono::seconds(options_.heartbeat_seconds));
     std::shared_lock storage(storage_mutex_);
-    BuildJob job(JobServices{bus_, engine_, options_, metrics_, producer_, registries_},
-                 std::move(**request), attempt, registration.flag());
+    BuildJob job(
+        JobServices{bus_, engine_, options_, metrics_, producer_, registries_, shared_cache_},
+        std::move(**request), attempt, registration.flag());
     outcome = job.run(handing_back_);
+    built_image = job.local_image();
   }
   if (!outcome.ok()) {
     log::error("build outcome not stored; handed back",
@@ -134,7 +139,37 @@ void Worker::handle(bus::Message& message) {
   } else {
     settle(message, Settle::kAck, build_id);
   }
+  if (built_image && !project.empty() && shared_cache_.enabled()) {
+    publish_to_shared_cache(build_id, project, *built_image);
+  }
   maintain_cache();
+}
+
+void Worker::publish_to_shared_cache(const std::string& build_id, const std::string& project,
+                                     const BuildJob::LocalImage& image) {
+  std::shared_lock storage(storage_mutex_);  // a trim must not remove what is being pushed
+  // Other stages share no layer with the final image; they are found by creation time, which
+  // only says "this build" when no other build ran on the storage meanwhile.
+  const std::int64_t since = options_.slots == 1 ? image.build_started_ms : 0;
+  const auto began = std::chrono::steady_clock::now();
+  auto published = shared_cache_.publish(
+      project, image.id, since,
+      RunControl{std::chrono::steady_clock::now() + std::chrono::minutes(10), nullptr});
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - began)
+                           .count();
+  if (!published.ok()) {
+    metrics_.counter_add(metric::kSharedCacheErrors, {{"operation", "publish"}});
+    log::warn(
+        "step images not shared",
+        {{"build_id", build_id}, {"project", project}, {"error", published.error().describe()}});
+    return;
+  }
+  log::info("step images shared", {{"build_id", build_id},
+                                   {"project", project},
+                                   {"pushed", published->pushed},
+                                   {"expired", published->expired},
+                                   {"duration_ms", took_ms}});
 }
 
 void Worker::maintain_cache() {

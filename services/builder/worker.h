@@ -9,7 +9,9 @@
 #include <string>
 
 #include "builder/build_engine.h"
+#include "builder/build_job.h"
 #include "builder/options.h"
+#include "builder/shared_cache.h"
 #include "bus/bus.h"
 #include "bus/message.h"
 #include "http/metrics.h"
@@ -37,6 +39,9 @@ class Worker {
   void handle(bus::Message& message);
 
  private:
+  // Shares a built image's steps with the other builders (after the ack: off the build's path).
+  void publish_to_shared_cache(const std::string& build_id, const std::string& project,
+                               const BuildJob::LocalImage& image);
   // Bounds the layer cache when no build is running on the storage.
   void maintain_cache();
 
@@ -47,6 +52,7 @@ class Worker {
   std::string producer_;
   worker::RunningJobs& running_;
   registry::RegistryClients registries_;
+  SharedCache shared_cache_;
   std::atomic<bool> handing_back_{false};
   std::shared_mutex storage_mutex_;  // builds share it; cache trimming takes it alone
   worker::WorkLoop loop_;
