@@ -8,7 +8,10 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
+#include <fstream>
 #include <istream>
+#include <vector>
 
 #include "cli/cli_error.h"
 
@@ -74,6 +77,47 @@ HttpReply ApiClient::send(const std::string& base, const std::string& method,
   if (reply.status >= 500) throw CliError(kExitUnavailable, error_message(reply), reply.status);
   if (reply.status >= 400) throw CliError(kExitApiError, error_message(reply), reply.status);
   return reply;
+}
+
+Poco::JSON::Object::Ptr ApiClient::upload_file(const std::string& path,
+                                               const std::string& file_path,
+                                               const std::function<void(std::int64_t)>& on_sent) {
+  std::ifstream file(file_path, std::ios::binary);
+  if (!file) throw CliError(kExitUsage, "cannot read " + file_path);
+  file.seekg(0, std::ios::end);
+  const std::int64_t size = file.tellg();
+  file.seekg(0);
+  Poco::URI uri(endpoints_.command_url + path);
+  HttpReply reply;
+  try {
+    auto session = open_session(uri);
+    // The server reads at 1 MiB/s or better; a slow link gets its own time, not 30 s.
+    session->setTimeout(Poco::Timespan(std::max<std::int64_t>(30, size >> 20) + 30, 0));
+    Poco::Net::HTTPRequest request("POST", uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!endpoints_.token.empty()) request.set("Authorization", "Bearer " + endpoints_.token);
+    request.setContentType("application/gzip");
+    request.setContentLength64(size);
+    std::ostream& out = session->sendRequest(request);
+    std::vector<char> buffer(256 * 1024);
+    while (file) {
+      file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto got = file.gcount();
+      if (got <= 0) break;
+      out.write(buffer.data(), got);
+      if (!out) break;  // the server stopped reading: its answer says why
+      if (on_sent) on_sent(got);
+    }
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session->receiveResponse(response);
+    Poco::StreamCopier::copyToString(in, reply.body);
+    reply.status = response.getStatus();
+  } catch (const Poco::Exception& e) {
+    throw CliError(kExitUnavailable,
+                   "uploading to " + endpoints_.command_url + ": " + e.displayText());
+  }
+  if (reply.status >= 500) throw CliError(kExitUnavailable, error_message(reply), reply.status);
+  if (reply.status >= 400) throw CliError(kExitApiError, error_message(reply), reply.status);
+  return parse_object(reply.body, path);
 }
 
 Poco::JSON::Object::Ptr ApiClient::command(const std::string& method, const std::string& path,

@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -35,6 +36,11 @@ class ApiClient {
   void stream_events(const std::string& path, const std::string& last_event_id,
                      const std::function<bool(const std::string&, const std::string&,
                                               const std::string&)>& on_event);
+
+  // POSTs the file at `file_path` to the command API as the request body, streamed from disk;
+  // `on_sent(bytes)` is called as it goes. Returns the parsed answer of a 2xx.
+  Poco::JSON::Object::Ptr upload_file(const std::string& path, const std::string& file_path,
+                                      const std::function<void(std::int64_t)>& on_sent);
 
   const Endpoints& endpoints() const { return endpoints_; }
 

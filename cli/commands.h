@@ -12,11 +12,16 @@ namespace kiln::cli {
 struct Context {
   ApiClient* api = nullptr;
   bool json_output = false;  // --output json: machine-readable answers on stdout
+  bool plain = false;        // --progress plain: lines only, no terminal escapes
 };
 
 using Argv = std::vector<std::string>;
 
 int cmd_build(Context& ctx, const Argv& argv);
+// `kiln build PATH`: whether the arguments name a local directory or `-` rather than a project
+// (a token that is `-`, `.`, contains '/', or is a directory here, and no --project).
+bool is_local_build(const Argv& argv);
+int cmd_build_local(Context& ctx, const Argv& argv);
 int cmd_status(Context& ctx, const Argv& argv);
 int cmd_logs(Context& ctx, const Argv& argv);
 int cmd_ls(Context& ctx, const Argv& argv);

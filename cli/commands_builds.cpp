@@ -33,10 +33,14 @@ std::string query_string(const std::vector<std::pair<std::string, std::string>>&
 }  // namespace
 
 int cmd_build(Context& ctx, const Argv& argv) {
-  Args args("kiln build PROJECT [options]",
+  if (is_local_build(argv)) return cmd_build_local(ctx, argv);
+  Args args("kiln build PROJECT [options]   (or kiln build PATH: see kiln build . --help)",
             "Starts a build of PROJECT at a branch, tag or commit (default: the project's default "
-            "branch). With --follow, shows it live and exits 0 only if it succeeds.");
-  args.value("ref", "REF", "branch or tag to build (refs/heads/x, refs/tags/v1, or a name)")
+            "branch). With --follow, shows it live and exits 0 only if it succeeds. An argument "
+            "that is `-`, `.`, contains '/' or is a directory here is a local build instead; "
+            "--project NAME names a project that is also a directory here.");
+  args.value("project", "NAME", "the project to build (instead of PROJECT)")
+      .value("ref", "REF", "branch or tag to build (refs/heads/x, refs/tags/v1, or a name)")
       .value("commit", "SHA", "exact commit to build")
       .value("build-arg", "K=V", "build argument (repeatable)")
       .value("target", "STAGE", "target stage of a multi-stage Dockerfile")
@@ -46,7 +50,8 @@ int cmd_build(Context& ctx, const Argv& argv) {
       .flag("follow", "follow the build live until it ends", "f");
   if (!args.parse(argv)) return kExitOk;
   Poco::JSON::Object request;
-  request.set("project", args.require_positional(0, "PROJECT"));
+  request.set("project",
+              args.has("project") ? args.get("project") : args.require_positional(0, "PROJECT"));
   if (args.has("ref") && args.has("commit")) {
     throw CliError(kExitUsage, "give --ref or --commit, not both");
   }

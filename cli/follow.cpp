@@ -95,7 +95,7 @@ void wait_until_known(Context& ctx, const std::string& build_id) {
 
 int follow_build(Context& ctx, const std::string& build_id) {
   wait_until_known(ctx, build_id);
-  const bool tty = !ctx.json_output && isatty(STDOUT_FILENO);
+  const bool tty = !ctx.json_output && !ctx.plain && isatty(STDOUT_FILENO);
   LiveView view(tty);
   std::string last_id;
   bool done = false;

@@ -8,6 +8,8 @@ const char* usage() {
 Builds container images from Git repositories and follows them live.
 
 Commands:
+  build PATH -t REGISTRY/REPO[:TAG] [-f FILE] [--build-arg K=V]... [--target T] [--detach]
+                               build a local directory (or `-`: a Dockerfile on stdin) and push it
   build PROJECT [--ref REF|--commit SHA] [--build-arg K=V]... [--target T] [-t TAG]... [--no-cache] [--follow]
   status BUILD                 a build's state, steps and result
   logs BUILD [-f]              a build's log, or follow it

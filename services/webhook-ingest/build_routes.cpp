@@ -153,8 +153,9 @@ events::v1::BuildRequested BuildRoutes::git_build(const json::Reader& body,
 
 events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
                                                      const http::Principal& principal) {
-  body.reject_unknown({"dockerfile_base64", "image", "tag", "registry", "build_args", "target",
-                       "platform", "context_upload_id", "project", "no_cache", "priority"});
+  body.reject_unknown({"dockerfile_base64", "image", "tag", "tags", "registry", "build_args",
+                       "target", "platform", "context_upload_id", "project", "no_cache",
+                       "priority"});
   const std::string dockerfile =
       decode_base64(body.required_string("dockerfile_base64"), "dockerfile_base64");
   if (dockerfile.empty()) throw json::invalid_field("dockerfile_base64", "the Dockerfile is empty");
@@ -162,10 +163,16 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
   if (!project::valid_repository_path(image)) {
     throw json::invalid_field("image", "'" + image + "' is not a valid repository name");
   }
-  std::string tag = body.string("tag");
-  if (tag.empty()) tag = "latest";
-  if (!project::valid_tag(tag))
-    throw json::invalid_field("tag", "'" + tag + "' is not a valid tag");
+  // "tag" names one tag, "tags" several (kiln build -t ... -t ...); neither is "latest".
+  std::vector<std::string> tags = body.strings("tags");
+  if (body.has("tag") && !tags.empty()) throw json::invalid_field("tags", "give tag or tags");
+  if (tags.empty()) tags.push_back(body.string("tag"));
+  if (tags.size() == 1 && tags.front().empty()) tags.front() = "latest";
+  for (const auto& tag : tags) {
+    if (!project::valid_tag(tag)) {
+      throw json::invalid_field("tag", "'" + tag + "' is not a valid tag");
+    }
+  }
   const std::string registry = body.string("registry");
   check_registry(registry, nullptr);
   // Uploaded builds belong to a project only for accounting; "uploads" unless one is named.
@@ -210,7 +217,7 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
   spec.set_dockerfile("Dockerfile");
   spec.set_context(".");
   spec.set_image_repository(image);
-  spec.add_tags(tag);
+  for (const auto& tag : tags) spec.add_tags(tag);
   spec.set_registry(registry.empty() ? options_.default_registry : registry);
   const std::string platform = body.string("platform");
   if (!platform.empty()) spec.add_platforms(platform);

@@ -26,6 +26,27 @@ http::HttpError storing_failed(const Error& error) {
   return http::HttpError(503, "unavailable", "storing the context: " + error.describe());
 }
 
+std::string upload_answer(const std::string& upload_id, const std::string& sha256,
+                          std::uint64_t size, const std::string& format) {
+  return json::Object()
+      .add("upload_id", upload_id)
+      .add("sha256", sha256)
+      .add("size", size)
+      .add("format", format)
+      .str();
+}
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Tenants never see each other's uploads: the id hashes the tenant in.
+std::string content_upload_id(const std::string& tenant, const std::string& content_hex) {
+  return "ctx-" + sha256_hex(tenant + "\n" + content_hex).substr(0, 40);
+}
+
 }  // namespace
 
 void UploadRoutes::add_to(http::Server& server) {
@@ -39,6 +60,26 @@ void UploadRoutes::add_to(http::Server& server) {
   server.raw_route(
       "POST", "/v1/uploads",
       [this](http::Request& r, Poco::Net::HTTPServerResponse& out) { upload(r, out); }, route);
+  server.route("GET", "/v1/uploads/{digest}", [this](http::Request& r) { return find(r); });
+}
+
+http::Response UploadRoutes::find(http::Request& request) {
+  const http::Principal principal = auth_.require(request, http::Role::kBuild);
+  const std::string& digest = request.path_params.at("digest");
+  if (digest.rfind("sha256:", 0) != 0 || !is_sha256_hex(digest.substr(7))) {
+    throw http::HttpError(400, "invalid_digest", "expected sha256:<64 lowercase hex>");
+  }
+  const std::string id = content_upload_id(principal.tenant, digest.substr(7));
+  auto stored = find_upload(bus_, id);
+  if (!stored.ok()) {
+    if (stored.error().code == ErrorCode::kNotFound) {
+      throw http::HttpError(404, "not_found", "no upload of " + digest + " for this tenant");
+    }
+    throw http::HttpError(503, "unavailable", stored.error().describe());
+  }
+  return http::json_response(
+      200,
+      upload_answer(id, stored->sha256, static_cast<std::uint64_t>(stored->size), stored->format));
 }
 
 void UploadRoutes::upload(http::Request& request, Poco::Net::HTTPServerResponse& response) {
@@ -64,7 +105,24 @@ void UploadRoutes::store(http::Request& request, Poco::Net::HTTPServerResponse& 
                           "context of " + std::to_string(declared) +
                               " bytes exceeds uploads.max-bytes (" + std::to_string(limit) + ")");
   }
-  UploadWriter writer(bus_, random_id(), 10000);
+  const std::string named = request.query_or("sha256", "");
+  if (!named.empty() && !is_sha256_hex(named)) {
+    throw http::HttpError(400, "invalid_digest", "sha256 must be 64 lowercase hex characters");
+  }
+  const std::string upload_id =
+      named.empty() ? random_id() : content_upload_id(principal.tenant, named);
+  if (!named.empty()) {
+    // Stored already: its chunks must not be written twice (or purged by a failed second copy).
+    if (auto stored = find_upload(bus_, upload_id); stored.ok()) {
+      response.setKeepAlive(false);
+      http::write_response(
+          response, http::json_response(200, upload_answer(upload_id, stored->sha256,
+                                                           static_cast<std::uint64_t>(stored->size),
+                                                           stored->format)));
+      return;
+    }
+  }
+  UploadWriter writer(bus_, upload_id, 10000);
   std::istream& in = request.raw->stream();
   std::string buf(64 * 1024, '\0');
   std::uint64_t total = 0;
@@ -98,7 +156,10 @@ void UploadRoutes::store(http::Request& request, Poco::Net::HTTPServerResponse& 
     throw http::HttpError(408, "body_timeout", "the context ended early or arrived too slowly");
   }
   if (!checked.ok()) throw http::HttpError(422, "invalid_context", checked.error().message);
-  if (Status s = writer.finish(); !s.ok()) {
+  if (Status s = writer.finish(named); !s.ok()) {
+    if (s.error().code == ErrorCode::kFailedPrecondition) {
+      throw http::HttpError(422, "digest_mismatch", s.error().message);
+    }
     throw storing_failed(s.error());
   }
   log::info("context uploaded", {{"upload_id", writer.upload_id()},
@@ -106,12 +167,9 @@ void UploadRoutes::store(http::Request& request, Poco::Net::HTTPServerResponse& 
                                  {"format", checked->format},
                                  {"by", principal.name}});
   response.setKeepAlive(true);
-  http::write_response(response, http::json_response(201, json::Object()
-                                                              .add("upload_id", writer.upload_id())
-                                                              .add("sha256", writer.sha256())
-                                                              .add("size", writer.size())
-                                                              .add("format", checked->format)
-                                                              .str()));
+  http::write_response(response,
+                       http::json_response(201, upload_answer(writer.upload_id(), writer.sha256(),
+                                                              writer.size(), checked->format)));
 }
 
 }  // namespace kiln::webhook

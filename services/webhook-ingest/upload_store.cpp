@@ -55,11 +55,15 @@ Status UploadWriter::write(std::string_view bytes) {
   return {};
 }
 
-Status UploadWriter::finish() {
+Status UploadWriter::finish(const std::string& expected_sha256) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(digest_, digest, &len);
   sha256_ = hex(digest, len);
+  if (!expected_sha256.empty() && expected_sha256 != sha256_) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "the content's sha256 is " + sha256_ + ", not " + expected_sha256);
+  }
   Status published = publish(true);
   finished_ = published.ok();
   return published;

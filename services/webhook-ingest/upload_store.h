@@ -26,8 +26,10 @@ class UploadWriter {
 
   // Buffers and publishes every full chunk (waiting for each ack).
   Status write(std::string_view bytes);
-  // Publishes the last chunk with the digest: only now is the upload usable.
-  Status finish();
+  // Publishes the last chunk with the digest: only now is the upload usable. With
+  // `expected_sha256` (hex), content that hashes otherwise is kFailedPrecondition and the upload
+  // never completes (its chunks are removed with the writer).
+  Status finish(const std::string& expected_sha256 = {});
 
   const std::string& upload_id() const { return upload_id_; }
   const std::string& sha256() const { return sha256_; }

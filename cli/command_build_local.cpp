@@ -1,0 +1,265 @@
+// `kiln build PATH`: a local directory (or `-`, a Dockerfile on standard input) built the way
+// `docker buildx build` builds it. The context is packed once into a content-addressed tar.gz
+// (context_pack.h), sent only when the server does not hold that digest for this tenant yet,
+// and built from the upload; the build is followed live unless --detach.
+#include <Poco/Base64Encoder.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/cli_error.h"
+#include "cli/commands.h"
+#include "cli/context_pack.h"
+#include "cli/output.h"
+#include "oci/reference.h"
+
+namespace kiln::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string mebibytes(std::int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+// Progress of a long transfer on stderr: a bar redrawn in place on a terminal, otherwise a plain
+// line at every tenth.
+class TransferProgress {
+ public:
+  TransferProgress(std::string label, std::int64_t total, bool tty)
+      : label_(std::move(label)), total_(total), tty_(tty), started_(Clock::now()) {}
+
+  void update(std::int64_t done) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    const int tenth = total_ > 0 ? static_cast<int>(done * 10 / total_) : 10;
+    if (tty_) {
+      const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+      std::fprintf(stderr, "\r\033[2K%s %s / %s  %s/s  ETA %.0f s", label_.c_str(),
+                   mebibytes(done).c_str(), mebibytes(total_).c_str(),
+                   mebibytes(static_cast<std::int64_t>(rate)).c_str(), eta);
+    } else if (tenth > last_tenth_) {
+      std::fprintf(stderr, "%s %d %% (%s of %s, %s/s)\n", label_.c_str(), tenth * 10,
+                   mebibytes(done).c_str(), mebibytes(total_).c_str(),
+                   mebibytes(static_cast<std::int64_t>(rate)).c_str());
+    }
+    last_tenth_ = std::max(last_tenth_, tenth);
+  }
+  void finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::string label_;
+  std::int64_t total_;
+  bool tty_;
+  Clock::time_point started_;
+  int last_tenth_ = 0;
+};
+
+std::string base64(const std::string& bytes) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder << bytes;
+  encoder.close();
+  return out.str();
+}
+
+std::string read_all(std::istream& in) {
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The -t references: one repository on one registry, any number of tags.
+struct Target {
+  std::string registry, repository;
+  std::vector<std::string> tags;
+};
+
+Target parse_targets(const std::vector<std::string>& references) {
+  if (references.empty()) {
+    throw CliError(kExitUsage, "name the image with -t REGISTRY/REPOSITORY[:TAG]");
+  }
+  Target target;
+  for (const auto& text : references) {
+    auto parsed = oci::parse_image_reference(text);
+    if (!parsed.ok()) {
+      throw CliError(kExitUsage, "-t " + text + ": " + parsed.error().message +
+                                     " (give the registry, e.g. 127.0.0.1:5000/me/app:dev)");
+    }
+    if (!parsed->digest.empty()) throw CliError(kExitUsage, "-t " + text + ": no digest here");
+    if (target.repository.empty()) {
+      target.registry = parsed->host;
+      target.repository = parsed->repository;
+    } else if (parsed->host != target.registry || parsed->repository != target.repository) {
+      throw CliError(kExitUsage, "every -t must name the same repository (" + target.registry +
+                                     "/" + target.repository + "), not " + text);
+    }
+    target.tags.push_back(parsed->tag.empty() ? "latest" : parsed->tag);
+  }
+  return target;
+}
+
+// Sends the packed context unless the server holds it already; returns its upload id.
+std::string upload_context(Context& ctx, const std::string& archive, const PackedContext& packed,
+                           bool tty) {
+  const std::string hex = packed.digest.substr(7);
+  try {
+    auto found = ctx.api->command("GET", "/v1/uploads/" + packed.digest);
+    std::fprintf(stderr, "context %s unchanged: already on the server, nothing sent\n",
+                 packed.digest.substr(0, 19).c_str());
+    return field(found, "upload_id");
+  } catch (const CliError& e) {
+    if (e.http_status() != 404) throw;
+  }
+  TransferProgress progress("sending context", packed.archive_bytes, tty);
+  std::int64_t sent = 0;
+  auto stored = ctx.api->upload_file("/v1/uploads?sha256=" + hex, archive, [&](std::int64_t n) {
+    sent += n;
+    progress.update(sent);
+  });
+  progress.finish();
+  return field(stored, "upload_id");
+}
+
+}  // namespace
+
+bool is_local_build(const Argv& argv) {
+  static const std::set<std::string> kTakesValue = {
+      "--ref",      "--commit", "--build-arg", "--target",   "--tag",     "-t",
+      "--priority", "--file",   "-f",          "--platform", "--progress"};
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& token = argv[i];
+    if (token == "--project" || token.rfind("--project=", 0) == 0) return false;
+    if (kTakesValue.count(token)) {
+      ++i;
+      continue;
+    }
+    if (token == "-" || token == "." || token.find('/') != std::string::npos) return true;
+    if (token.rfind("-", 0) == 0) continue;
+    std::error_code ec;
+    if (fs::is_directory(token, ec)) return true;
+  }
+  return false;
+}
+
+int cmd_build_local(Context& ctx, const Argv& argv) {
+  Args args("kiln build PATH -t REGISTRY/REPOSITORY[:TAG] [options]",
+            "Builds the local directory PATH (or `-`: a Dockerfile read from standard input, no "
+            "context) and pushes the image. The context is packed as `docker build` packs it "
+            "(.dockerignore applies) and sent only when the server does not have it yet. "
+            "Follows the build live and prints IMAGE@DIGEST at the end.");
+  args.value("file", "FILE", "the Dockerfile (default PATH/Dockerfile)", "f")
+      .value("tag", "IMAGE[:TAG]", "image to push, with its registry (repeatable: more tags)", "t")
+      .value("build-arg", "K=V", "build argument (repeatable)")
+      .value("target", "STAGE", "target stage of a multi-stage Dockerfile")
+      .value("platform", "OS/ARCH", "platform to build for (default: the builder's)")
+      .value("progress", "MODE", "auto (a bar on a terminal), plain (lines, no escapes), json")
+      .flag("no-cache", "do not reuse cached layers")
+      .flag("detach", "print the build id and return at once", "d");
+  if (!args.parse(argv)) return kExitOk;
+  const std::string path = args.require_positional(0, "PATH");
+  const std::string progress = args.get("progress", "auto");
+  if (progress != "auto" && progress != "plain" && progress != "json") {
+    throw CliError(kExitUsage, "--progress must be auto, plain or json");
+  }
+  if (progress == "json") ctx.json_output = true;
+  if (progress == "plain") ctx.plain = true;
+  const bool tty = progress == "auto" && isatty(STDERR_FILENO);
+  const Target target = parse_targets(args.all("tag"));
+
+  Poco::JSON::Object request;
+  request.set("image", target.repository);
+  request.set("registry", target.registry);
+  Poco::JSON::Array::Ptr tags = new Poco::JSON::Array();
+  for (const auto& tag : target.tags) tags->add(tag);
+  request.set("tags", tags);
+  if (args.has("target")) request.set("target", args.get("target"));
+  if (args.has("platform")) request.set("platform", args.get("platform"));
+  if (args.has("no-cache")) request.set("no_cache", true);
+  Poco::JSON::Object::Ptr build_args = new Poco::JSON::Object();
+  for (const auto& kv : args.all("build-arg")) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CliError(kExitUsage, "--build-arg needs KEY=VALUE, got '" + kv + "'");
+    }
+    build_args->set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (build_args->size() > 0) request.set("build_args", build_args);
+
+  std::string dockerfile;
+  if (path == "-") {
+    if (args.has("file")) throw CliError(kExitUsage, "with `-` the Dockerfile is standard input");
+    dockerfile = read_all(std::cin);
+  } else {
+    if (!fs::is_directory(path)) throw CliError(kExitUsage, path + " is not a directory");
+    const std::string file = args.get("file", path + "/Dockerfile");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw CliError(kExitUsage, "cannot read the Dockerfile " + file);
+    dockerfile = read_all(in);
+
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string archive = std::string(tmp && *tmp ? tmp : "/tmp") + "/kiln-context-" +
+                                std::to_string(getpid()) + ".tar.gz";
+    struct Remove {
+      std::string path;
+      ~Remove() { std::remove(path.c_str()); }
+    } remove{archive};
+    PackOptions options;
+    // The Dockerfile goes in the request; inside the context it is kept only when it is there.
+    std::error_code ec;
+    const auto relative = fs::relative(fs::absolute(file), fs::absolute(path), ec);
+    if (!ec && !relative.empty() && relative.begin()->string() != "..") {
+      options.dockerfile = relative.generic_string();
+    }
+    std::unique_ptr<TransferProgress> packing_bar;
+    options.progress = [&](std::int64_t done, std::int64_t total) {
+      if (!packing_bar) packing_bar = std::make_unique<TransferProgress>("packing", total, tty);
+      packing_bar->update(done);
+    };
+    const PackedContext packed = pack_context(path, archive, options);
+    if (packing_bar) packing_bar->finish();
+    for (const auto& skipped : packed.skipped) {
+      std::fprintf(stderr, "not in the context (not a file, directory or link): %s\n",
+                   skipped.c_str());
+    }
+    std::fprintf(stderr, "context: %lld files, %s, packed to %s (%s)\n",
+                 static_cast<long long>(packed.files), mebibytes(packed.file_bytes).c_str(),
+                 mebibytes(packed.archive_bytes).c_str(), packed.digest.substr(0, 19).c_str());
+    request.set("context_upload_id", upload_context(ctx, archive, packed, tty));
+  }
+  if (dockerfile.empty()) throw CliError(kExitUsage, "the Dockerfile is empty");
+  request.set("dockerfile_base64", base64(dockerfile));
+
+  std::ostringstream body;
+  request.stringify(body);
+  auto answer = ctx.api->command("POST", "/v1/builds", body.str());
+  const std::string build_id = field(answer, "build_id");
+  if (args.has("detach")) {
+    std::cout << (ctx.json_output ? to_json(answer) : build_id) << "\n";
+    return kExitOk;
+  }
+  if (!ctx.json_output) std::cerr << "build " << build_id << " requested\n";
+  const int outcome = follow_build(ctx, build_id);
+  if (outcome != kExitOk || ctx.json_output) return outcome;
+  auto build = ctx.api->query("/v1/builds/" + build_id);
+  std::cout << target.registry << "/" << target.repository << "@" << field(build, "digest") << "\n";
+  return outcome;
+}
+
+}  // namespace kiln::cli
