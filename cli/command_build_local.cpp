@@ -240,7 +240,7 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
     }
     std::fprintf(stderr, "context: %lld files, %s, packed to %s (%s)\n",
                  static_cast<long long>(packed.files), mebibytes(packed.file_bytes).c_str(),
-                 mebibytes(packed.archive_bytes).c_str(), packed.digest.substr(0, 19).c_str());
+                 mebibytes(packed.archive_bytes).c_str(), packed.digest.c_str());
     request.set("context_upload_id", upload_context(ctx, archive, packed, tty));
   }
   if (dockerfile.empty()) throw CliError(kExitUsage, "the Dockerfile is empty");

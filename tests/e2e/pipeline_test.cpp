@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -248,6 +249,65 @@ TEST(EndToEnd, CliRejectsABadProjectFileNamingFieldAndLine) {
   const std::string out = cli("project apply " + path, &rc);
   EXPECT_EQ(rc, 3) << "exit code of a request the API refused\n" << out;
   EXPECT_NE(out.find(path + ":5: schedules[0].cron: minute"), std::string::npos) << out;
+}
+
+// kiln build PATH: .dockerignore keeps a 50 MB file out of what is sent and of the image (an
+// exception brings one file back), an unchanged directory is not sent again, a Dockerfile on
+// standard input builds with no context, and a wrong token is the API's refusal (exit 3).
+TEST(EndToEnd, CliBuildsALocalDirectorySentOnce) {
+  const std::string dir = ::testing::TempDir() + "/local-context";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/Dockerfile")
+      << "FROM " << g_stack->registry() << "/kiln/busybox\nCOPY . /app\n"
+      << "RUN test ! -e /app/big.bin && test ! -e /app/noise.log && test -e /app/keep.log "
+         "&& echo local-context-ok\n";
+  std::ofstream(dir + "/.dockerignore") << "big.bin\n*.log\n!keep.log\n";
+  std::ofstream(dir + "/keep.log") << "kept\n";
+  std::ofstream(dir + "/noise.log") << "noise\n";
+  testing::must_run("head -c 50000000 /dev/urandom > " + dir + "/big.bin");
+  const std::string kiln = g_stack->cli() + " --api " + g_stack->ingest_url() + " --query " +
+                           g_stack->analytics_url() + " --token " + kAdminToken;
+  const std::string image = g_stack->registry() + "/e2e/local";
+  const std::string build =
+      "cd " + dir + " && " + kiln + " build -t " + image + ":dev --progress plain . 2>&1";
+
+  std::string out;
+  int rc = testing::run_command(build, &out);
+  ASSERT_EQ(rc, 0) << out << g_stack->logs();
+  EXPECT_NE(out.find("local-context-ok"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << "escape codes in --progress plain";
+  EXPECT_NE(out.find("sending context"), std::string::npos) << out;
+  const auto at = out.find(image + "@sha256:");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string digest = out.substr(at + image.size() + 1, 71);
+  EXPECT_EQ(registry_manifest_digest("e2e/local", digest), digest);
+  // What was stored is the small context, not the 50 MB file.
+  const auto context_at = out.find("(sha256:");
+  ASSERT_NE(context_at, std::string::npos) << out;
+  const std::string context = out.substr(context_at + 1, 71);
+  auto upload = http("GET", g_stack->ingest_url() + "/v1/uploads/" + context, "",
+                     {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  ASSERT_EQ(upload.status, 200) << upload.body;
+  EXPECT_LT(std::stoll(str(upload.json(), "size")), 1 << 20) << upload.body;
+
+  rc = testing::run_command(build, &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("unchanged: already on the server"), std::string::npos) << out;
+  EXPECT_EQ(out.find("sending context"), std::string::npos) << out;
+
+  rc = testing::run_command("printf 'FROM " + g_stack->registry() +
+                                "/kiln/busybox\\nRUN echo from-stdin\\n' | " + kiln + " build -t " +
+                                g_stack->registry() + "/e2e/stdin - 2>&1",
+                            &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("from-stdin"), std::string::npos) << out;
+
+  rc = testing::run_command("cd " + dir + " && " + g_stack->cli() + " --api " +
+                                g_stack->ingest_url() + " --token wrong build -t " + image +
+                                " . 2>&1",
+                            &out);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("unknown token"), std::string::npos) << out;
 }
 
 TEST(EndToEnd, AnalyticsAndCliStatsAgreeWithWhatHappened) {

@@ -695,6 +695,46 @@ TEST_F(WebhookIngestTest, UploadedDockerfileAndContext) {
   EXPECT_EQ(events_stored(), before);
 }
 
+// A context named by its sha256 (kiln build PATH): stored once per tenant, found by digest by
+// that tenant only, and refused when the body is not what was named.
+TEST_F(WebhookIngestTest, ContentAddressedUploadsAreFoundByDigestPerTenant) {
+  const int port = service_->port();
+  const std::string context = tar_entry("a.txt", '0', "named\n") + std::string(1024, '\0');
+  const std::string hex = sha256_hex(context);
+  EXPECT_EQ(call(port, "GET", "/v1/uploads/sha256:" + hex, "", builder()).status, 404);
+  auto stored = call(port, "POST", "/v1/uploads?sha256=" + hex, context, upload_headers());
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  const std::string upload_id = stored.str("upload_id");
+
+  auto found = call(port, "GET", "/v1/uploads/sha256:" + hex, "", builder());
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(found.str("upload_id"), upload_id);
+  EXPECT_EQ(found.str("sha256"), hex);
+  // Sent again: answered from what is stored, nothing written twice.
+  auto before = bus::last_stream_sequence(*bus_, bus::kUploadsStream);
+  ASSERT_TRUE(before.ok());
+  auto again = call(port, "POST", "/v1/uploads?sha256=" + hex, context, upload_headers());
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.str("upload_id"), upload_id);
+  auto after = bus::last_stream_sequence(*bus_, bus::kUploadsStream);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before) << "the same content was stored twice";
+
+  // Another tenant holds no such upload, whatever it knows of the digest.
+  Headers globex = token("globex-secret-1");
+  EXPECT_EQ(call(port, "GET", "/v1/uploads/sha256:" + hex, "", globex).status, 404);
+
+  const std::string other = tar_entry("b.txt", '0', "other\n") + std::string(1024, '\0');
+  auto mismatch =
+      call(port, "POST", "/v1/uploads?sha256=" + sha256_hex(other + "x"), other, upload_headers());
+  EXPECT_EQ(mismatch.status, 422) << mismatch.body;
+  EXPECT_NE(mismatch.body.find("digest_mismatch"), std::string::npos) << mismatch.body;
+  EXPECT_EQ(
+      call(port, "GET", "/v1/uploads/sha256:" + sha256_hex(other + "x"), "", builder()).status,
+      404);
+  EXPECT_EQ(call(port, "GET", "/v1/uploads/sha256:XYZ", "", builder()).status, 400);
+}
+
 TEST_F(WebhookIngestTest, LargeContextIsChunkedAndLimited) {
   // 1.2 MiB of file data, gzip-compressed by the client: several 512 KiB chunks when stored
   // uncompressed, so the test also sends it as plain tar.
