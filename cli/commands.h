@@ -13,6 +13,7 @@ struct Context {
   ApiClient* api = nullptr;
   bool json_output = false;  // --output json: machine-readable answers on stdout
   bool plain = false;        // --progress plain: lines only, no terminal escapes
+  std::string config_path;   // where kiln login stores the URL and token
 };
 
 using Argv = std::vector<std::string>;
@@ -30,6 +31,10 @@ int cmd_retry(Context& ctx, const Argv& argv);
 int cmd_stats(Context& ctx, const Argv& argv);
 int cmd_project(Context& ctx, const Argv& argv);
 int cmd_push_layout(Context& ctx, const Argv& argv);
+int cmd_login(Context& ctx, const Argv& argv);
+int cmd_logout(Context& ctx, const Argv& argv);
+int cmd_whoami(Context& ctx, const Argv& argv);
+int cmd_completion(Context& ctx, const Argv& argv);
 
 // Follows a build live until it ends; returns kExitOk on success, kExitBuildFailed otherwise.
 int follow_build(Context& ctx, const std::string& build_id);

@@ -76,9 +76,11 @@ int run(int argc, char** argv) {
   const char* home = std::getenv("HOME");
   const std::string default_config = std::string(home ? home : "") + "/.config/kiln/config";
   const bool explicit_config = flags.count("config") || std::getenv("KILN_CLI_CONFIG");
-  const auto file = read_config_file(
-      flags.count("config") ? flags["config"] : env_or("KILN_CLI_CONFIG", default_config),
-      explicit_config);
+  const std::string config_path =
+      flags.count("config") ? flags["config"] : env_or("KILN_CLI_CONFIG", default_config);
+  const std::string command = argv[i];
+  // kiln login may create the file it names.
+  const auto file = read_config_file(config_path, explicit_config && command != "login");
   auto pick = [&](const std::string& flag, const char* env, const std::string& key,
                   const std::string& fallback) {
     if (flags.count(flag)) return flags[flag];
@@ -95,9 +97,11 @@ int run(int argc, char** argv) {
     throw CliError(kExitUsage, "--output must be json or text");
   }
   ApiClient api(endpoints);
-  Context ctx{&api, flags.count("output") && flags["output"] == "json"};
+  Context ctx;
+  ctx.api = &api;
+  ctx.json_output = flags.count("output") && flags["output"] == "json";
+  ctx.config_path = config_path;
 
-  const std::string command = argv[i];
   const Argv rest(argv + i + 1, argv + argc);
   if (command == "build") return cmd_build(ctx, rest);
   if (command == "status") return cmd_status(ctx, rest);
@@ -108,6 +112,10 @@ int run(int argc, char** argv) {
   if (command == "stats") return cmd_stats(ctx, rest);
   if (command == "project") return cmd_project(ctx, rest);
   if (command == "push-layout") return cmd_push_layout(ctx, rest);
+  if (command == "login") return cmd_login(ctx, rest);
+  if (command == "logout") return cmd_logout(ctx, rest);
+  if (command == "whoami") return cmd_whoami(ctx, rest);
+  if (command == "completion") return cmd_completion(ctx, rest);
   throw CliError(kExitUsage, "unknown command '" + command + "' (see kiln --help)");
 }
 

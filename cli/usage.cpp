@@ -19,6 +19,10 @@ Commands:
   stats [--project P] [--days N]
   project apply FILE | ls | show NAME | rm NAME
   push-layout DIR IMAGE        push an OCI image layout directory to a registry
+  login [URL] [--token-stdin]  check a token and store it with the URL in the config file
+  logout                       remove the stored token
+  whoami                       the name, tenant and roles of the token in use
+  completion bash              bash completion: source <(kiln completion bash)
 
 Global options (flag > environment > config file):
   --api URL       command API (KILN_API_URL, config api-url; default http://127.0.0.1:8080)

@@ -2,6 +2,7 @@
 
 #include "bus/topology.h"
 #include "common/log.h"
+#include "json/writer.h"
 #include "service/service.h"
 
 namespace kiln::webhook {
@@ -34,6 +35,19 @@ void IngestService::start() {
   projects_->add_to(server_);
   builds_->add_to(server_);
   uploads_->add_to(server_);
+  // Who a token is (kiln login, kiln whoami): any role may ask.
+  server_.route("GET", "/v1/whoami", [this](http::Request& request) {
+    const http::Principal principal = auth_.require(request, http::Role::kRead);
+    json::Array roles;
+    if (principal.read) roles.add("read");
+    if (principal.build) roles.add("build");
+    if (principal.admin) roles.add("admin");
+    return http::json_response(200, json::Object()
+                                        .add("name", principal.name)
+                                        .add("tenant", principal.tenant)
+                                        .add("roles", roles)
+                                        .str());
+  });
   server_.start();
   log::info("webhook-ingest ready", {{"http_port", server_.port()}});
 }

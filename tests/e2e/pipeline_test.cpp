@@ -310,6 +310,39 @@ TEST(EndToEnd, CliBuildsALocalDirectorySentOnce) {
   EXPECT_NE(out.find("unknown token"), std::string::npos) << out;
 }
 
+// kiln login checks the token and keeps it (and the URL) in a file only its owner reads; later
+// commands need no --token; logout forgets it.
+TEST(EndToEnd, CliLoginKeepsTheTokenForLaterCommands) {
+  const std::string config = ::testing::TempDir() + "/kiln-login/config";
+  const std::string kiln =
+      g_stack->cli() + " --config " + config + " --query " + g_stack->analytics_url();
+  std::string out;
+  int rc = testing::run_command(
+      "echo wrong | " + kiln + " login " + g_stack->ingest_url() + " --token-stdin 2>&1", &out);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_FALSE(std::filesystem::exists(config)) << "a refused token was stored";
+
+  rc = testing::run_command(std::string("echo ") + kAdminToken + " | " + kiln + " login " +
+                                g_stack->ingest_url() + " --token-stdin 2>&1",
+                            &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("logged in to " + g_stack->ingest_url()), std::string::npos) << out;
+  EXPECT_EQ(std::filesystem::status(config).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  rc = testing::run_command(kiln + " whoami 2>&1", &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("roles:  read,build,admin"), std::string::npos) << out;
+  rc = testing::run_command(kiln + " ls --limit 1 2>&1", &out);
+  EXPECT_EQ(rc, 0) << out;
+
+  rc = testing::run_command(kiln + " logout 2>&1 && " + kiln + " whoami 2>&1", &out);
+  EXPECT_EQ(rc, 3) << "no token after logout\n" << out;
+  rc = testing::run_command(g_stack->cli() + " completion bash", &out);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("complete -F _kiln kiln"), std::string::npos) << out;
+}
+
 TEST(EndToEnd, AnalyticsAndCliStatsAgreeWithWhatHappened) {
   // Runs last (tests run in order): counts what the suite did, through the API and the CLI.
   auto list = http("GET", g_stack->analytics_url() + "/v1/builds?limit=200", "",
