@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/context_pack.h"
 #include "cli/output.h"
+#include "oci/digest.h"
 #include "oci/reference.h"
 
 namespace kiln::cli {
@@ -115,17 +116,50 @@ Target parse_targets(const std::vector<std::string>& references) {
   return target;
 }
 
+// The upload id of a context the server holds for this tenant; empty when it holds none.
+std::string stored_upload(Context& ctx, const std::string& digest) {
+  try {
+    return field(ctx.api->command("GET", "/v1/uploads/" + digest), "upload_id");
+  } catch (const CliError& e) {
+    if (e.http_status() != 404) throw;
+  }
+  return {};
+}
+
+// Where the digest of a directory's last pack is kept with the signature of its tree
+// ($XDG_CACHE_HOME or ~/.cache, kiln/contexts/<hash of the directory and Dockerfile>).
+std::string signature_file(const std::string& dir, const std::string& dockerfile) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : std::string(home ? home : "/tmp") + "/.cache";
+  std::error_code ec;
+  const std::string key = fs::absolute(dir, ec).string() + '\n' + dockerfile;
+  return base + "/kiln/contexts/" + oci::sha256_digest(key).substr(7, 32);
+}
+
+// The digest packed last time when the tree's signature is still the same.
+std::string remembered_digest(const std::string& file, const std::string& signature) {
+  std::ifstream in(file);
+  std::string stored_signature, digest;
+  in >> stored_signature >> digest;
+  return stored_signature == signature && oci::is_valid_digest(digest) ? digest : std::string();
+}
+
+void remember_digest(const std::string& file, const std::string& signature,
+                     const std::string& digest) {
+  std::error_code ec;
+  fs::create_directories(fs::path(file).parent_path(), ec);
+  std::ofstream(file, std::ios::trunc) << signature << " " << digest << "\n";
+}
+
 // Sends the packed context unless the server holds it already; returns its upload id.
 std::string upload_context(Context& ctx, const std::string& archive, const PackedContext& packed,
                            bool tty) {
   const std::string hex = packed.digest.substr(7);
-  try {
-    auto found = ctx.api->command("GET", "/v1/uploads/" + packed.digest);
+  if (auto id = stored_upload(ctx, packed.digest); !id.empty()) {
     std::fprintf(stderr, "context %s unchanged: already on the server, nothing sent\n",
-                 packed.digest.substr(0, 19).c_str());
-    return field(found, "upload_id");
-  } catch (const CliError& e) {
-    if (e.http_status() != 404) throw;
+                 packed.digest.c_str());
+    return id;
   }
   TransferProgress progress("sending context", packed.archive_bytes, tty);
   std::int64_t sent = 0;
@@ -135,6 +169,44 @@ std::string upload_context(Context& ctx, const std::string& archive, const Packe
   });
   progress.finish();
   return field(stored, "upload_id");
+}
+
+// The upload id of the context of `dir`: nothing packed or sent when the tree is as it was at
+// its last pack and the server still holds that; packed and sent only when the server lacks it.
+std::string send_context(Context& ctx, const std::string& dir, PackOptions options, bool tty) {
+  const std::string signature = context_signature(dir, options);
+  const std::string remembered = signature_file(dir, options.dockerfile);
+  if (const auto digest = remembered_digest(remembered, signature); !digest.empty()) {
+    if (auto id = stored_upload(ctx, digest); !id.empty()) {
+      std::fprintf(stderr, "context %s unchanged: already on the server, nothing sent\n",
+                   digest.c_str());
+      return id;
+    }
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string archive = std::string(tmp && *tmp ? tmp : "/tmp") + "/kiln-context-" +
+                              std::to_string(getpid()) + ".tar.gz";
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove{archive};
+  std::unique_ptr<TransferProgress> packing_bar;
+  options.progress = [&](std::int64_t done, std::int64_t total) {
+    if (!packing_bar) packing_bar = std::make_unique<TransferProgress>("packing", total, tty);
+    packing_bar->update(done);
+  };
+  const PackedContext packed = pack_context(dir, archive, options);
+  if (packing_bar) packing_bar->finish();
+  for (const auto& skipped : packed.skipped) {
+    std::fprintf(stderr, "not in the context (not a file, directory or link): %s\n",
+                 skipped.c_str());
+  }
+  std::fprintf(stderr, "context: %lld files, %s, packed to %s (%s)\n",
+               static_cast<long long>(packed.files), mebibytes(packed.file_bytes).c_str(),
+               mebibytes(packed.archive_bytes).c_str(), packed.digest.c_str());
+  const std::string id = upload_context(ctx, archive, packed, tty);
+  remember_digest(remembered, signature, packed.digest);
+  return id;
 }
 
 }  // namespace
@@ -213,13 +285,6 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
     if (!in) throw CliError(kExitUsage, "cannot read the Dockerfile " + file);
     dockerfile = read_all(in);
 
-    const char* tmp = std::getenv("TMPDIR");
-    const std::string archive = std::string(tmp && *tmp ? tmp : "/tmp") + "/kiln-context-" +
-                                std::to_string(getpid()) + ".tar.gz";
-    struct Remove {
-      std::string path;
-      ~Remove() { std::remove(path.c_str()); }
-    } remove{archive};
     PackOptions options;
     // The Dockerfile goes in the request; inside the context it is kept only when it is there.
     std::error_code ec;
@@ -227,21 +292,7 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
     if (!ec && !relative.empty() && relative.begin()->string() != "..") {
       options.dockerfile = relative.generic_string();
     }
-    std::unique_ptr<TransferProgress> packing_bar;
-    options.progress = [&](std::int64_t done, std::int64_t total) {
-      if (!packing_bar) packing_bar = std::make_unique<TransferProgress>("packing", total, tty);
-      packing_bar->update(done);
-    };
-    const PackedContext packed = pack_context(path, archive, options);
-    if (packing_bar) packing_bar->finish();
-    for (const auto& skipped : packed.skipped) {
-      std::fprintf(stderr, "not in the context (not a file, directory or link): %s\n",
-                   skipped.c_str());
-    }
-    std::fprintf(stderr, "context: %lld files, %s, packed to %s (%s)\n",
-                 static_cast<long long>(packed.files), mebibytes(packed.file_bytes).c_str(),
-                 mebibytes(packed.archive_bytes).c_str(), packed.digest.c_str());
-    request.set("context_upload_id", upload_context(ctx, archive, packed, tty));
+    request.set("context_upload_id", send_context(ctx, path, options, tty));
   }
   if (dockerfile.empty()) throw CliError(kExitUsage, "the Dockerfile is empty");
   request.set("dockerfile_base64", base64(dockerfile));

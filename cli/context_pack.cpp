@@ -126,6 +126,24 @@ void check(struct archive* archive, int status, const std::string& what) {
 
 }  // namespace
 
+std::string context_signature(const std::string& dir, const PackOptions& options) {
+  const auto found = walk(dir, options, read_ignore(dir));
+  oci::Sha256 hash;
+  for (const auto& entry : found.entries) {
+    std::error_code ec;
+    const fs::path path = fs::path(dir) / entry.path;
+    std::string line = entry.path + '\0' + std::to_string(static_cast<int>(entry.kind)) + '\0' +
+                       std::to_string(entry.size) + '\0' + std::to_string(entry.mode) + '\0';
+    if (entry.kind == Kind::kSymlink) {
+      line += fs::read_symlink(path, ec).string();
+    } else {
+      line += std::to_string(fs::last_write_time(path, ec).time_since_epoch().count());
+    }
+    hash.update(line + '\n');
+  }
+  return hash.finish();
+}
+
 std::vector<std::string> context_paths(const std::string& dir, const PackOptions& options) {
   const auto found = walk(dir, options, read_ignore(dir));
   std::vector<std::string> paths;

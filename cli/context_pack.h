@@ -32,6 +32,12 @@ struct PackOptions {
 // The paths (relative, '/'-separated, sorted as packed) that a pack of `dir` would hold.
 std::vector<std::string> context_paths(const std::string& dir, const PackOptions& options);
 
+// What the pack of `dir` would hold, as metadata only (paths, kinds, sizes, modes, times, link
+// targets), hashed: when it is unchanged since a pack, so is the archive, and `kiln build` needs
+// neither to pack nor to send it again. A file rewritten with the same size within the clock's
+// resolution is missed, as by make.
+std::string context_signature(const std::string& dir, const PackOptions& options);
+
 // Packs `dir` into `archive_path` (created or replaced).
 PackedContext pack_context(const std::string& dir, const std::string& archive_path,
                            const PackOptions& options);

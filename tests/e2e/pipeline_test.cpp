@@ -268,8 +268,8 @@ TEST(EndToEnd, CliBuildsALocalDirectorySentOnce) {
   const std::string kiln = g_stack->cli() + " --api " + g_stack->ingest_url() + " --query " +
                            g_stack->analytics_url() + " --token " + kAdminToken;
   const std::string image = g_stack->registry() + "/e2e/local";
-  const std::string build =
-      "cd " + dir + " && " + kiln + " build -t " + image + ":dev --progress plain . 2>&1";
+  const std::string build = "cd " + dir + " && XDG_CACHE_HOME=" + dir + "-cache " + kiln +
+                            " build -t " + image + ":dev --progress plain . 2>&1";
 
   std::string out;
   int rc = testing::run_command(build, &out);
@@ -314,6 +314,7 @@ TEST(EndToEnd, CliBuildsALocalDirectorySentOnce) {
 // commands need no --token; logout forgets it.
 TEST(EndToEnd, CliLoginKeepsTheTokenForLaterCommands) {
   const std::string config = ::testing::TempDir() + "/kiln-login/config";
+  std::filesystem::remove_all(::testing::TempDir() + "/kiln-login");
   const std::string kiln =
       g_stack->cli() + " --config " + config + " --query " + g_stack->analytics_url();
   std::string out;

@@ -141,6 +141,15 @@ TEST_F(ContextPackTest, SameTreeSameBytesWithModesAndLinksKept) {
   EXPECT_NE(pack_context(dir_, root_ + "/c.tar.gz", {}).digest, first.digest);
 }
 
+TEST_F(ContextPackTest, TheSignatureChangesWithWhatWouldBePackedOnly) {
+  const std::string first = context_signature(dir_, {});
+  EXPECT_EQ(context_signature(dir_, {}), first);
+  write("big.bin", "ignored, so no change");
+  EXPECT_EQ(context_signature(dir_, {}), first);
+  write("src/main.c", "int main(void) { return 2; }\n");
+  EXPECT_NE(context_signature(dir_, {}), first);
+}
+
 TEST_F(ContextPackTest, NoSuchDirectoryIsAUsageError) {
   try {
     pack_context(root_ + "/missing", root_ + "/x.tar.gz", {});
