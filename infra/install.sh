@@ -63,6 +63,7 @@ readonly PACKAGES=(
   clang-tidy
   # scripts and tests: curl/jq for HTTP checks, htpasswd (apache2-utils) for registry auth
   curl jq ca-certificates apache2-utils netcat-openbsd
+  iproute2  # the multi-host test (tests/cluster): hosts in network namespaces on a bridge
   systemd  # systemd-analyze verifies infra/systemd in the tests
   chromium  # dashboard browser tests (tests/web, playwright-core)
   "${NODE_APT_PACKAGES[@]}"

@@ -7,6 +7,8 @@
 #   e2e          every service as a process, driven like users drive it
 #   chaos        real faults (kill -9 at failpoints, poisoned streams, silent steps, full disks)
 #                and the untrusted-input parsers under libFuzzer (KILN_FUZZ_SECONDS each), one table
+#   cluster      kiln on many hosts (network and mount namespaces on this machine): builds through
+#                kill -9 of a NATS node, a builder and the leading scheduler
 #   web          the dashboard: Vitest, then headless Chromium against a running kiln
 # Prints one line per group at the end and fails if any group failed. No test is ever retried: a
 # flaky test is a bug in the code or in the test, fixed where it is. e2e and chaos start their own
@@ -17,7 +19,7 @@ jobs=$(nproc)
 cd "$(dirname "$0")/.."
 
 declare -A results
-groups=(format tidy unit integration e2e chaos web)
+groups=(format tidy unit integration e2e chaos cluster web)
 run_group() {
   local name=$1
   shift
@@ -49,6 +51,9 @@ results[e2e]+=" ($((SECONDS - e2e_started)) s, beside chaos)"
 echo "=== e2e ==="
 cat "${e2e_log}"
 rm -f "${e2e_log}"
+# After e2e and chaos, not beside them: its kills and fail-overs run on timers (leases, lost
+# workers) that two busy suites on a 2-core machine would stretch.
+run_group cluster ctest --test-dir "${build_dir}" -L cluster --output-on-failure
 run_group web env KILN_BUILD_DIR="${build_dir}" bash tests/web/run.sh
 
 status=0
