@@ -213,8 +213,8 @@ std::string send_context(Context& ctx, const std::string& dir, PackOptions optio
 
 bool is_local_build(const Argv& argv) {
   static const std::set<std::string> kTakesValue = {
-      "--ref",      "--commit", "--build-arg", "--target",   "--tag",     "-t",
-      "--priority", "--file",   "-f",          "--platform", "--progress"};
+      "--ref",      "--commit", "--build-arg", "--target",   "--tag",      "-t",
+      "--priority", "--file",   "-f",          "--platform", "--progress", "--label"};
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& token = argv[i];
     if (token == "--project" || token.rfind("--project=", 0) == 0) return false;
@@ -239,6 +239,7 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
   args.value("file", "FILE", "the Dockerfile (default PATH/Dockerfile)", "f")
       .value("tag", "IMAGE[:TAG]", "image to push, with its registry (repeatable: more tags)", "t")
       .value("build-arg", "K=V", "build argument (repeatable)")
+      .value("label", "K=V", "image label (repeatable)")
       .value("target", "STAGE", "target stage of a multi-stage Dockerfile")
       .value("platform", "OS/ARCH", "platform to build for (default: the builder's)")
       .value("progress", "MODE", "auto (a bar on a terminal), plain (lines, no escapes), json")
@@ -273,6 +274,15 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
     build_args->set(kv.substr(0, eq), kv.substr(eq + 1));
   }
   if (build_args->size() > 0) request.set("build_args", build_args);
+  Poco::JSON::Object::Ptr labels = new Poco::JSON::Object();
+  for (const auto& kv : args.all("label")) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CliError(kExitUsage, "--label needs KEY=VALUE, got '" + kv + "'");
+    }
+    labels->set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (labels->size() > 0) request.set("labels", labels);
 
   std::string dockerfile;
   if (path == "-") {

@@ -367,6 +367,8 @@ void BuildJob::prepare_build(State& state) {
   build.no_cache = state.spec.no_cache();
   build.network = state.spec.network();
   build.iid_file = state.work + "/iid";
+  build.labels =
+      std::map<std::string, std::string>(state.spec.labels().begin(), state.spec.labels().end());
   build.annotations = {
       {"org.opencontainers.image.created", format_time_ms(now_ms())},
       {"io.kiln.build-id", build_id_},

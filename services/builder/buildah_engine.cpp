@@ -127,6 +127,9 @@ Result<RunOutcome> BuildahEngine::build(const BuildRequest& request, const LineS
   for (const auto& [key, value] : request.build_args) {
     argv.insert(argv.end(), {"--build-arg", key + "=" + value});
   }
+  for (const auto& [key, value] : request.labels) {
+    argv.insert(argv.end(), {"--label", key + "=" + value});
+  }
   for (const auto& [key, value] : request.annotations) {
     argv.insert(argv.end(), {"--annotation", key + "=" + value});
   }

@@ -44,6 +44,12 @@ void apply_overrides(const json::Reader& body, events::v1::BuildSpec& spec) {
     }
     (*spec.mutable_build_args())[k] = v;
   }
+  for (const auto& [k, v] : body.string_map("labels")) {
+    if (k.empty() || k.find('=') != std::string::npos) {
+      throw json::invalid_field("labels." + k, "is not a valid label name");
+    }
+    (*spec.mutable_labels())[k] = v;
+  }
   if (body.has("target")) spec.set_target(body.string("target"));
   spec.set_no_cache(body.boolean("no_cache", false));
   spec.set_priority(static_cast<int>(body.integer("priority", 0, -kMaxPriority, kMaxPriority)));
@@ -114,8 +120,8 @@ std::string BuildRoutes::new_build_id(const http::Request& request,
 
 events::v1::BuildRequested BuildRoutes::git_build(const json::Reader& body,
                                                   const http::Principal& principal) {
-  body.reject_unknown({"project", "ref", "commit", "build_args", "target", "tags", "no_cache",
-                       "priority", "registry"});
+  body.reject_unknown({"project", "ref", "commit", "build_args", "labels", "target", "tags",
+                       "no_cache", "priority", "registry"});
   const std::string name = body.required_string("project");
   const project::Project p = find_project(name);
   http::TokenAuth::require_tenant(principal, p.tenant);
@@ -154,7 +160,7 @@ events::v1::BuildRequested BuildRoutes::git_build(const json::Reader& body,
 events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
                                                      const http::Principal& principal) {
   body.reject_unknown({"dockerfile_base64", "image", "tag", "tags", "registry", "build_args",
-                       "target", "platform", "context_upload_id", "project", "no_cache",
+                       "labels", "target", "platform", "context_upload_id", "project", "no_cache",
                        "priority"});
   const std::string dockerfile =
       decode_base64(body.required_string("dockerfile_base64"), "dockerfile_base64");
@@ -164,14 +170,14 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
     throw json::invalid_field("image", "'" + image + "' is not a valid repository name");
   }
   // "tag" names one tag, "tags" several (kiln build -t ... -t ...); neither is "latest".
-  std::vector<std::string> tags = body.strings("tags");
+  std::vector<std::string> tags = checked_tags(body);
   if (body.has("tag") && !tags.empty()) throw json::invalid_field("tags", "give tag or tags");
-  if (tags.empty()) tags.push_back(body.string("tag"));
-  if (tags.size() == 1 && tags.front().empty()) tags.front() = "latest";
-  for (const auto& tag : tags) {
+  if (tags.empty()) {
+    const std::string tag = body.string("tag", "latest");
     if (!project::valid_tag(tag)) {
       throw json::invalid_field("tag", "'" + tag + "' is not a valid tag");
     }
+    tags.push_back(tag);
   }
   const std::string registry = body.string("registry");
   check_registry(registry, nullptr);
