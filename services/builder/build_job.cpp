@@ -20,6 +20,7 @@
 #include "builder/step_parser.h"
 #include "builder/upload_source.h"
 #include "bus/consumer.h"
+#include "bus/retry.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -473,7 +474,8 @@ std::optional<Failure> BuildJob::export_layout(State& state) {
 Result<BuildJob::Outcome> BuildJob::finish_built(State& state,
                                                  const std::atomic<bool>& handing_back) {
   // Another attempt may have finished meanwhile: then nothing is staged.
-  auto existing = worker::has_event(services_.bus, "built", build_id_);
+  auto existing = bus::retry_transient(
+      kPublishWindow, [&] { return worker::has_event(services_.bus, "built", build_id_); });
   if (!existing.ok()) return existing.error();
   if (*existing) return Outcome::kAlreadyBuilt;
   auto staged = stage_image(state);
@@ -577,7 +579,8 @@ Result<BuildJob::Outcome> BuildJob::publish_built(v1::ImageBuilt built) {
 }
 
 Result<BuildJob::Outcome> BuildJob::fenced(const v1::ImageBuilt& mine) {
-  auto stored = worker::stored_event(services_.bus, "built", build_id_);
+  auto stored = bus::retry_transient(
+      kPublishWindow, [&] { return worker::stored_event(services_.bus, "built", build_id_); });
   if (!stored.ok()) return stored.error();
   // A leader checks the fence against messages still in flight too; one lost in a leader change
   // fences others without ever being stored. Then the fence proved nothing: try again later.

@@ -2,6 +2,7 @@
 // attempt (plus the step number for step events), so a retried publish is stored once.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,8 @@
 #include "kiln/events/v1/events.pb.h"
 
 namespace kiln::builder {
+
+inline constexpr std::chrono::milliseconds kPublishWindow{15000};
 
 class EventOut {
  public:
@@ -21,7 +24,8 @@ class EventOut {
 
   // A new envelope for this build and attempt; set the payload and pass it to publish().
   events::v1::Envelope envelope() const;
-  // `msg_id_suffix` distinguishes events of one type within an attempt (step numbers).
+  // `msg_id_suffix` distinguishes events of one type within an attempt (step numbers). A
+  // publish that fails as a JetStream fail-over makes it fail is tried again for kPublishWindow.
   Result<bus::PublishAck> publish(events::v1::Envelope& envelope,
                                   const std::string& msg_id_suffix = {},
                                   std::optional<std::uint64_t> expected_last_subject_seq = {});

@@ -1,6 +1,8 @@
 #include "builder/log_stream.h"
 
+#include "builder/event_out.h"
 #include "bus/consumer.h"
+#include "bus/retry.h"
 #include "bus/topology.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -85,14 +87,13 @@ void LogStream::flush_loop() {
 void LogStream::publish(events::v1::LogBatch batch) {
   const std::string msg_id = build_id_ + ":log:" + std::to_string(batch.first_line());
   const std::string data = batch.SerializeAsString();
-  for (int attempt = 1; attempt <= 3; ++attempt) {
-    auto ack = bus_.publish(subject_, data, msg_id);
-    if (ack.ok()) return;
-    if (attempt == 3) {
-      log::warn("log batch lost", {{"build_id", build_id_},
-                                   {"first_line", static_cast<std::int64_t>(batch.first_line())},
-                                   {"error", ack.error().describe()}});
-    }
+  // Lines wait out a stream leader's election (the next batches gather meanwhile).
+  auto ack =
+      bus::retry_transient(kPublishWindow, [&] { return bus_.publish(subject_, data, msg_id); });
+  if (!ack.ok()) {
+    log::warn("log batch lost", {{"build_id", build_id_},
+                                 {"first_line", static_cast<std::int64_t>(batch.first_line())},
+                                 {"error", ack.error().describe()}});
   }
 }
 
