@@ -265,23 +265,9 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
   if (args.has("target")) request.set("target", args.get("target"));
   if (args.has("platform")) request.set("platform", args.get("platform"));
   if (args.has("no-cache")) request.set("no_cache", true);
-  Poco::JSON::Object::Ptr build_args = new Poco::JSON::Object();
-  for (const auto& kv : args.all("build-arg")) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw CliError(kExitUsage, "--build-arg needs KEY=VALUE, got '" + kv + "'");
-    }
-    build_args->set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  const auto build_args = key_values(args.all("build-arg"), "--build-arg");
   if (build_args->size() > 0) request.set("build_args", build_args);
-  Poco::JSON::Object::Ptr labels = new Poco::JSON::Object();
-  for (const auto& kv : args.all("label")) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw CliError(kExitUsage, "--label needs KEY=VALUE, got '" + kv + "'");
-    }
-    labels->set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  const auto labels = key_values(args.all("label"), "--label");
   if (labels->size() > 0) request.set("labels", labels);
 
   std::string dockerfile;

@@ -66,14 +66,7 @@ int cmd_build(Context& ctx, const Argv& argv) {
       throw CliError(kExitUsage, "--priority must be an integer");
     }
   }
-  Poco::JSON::Object::Ptr build_args = new Poco::JSON::Object();
-  for (const auto& kv : args.all("build-arg")) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw CliError(kExitUsage, "--build-arg needs KEY=VALUE, got '" + kv + "'");
-    }
-    build_args->set(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  const auto build_args = key_values(args.all("build-arg"), "--build-arg");
   if (build_args->size() > 0) request.set("build_args", build_args);
   if (!args.all("tag").empty()) {
     Poco::JSON::Array::Ptr tags = new Poco::JSON::Array();

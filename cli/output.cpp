@@ -42,6 +42,19 @@ void print_table(const std::vector<std::string>& header,
   for (const auto& row : rows) print_row(row);
 }
 
+Poco::JSON::Object::Ptr key_values(const std::vector<std::string>& items,
+                                   const std::string& option) {
+  Poco::JSON::Object::Ptr object = new Poco::JSON::Object();
+  for (const auto& kv : items) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw CliError(kExitUsage, option + " needs KEY=VALUE, got '" + kv + "'");
+    }
+    object->set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return object;
+}
+
 int print_outcome(Context& ctx, const Poco::JSON::Object::Ptr& build) {
   const std::string status = field(build, "status");
   if (ctx.json_output) {
