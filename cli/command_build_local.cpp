@@ -222,8 +222,9 @@ bool is_local_build(const Argv& argv) {
       ++i;
       continue;
     }
-    if (token == "-" || token == "." || token.find('/') != std::string::npos) return true;
-    if (token.rfind("-", 0) == 0) continue;
+    if (token == "-") return true;
+    if (token.rfind("-", 0) == 0) continue;  // an option, or --name=value
+    if (token == "." || token.find('/') != std::string::npos) return true;
     std::error_code ec;
     if (fs::is_directory(token, ec)) return true;
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/cli_error.h"
+#include "cli/commands.h"
 #include "cli/context_pack.h"
 #include "cli/dockerignore.h"
 #include "oci/digest.h"
@@ -71,6 +72,18 @@ TEST(DockerIgnore, AMalformedPatternIsAUsageErrorNamingItsLine) {
     EXPECT_EQ(e.exit_code(), kExitUsage);
     EXPECT_NE(std::string(e.what()).find(".dockerignore:2"), std::string::npos) << e.what();
   }
+}
+
+TEST(IsLocalBuild, PathsAndStdinAreLocalProjectsAndOptionValuesAreNot) {
+  EXPECT_TRUE(is_local_build({"-t", "127.0.0.1:5000/me/app", "."}));
+  EXPECT_TRUE(is_local_build({"./app"}));
+  EXPECT_TRUE(is_local_build({"-"}));
+  EXPECT_TRUE(is_local_build({"--tag=127.0.0.1:5000/me/app", "/"}));
+  EXPECT_FALSE(is_local_build({"demo", "--follow"}));
+  EXPECT_FALSE(is_local_build({"--ref=refs/heads/main", "demo"}));
+  EXPECT_FALSE(is_local_build({"--ref", "refs/heads/main", "demo"}));
+  EXPECT_FALSE(is_local_build({"-f", "demo"}));
+  EXPECT_FALSE(is_local_build({"--project", "tmp", "/tmp"}));
 }
 
 class ContextPackTest : public ::testing::Test {
