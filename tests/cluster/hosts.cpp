@@ -40,6 +40,15 @@ const std::vector<std::string> kPrivateDirs = {"/var/tmp", "/var/lib/containers"
 
 std::string ip(const std::string& args) { return testing::must_run("ip " + args); }
 
+// The source tree and the build tree, the outer one only when one holds the other.
+std::vector<std::string> kept_visible() {
+  const std::string source = fs::weakly_canonical(KILN_SOURCE_DIR).string();
+  const std::string binary = fs::weakly_canonical(KILN_BINARY_DIR).string();
+  if (binary == source || binary.rfind(source + "/", 0) == 0) return {source};
+  if (source.rfind(binary + "/", 0) == 0) return {binary};
+  return {source, binary};
+}
+
 // The pid in a name that kNetnsPrefix or "kcbr" starts ("kiln-cl123-x", "kcbr123"), 0 if none.
 int owner_pid(const std::string& name, const std::string& prefix) {
   if (name.rfind(prefix, 0) != 0) return 0;
@@ -199,6 +208,16 @@ HostProcess::HostProcess(const Host& host, std::string name, std::vector<std::st
   for (auto& entry : env) c_env.push_back(entry.data());
   c_env.push_back(nullptr);
   std::vector<std::pair<std::string, std::string>> binds;
+  // kiln's sources and binaries stay visible where they are, also when they live below a
+  // private directory (a clone in /tmp): bound into the host's own copy first, they come along
+  // when that is bound over the machine's (recursively).
+  for (const std::string& tree : kept_visible()) {
+    for (const auto& dir : kPrivateDirs) {
+      if (tree.rfind(dir + "/", 0) != 0) continue;
+      fs::create_directories(host.root + tree);
+      binds.emplace_back(tree, host.root + tree);
+    }
+  }
   for (const auto& dir : kPrivateDirs) {
     if (fs::is_directory(dir)) binds.emplace_back(host.root + dir, dir);
   }
