@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/context_pack.h"
 #include "cli/output.h"
+#include "cli/secret_option.h"
 #include "oci/digest.h"
 #include "oci/reference.h"
 
@@ -214,7 +215,8 @@ std::string send_context(Context& ctx, const std::string& dir, PackOptions optio
 bool is_local_build(const Argv& argv) {
   static const std::set<std::string> kTakesValue = {
       "--ref",      "--commit", "--build-arg", "--target",   "--tag",      "-t",
-      "--priority", "--file",   "-f",          "--platform", "--progress", "--label"};
+      "--priority", "--file",   "-f",          "--platform", "--progress", "--label",
+      "--secret"};
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& token = argv[i];
     if (token == "--project" || token.rfind("--project=", 0) == 0) return false;
@@ -243,6 +245,9 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
       .value("label", "K=V", "image label (repeatable)")
       .value("target", "STAGE", "target stage of a multi-stage Dockerfile")
       .value("platform", "OS/ARCH", "platform to build for (default: the builder's)")
+      .value("secret", "id=NAME,src=FILE",
+             "a secret for RUN --mount=type=secret,id=NAME (or env=VARIABLE); sent with the "
+             "request, never in the context, deleted when the build ends (repeatable)")
       .value("progress", "MODE", "auto (a bar on a terminal), plain (lines, no escapes), json")
       .flag("no-cache", "do not reuse cached layers")
       .flag("detach", "print the build id and return at once", "d");
@@ -270,6 +275,8 @@ int cmd_build_local(Context& ctx, const Argv& argv) {
   if (build_args->size() > 0) request.set("build_args", build_args);
   const auto labels = key_values(args.all("label"), "--label");
   if (labels->size() > 0) request.set("labels", labels);
+  const auto secrets = secrets_from_options(args.all("secret"));
+  if (secrets->size() > 0) request.set("secrets", secrets);
 
   std::string dockerfile;
   if (path == "-") {

@@ -11,6 +11,7 @@
 #include "cli/cli_error.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/secret_option.h"
 
 namespace kiln::cli {
 namespace {
@@ -46,6 +47,9 @@ int cmd_build(Context& ctx, const Argv& argv) {
       .value("target", "STAGE", "target stage of a multi-stage Dockerfile")
       .value("tag", "TAG", "image tag instead of the project's tag policy (repeatable)", "t")
       .value("priority", "N", "higher runs first (default 0)")
+      .value("secret", "id=NAME,src=FILE",
+             "a secret for RUN --mount=type=secret,id=NAME (or env=VARIABLE), for this build "
+             "only (repeatable)")
       .flag("no-cache", "do not reuse cached layers")
       .flag("follow", "follow the build live until it ends", "f");
   if (!args.parse(argv)) return kExitOk;
@@ -68,6 +72,8 @@ int cmd_build(Context& ctx, const Argv& argv) {
   }
   const auto build_args = key_values(args.all("build-arg"), "--build-arg");
   if (build_args->size() > 0) request.set("build_args", build_args);
+  const auto secrets = secrets_from_options(args.all("secret"));
+  if (secrets->size() > 0) request.set("secrets", secrets);
   if (!args.all("tag").empty()) {
     Poco::JSON::Array::Ptr tags = new Poco::JSON::Array();
     for (const auto& t : args.all("tag")) tags->add(t);

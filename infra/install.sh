@@ -54,6 +54,7 @@ readonly PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   # servers of the local stack and the build tools
   nats-server postgresql docker-registry buildah skopeo busybox-static uidmap
+  slirp4netns  # RUN steps with network: out through it, never to the host (builder)
   # libraries
   libnats-dev libpqxx-dev libpoco-dev libprotobuf-dev protobuf-compiler
   libcurl4-openssl-dev libssl-dev libgtest-dev googletest libyaml-cpp-dev libarchive-dev

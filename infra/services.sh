@@ -37,6 +37,15 @@ load_stack_env() {
   export KILN_WORK_DIR=${KILN_WORK_DIR:-${KILN_HOME}/work}
   export KILN_MIGRATIONS_DIR=${KILN_MIGRATIONS_DIR:-${REPO_ROOT}/migrations}
   export KILN_WEB_ROOT=${KILN_WEB_ROOT:-${REPO_ROOT}/web/dist}
+  export KILN_SECRETS_KEY_FILE=${KILN_SECRETS_KEY_FILE:-${KILN_HOME}/secrets.key}
+}
+
+# The key that seals secrets given to one build (kiln build --secret), shared by webhook-ingest
+# and the builder: 32 random bytes as hex, readable by its owner only, made once.
+ensure_secrets_key() {
+  [[ -f ${KILN_SECRETS_KEY_FILE} ]] && return
+  mkdir -p "$(dirname "${KILN_SECRETS_KEY_FILE}")"
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${KILN_SECRETS_KEY_FILE}")
 }
 
 pid_of() {
@@ -60,6 +69,7 @@ wait_ready() {
 start() {
   load_stack_env
   mkdir -p "${RUN_DIR}" "${LOG_DIR}" "${KILN_ARTIFACTS_DIR}" "${KILN_WORK_DIR}"
+  ensure_secrets_key
   local entry name port binary
   for entry in "${SERVICES[@]}"; do
     name=${entry%%:*}

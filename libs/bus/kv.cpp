@@ -119,6 +119,13 @@ Status KeyValue::remove(const std::string& key) {
   return {};
 }
 
+Status KeyValue::purge(const std::string& key) {
+  if (natsStatus s = kvStore_Purge(store_.get(), key.c_str(), nullptr); s != NATS_OK) {
+    return nats_error("kvStore_Purge", s);
+  }
+  return {};
+}
+
 Result<std::vector<std::string>> KeyValue::keys() {
   kvKeysList list{};
   natsStatus s = kvStore_Keys(&list, store_.get(), nullptr);

@@ -55,6 +55,9 @@ class KeyValue {
   Result<std::uint64_t> update(const std::string& key, const std::string& value,
                                std::uint64_t expected_revision);
   Status remove(const std::string& key);
+  // Removes every stored value of `key` from the stream, not only hides it (a delete keeps the
+  // old value until the history limit drops it); a purge marker is all that stays.
+  Status purge(const std::string& key);
   Result<std::vector<std::string>> keys();
   Result<std::unique_ptr<KvWatcher>> watch_all();
 

@@ -135,6 +135,13 @@ KeyValue::Options workers_bucket_options() {
   return options;
 }
 
+KeyValue::Options build_secrets_bucket_options() {
+  KeyValue::Options options;
+  options.history = 1;
+  options.ttl_seconds = 24 * 3600;  // a build queued longer than a day fails without its secrets
+  return options;
+}
+
 Status provision(Bus& bus, const TopologyOptions& options) {
   for (const auto& stream : kiln_streams(options)) {
     if (auto st = ensure_stream(bus, stream); !st) return st;
@@ -145,6 +152,9 @@ Status provision(Bus& bus, const TopologyOptions& options) {
   leases.ttl_seconds = 15;
   if (auto kv = KeyValue::open(bus, kLeasesBucket, leases); !kv) return kv.error();
   if (auto kv = KeyValue::open(bus, kWorkersBucket, workers_bucket_options()); !kv) {
+    return kv.error();
+  }
+  if (auto kv = KeyValue::open(bus, kBuildSecretsBucket, build_secrets_bucket_options()); !kv) {
     return kv.error();
   }
   return {};

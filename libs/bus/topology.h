@@ -19,6 +19,9 @@ inline constexpr char kProjectsBucket[] = "kiln_projects";
 inline constexpr char kLeasesBucket[] = "kiln_leases";
 // Worker heartbeats (kiln.events.v1.WorkerHeartbeat), one key per worker id.
 inline constexpr char kWorkersBucket[] = "kiln_workers";
+// Values given to one build (kiln build --secret), sealed (secrets/build_secrets.h), one key per
+// build and secret; purged when the build ends, forgotten after a day in any case.
+inline constexpr char kBuildSecretsBucket[] = "kiln_build_secrets";
 
 struct StreamSpec {
   std::string name;
@@ -64,6 +67,7 @@ Status ensure_consumer(Bus& bus, const ConsumerSpec& spec);
 // Streams and buckets; each service then ensures its own consumer.
 // kiln_workers: the latest heartbeat per worker; a worker silent for a day is forgotten.
 KeyValue::Options workers_bucket_options();
+KeyValue::Options build_secrets_bucket_options();
 
 Status provision(Bus& bus, const TopologyOptions& options = {});
 

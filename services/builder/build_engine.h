@@ -30,7 +30,8 @@ struct BuildRequest {
   std::map<std::string, std::string> build_args;
   std::string target;
   bool no_cache = false;
-  bool network = false;                       // RUN steps get network access
+  bool network = false;           // RUN steps get network access
+  std::string network_namespace;  // with network: the build's own (build_network.h), for nsenter
   std::map<std::string, std::string> labels;  // LABELs the request adds to the image
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> secret_files;  // secret id -> file holding the value

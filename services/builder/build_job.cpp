@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "builder/artifact.h"
+#include "builder/build_network.h"
 #include "builder/dockerfile_scan.h"
 #include "builder/failure.h"
 #include "builder/git_source.h"
@@ -68,9 +69,10 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-SecretMasker masker_for(const BuilderOptions& options) {
+SecretMasker masker_for(const BuilderOptions& options,
+                        const std::map<std::string, std::string>& secrets) {
   SecretMasker masker;
-  for (const auto& [id, value] : options.secrets) masker.add(value);
+  for (const auto& [id, value] : secrets) masker.add(value);
   for (const auto& [host, credential] : options.git_credentials) {
     masker.add(credential);
     const auto colon = credential.find(':');
@@ -189,7 +191,9 @@ std::optional<Failure> BuildJob::State::classify(const RunOutcome& run,
 
 Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   const auto begin = Clock::now();
-  const SecretMasker masker = masker_for(services_.options);
+  auto secrets_failure = gather_secrets();
+  if (!secrets_failure.ok()) return secrets_failure.error();
+  const SecretMasker masker = masker_for(services_.options, secrets_);
   auto first_line = next_log_line(services_.bus, build_id_);
   if (!first_line.ok()) return first_line.error();
   LogStream logs(services_.bus, build_id_, masker, *first_line, services_.options.log_max_bytes);
@@ -209,6 +213,7 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   // directory whose build is alive.
   const WorkDirLock work_lock(work);
   State state(*this, begin, std::move(work), masker, logs);
+  if (*secrets_failure) return finish_failed(**secrets_failure, handing_back);
 
   auto fetched = fetch_source(state);
   if (!fetched.ok()) return fetched.error();
@@ -226,6 +231,39 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
     local_image_ = LocalImage{state.image_id, state.build_started_ms};
   }
   return outcome;
+}
+
+Result<std::optional<Failure>> BuildJob::gather_secrets() {
+  using Gathered = Result<std::optional<Failure>>;
+  secrets_ = services_.options.secrets;
+  const auto& ids = requested_.requested().spec().secret_ids();
+  if (ids.empty()) return Gathered(std::nullopt);
+  auto* store = services_.build_secrets;
+  if (store == nullptr) {
+    return Gathered(Failure{v1::BUILD,
+                            "this build was given secrets, but builder " + services_.producer +
+                                " has no secrets.key-file to open them",
+                            1, false});
+  }
+  for (const auto& id : ids) {
+    auto value = bus::retry_transient(kPublishWindow, [&] { return store->get(build_id_, id); });
+    if (!value.ok()) {
+      if (value.error().code == ErrorCode::kPermissionDenied) {
+        return Gathered(
+            Failure{v1::BUILD, "build secret '" + id + "': " + value.error().message, 1, false});
+      }
+      return value.error();
+    }
+    if (!value->has_value()) {
+      return Gathered(Failure{v1::BUILD,
+                              "build secret '" + id +
+                                  "' is no longer stored (a build's secrets are kept for a day "
+                                  "and deleted when it ends); request the build again with it",
+                              1, false});
+    }
+    secrets_[id] = std::move(**value);
+  }
+  return Gathered(std::nullopt);
 }
 
 void BuildJob::note_truncated_log() {
@@ -377,9 +415,7 @@ void BuildJob::prepare_build(State& state) {
   if (state.request.has_git()) {
     build.annotations["org.opencontainers.image.source"] = state.request.git().repo_url();
   }
-  if (!services_.options.secrets.empty()) {
-    build.secret_files = write_secrets(state.work + "/secrets", services_.options.secrets);
-  }
+  if (!secrets_.empty()) build.secret_files = write_secrets(state.work + "/secrets", secrets_);
   if (!state.resolved_commit.empty()) {
     build.annotations["org.opencontainers.image.revision"] = state.resolved_commit;
   }
@@ -393,8 +429,17 @@ std::optional<Failure> BuildJob::build_image(State& state) {
     const std::string masked = state.masker.mask(line);
     for (const auto& step : steps.feed(masked, now_ms())) publish_step(step);
   };
+  std::unique_ptr<BuildNetwork> network;
+  if (state.build.network) {
+    auto created = BuildNetwork::create(services_.options.network_blocked);
+    if (!created.ok()) {
+      return state.failed(v1::BUILD, "network for RUN steps: " + created.error().describe());
+    }
+    network = std::move(created.value());
+    state.build.network_namespace = network->path();
+  }
   kiln_line("building " + state.dockerfile_rel +
-            (state.build.network ? " (network on)" : " (no network)"));
+            (state.build.network ? " (network on, without the host)" : " (no network)"));
   state.build_started_ms = now_ms();
   auto built_run = services_.engine.build(state.build, build_sink, state.control);
   if (!built_run.ok()) return state.failed(v1::BUILD, built_run.error().describe());
@@ -457,7 +502,7 @@ std::optional<Failure> BuildJob::export_layout(State& state) {
       !annotated.ok()) {
     return state.failed(v1::BUILD, annotated.error().describe());
   }
-  auto leaked = find_secret_in_image(state.layout_tmp, options.secrets);
+  auto leaked = find_secret_in_image(state.layout_tmp, secrets_);
   if (!leaked.ok()) return state.failed(v1::BUILD, leaked.error().describe());
   if (leaked->has_value()) {
     return state.failed(v1::BUILD,

@@ -18,6 +18,7 @@
 #include "http/metrics.h"
 #include "kiln/events/v1/events.pb.h"
 #include "registry/clients.h"
+#include "secrets/build_secrets.h"
 
 namespace kiln::builder {
 
@@ -31,6 +32,7 @@ struct JobServices {
   std::string producer;
   registry::RegistryClients& registries;  // the staging registry's client
   SharedCache& shared_cache;
+  secrets::BuildSecrets* build_secrets;  // nullptr without secrets.key-file
 };
 
 class BuildJob {
@@ -55,6 +57,10 @@ class BuildJob {
 
  private:
   struct State;  // what the phases of one run share (build_job.cpp)
+
+  // The builder's configured secrets and this build's own (which win on a shared id); a failure
+  // when one of the build's own is gone or cannot be opened here, an error when the bus fails.
+  Result<std::optional<Failure>> gather_secrets();
 
   // The phases, in order; each returns the failure that ends the build, if any. fetch_source
   // returns an error instead when `started` could not be published.
@@ -94,6 +100,7 @@ class BuildJob {
   EventOut out_;
   class LogStream* logs_ = nullptr;
   std::optional<LocalImage> local_image_;
+  std::map<std::string, std::string> secrets_;  // id -> value, for RUN --mount=type=secret
 };
 
 }  // namespace kiln::builder

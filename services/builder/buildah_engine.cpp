@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "builder/build_network.h"
 #include "builder/image_store.h"
 
 namespace kiln::builder {
@@ -114,12 +115,19 @@ Result<RunOutcome> BuildahEngine::pull(const std::string& image, const LineSink&
 Result<RunOutcome> BuildahEngine::build(const BuildRequest& request, const LineSink& sink,
                                         const RunControl& control) {
   std::vector<std::string> argv;
-  // A network namespace of its own with only a loopback that is down: RUN reaches nothing.
+  // A network namespace of its own with only a loopback that is down: RUN reaches nothing. With
+  // network, the build's own namespace behind slirp4netns: out, but not to the host.
   if (!request.network) argv.insert(argv.end(), {"unshare", "--net"});
+  if (request.network && !request.network_namespace.empty()) {
+    argv.insert(argv.end(), {"nsenter", "--net=" + request.network_namespace});
+  }
   const auto base = base_command();
   argv.insert(argv.end(), base.begin(), base.end());
   argv.insert(argv.end(), {"bud", "--isolation", "chroot", "--layers", "-f", request.dockerfile,
                            "--iidfile", request.iid_file});
+  if (request.network && !request.network_namespace.empty()) {
+    argv.insert(argv.end(), {"--dns", kBuildNetworkDns});
+  }
   // Base images were pulled beforehand (pull()), with or without network for RUN steps.
   argv.push_back("--pull-never");
   if (request.no_cache) argv.push_back("--no-cache");

@@ -53,11 +53,18 @@ Config describe(BuilderOptions& o) {
   config.bind("build.secrets", o.secret_variables,
               "Build secrets as id=ENVVAR,...: RUN --mount=type=secret,id=<id> reads the value of "
               "ENVVAR; values are masked in logs");
+  config.bind("secrets.key-file", o.secrets_key_file,
+              "Key that opens the secrets given to one build (kiln build --secret): the same file "
+              "as webhook-ingest's secrets.key-file; empty: builds given secrets fail");
   config
       .bind("build.heartbeat-seconds", o.heartbeat_seconds,
             "Seconds between in-progress acks while building and between worker heartbeats "
             "(below the consumer's AckWait of 30 s)")
       .range(1, 25);
+  config.bind("build.network-blocked", o.network_blocked,
+              "Networks (CIDRs, comma-separated) that RUN steps of builds with network never "
+              "reach, e.g. where NATS and PostgreSQL run; the builder's own host is always "
+              "blocked, and so is its loopback");
   config.bind("build.platform", o.platform,
               "Platform this builder builds for (default: the host's)");
   config

@@ -34,6 +34,8 @@ struct BuilderOptions {
   // environment variables when the builder is constructed.
   std::map<std::string, std::string> secrets;
   std::vector<std::string> secret_variables;
+  // Opens the secrets given to one build (kiln build --secret); empty: such builds fail.
+  std::string secrets_key_file;
   // Git credentials: host -> "user:token" for http(s) URLs; `git_credential_variables`
   // ("host=ENVVAR,...") adds them from the environment the same way.
   std::map<std::string, std::string> git_credentials;
@@ -41,6 +43,8 @@ struct BuilderOptions {
   std::string git_ssh_key;    // private key file for ssh:// URLs
   int heartbeat_seconds = 5;  // in-progress acks while working (AckWait is 30 s)
   std::string platform;       // e.g. linux/amd64; empty: the host's
+  // CIDRs RUN steps with network never reach, besides the host (build_network.h).
+  std::vector<std::string> network_blocked;
 };
 
 // A Config for kiln-builder with every option bound to a member of `options`.

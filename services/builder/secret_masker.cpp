@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace kiln::builder {
 namespace {
@@ -28,6 +29,24 @@ std::string url_safe(std::string text) {
     if (c == '/') c = '_';
   }
   return text;
+}
+
+// The value as a URL or a form carries it (RFC 3986: everything but unreserved characters as
+// %XX), in `hex_digits`' case; empty when that is the value itself.
+std::string percent_encoded(std::string_view value, const char* hex_digits) {
+  std::string out;
+  bool changed = false;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex_digits[c >> 4];
+      out += hex_digits[c & 15];
+      changed = true;
+    }
+  }
+  return changed ? out : std::string();
 }
 
 }  // namespace
@@ -64,6 +83,8 @@ void SecretMasker::add(std::string_view value) {
       add_needle(encoded);
       add_needle(url_safe(encoded));
     }
+    add_needle(percent_encoded(value, "0123456789ABCDEF"));
+    add_needle(percent_encoded(value, "0123456789abcdef"));
   }
   std::sort(needles_.begin(), needles_.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

@@ -3,6 +3,7 @@
 // value it masks what a step can easily turn a secret into on its way to the log:
 //   * its base64 encoding (standard and URL-safe) wherever the value sat in the encoded bytes
 //     (the three alignments of a value inside a longer input);
+//   * its percent-encoding (a value in a URL or a form), with upper- or lower-case hex;
 //   * a value printed across lines (`fold`, a multi-line value): a whole line that is a piece of
 //     a value, the end of a line that begins a value and the start of a line that ends one
 //     (pieces of at least kMinPieceLength, so ordinary words at line edges stay).

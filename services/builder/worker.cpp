@@ -1,7 +1,9 @@
 #include "builder/worker.h"
 
 #include "builder/build_job.h"
+#include "builder/build_network.h"
 #include "builder/metrics.h"
+#include "bus/retry.h"
 #include "common/log.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
@@ -45,6 +47,14 @@ Worker::Worker(bus::Bus& bus, BuildEngine& engine, const BuilderOptions& options
             [this](bus::Message& message) { handle(message); }) {}
 
 Status Worker::start() {
+  remove_stale_build_networks();
+  if (!options_.secrets_key_file.empty()) {
+    auto key = secrets::SealingKey::load(options_.secrets_key_file);
+    if (!key.ok()) return key.error();
+    auto store = secrets::BuildSecrets::open(bus_, *key);
+    if (!store.ok()) return store.error();
+    build_secrets_ = std::move(store.value());
+  }
   metrics_.gauge_set(metric::kSlots, options_.slots);
   metrics_.gauge_set(metric::kSlotsBusy, 0);
   return loop_.start();
@@ -111,6 +121,7 @@ void Worker::handle(bus::Message& message) {
     auto ack = out.publish(envelope);
     if (!ack.ok()) return settle(message, Settle::kNakLater, build_id);
     metrics_.counter_add(metric::kBuilds, {{"outcome", "cancelled"}});
+    forget_secrets(build_id, (*request)->requested());
     return settle(message, Settle::kAck, build_id);
   }
 
@@ -120,12 +131,13 @@ void Worker::handle(bus::Message& message) {
   Result<BuildJob::Outcome> outcome = make_error(ErrorCode::kInternal, "not run");
   std::optional<BuildJob::LocalImage> built_image;
   const std::string project = (*request)->requested().project();
+  const v1::BuildRequested requested = (*request)->requested();
   {
     worker::Heartbeat heartbeat(message, std::chrono::seconds(options_.heartbeat_seconds));
     std::shared_lock storage(storage_mutex_);
-    BuildJob job(
-        JobServices{bus_, engine_, options_, metrics_, producer_, registries_, shared_cache_},
-        std::move(**request), attempt, registration.flag());
+    BuildJob job(JobServices{bus_, engine_, options_, metrics_, producer_, registries_,
+                             shared_cache_, build_secrets_.get()},
+                 std::move(**request), attempt, registration.flag());
     outcome = job.run(handing_back_);
     built_image = job.local_image();
   }
@@ -137,12 +149,28 @@ void Worker::handle(bus::Message& message) {
     log::info("build handed back at shutdown", {{"build_id", build_id}});
     settle(message, Settle::kNak, build_id);
   } else {
+    forget_secrets(build_id, requested);
     settle(message, Settle::kAck, build_id);
   }
-  if (built_image && !project.empty() && shared_cache_.enabled()) {
+  // A build given secrets of its own keeps its step images to itself: only the final image is
+  // searched for a written secret, not the other stages that the cache would share.
+  const bool own_secrets = requested.spec().secret_ids_size() > 0;
+  if (built_image && !project.empty() && shared_cache_.enabled() && !own_secrets) {
     publish_to_shared_cache(build_id, project, *built_image);
   }
   maintain_cache();
+}
+
+void Worker::forget_secrets(const std::string& build_id, const v1::BuildRequested& request) {
+  const auto& ids = request.spec().secret_ids();
+  if (ids.empty() || !build_secrets_) return;
+  const std::vector<std::string> secret_ids(ids.begin(), ids.end());
+  auto purged = bus::retry_transient(kPublishWindow,
+                                     [&] { return build_secrets_->purge(build_id, secret_ids); });
+  if (!purged.ok()) {
+    log::warn("build secrets not purged; they expire with the bucket's TTL",
+              {{"build_id", build_id}, {"error", purged.error().describe()}});
+  }
 }
 
 void Worker::publish_to_shared_cache(const std::string& build_id, const std::string& project,

@@ -16,6 +16,7 @@
 #include "bus/message.h"
 #include "http/metrics.h"
 #include "registry/clients.h"
+#include "secrets/build_secrets.h"
 #include "worker/running_jobs.h"
 #include "worker/work_loop.h"
 
@@ -29,7 +30,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Binds the consumer (ensuring it exists) and starts the slot threads.
+  // Opens the build secrets bucket (with secrets.key-file), binds the consumer (ensuring it
+  // exists) and starts the slot threads.
   Status start();
   // Stops taking work, cancels running builds and hands their messages back (nak), joins.
   void stop();
@@ -42,6 +44,9 @@ class Worker {
   // Shares a built image's steps with the other builders (after the ack: off the build's path).
   void publish_to_shared_cache(const std::string& build_id, const std::string& project,
                                const BuildJob::LocalImage& image);
+  // Purges the secrets given to a build whose outcome is stored (retried while the bus fails
+  // over; what is left expires with the bucket's TTL).
+  void forget_secrets(const std::string& build_id, const events::v1::BuildRequested& request);
   // Bounds the layer cache when no build is running on the storage.
   void maintain_cache();
 
@@ -53,6 +58,7 @@ class Worker {
   worker::RunningJobs& running_;
   registry::RegistryClients registries_;
   SharedCache shared_cache_;
+  std::unique_ptr<secrets::BuildSecrets> build_secrets_;
   std::atomic<bool> handing_back_{false};
   std::shared_mutex storage_mutex_;  // builds share it; cache trimming takes it alone
   worker::WorkLoop loop_;

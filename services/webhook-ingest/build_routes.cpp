@@ -55,7 +55,9 @@ void apply_overrides(const json::Reader& body, events::v1::BuildSpec& spec) {
   spec.set_priority(static_cast<int>(body.integer("priority", 0, -kMaxPriority, kMaxPriority)));
 }
 
-std::string decode_base64(const std::string& text, const std::string& field) {
+std::string decode_base64(const std::string& text, const std::string& field,
+                          std::size_t max_bytes = kMaxDockerfileBytes,
+                          const std::string& what = "the Dockerfile") {
   std::istringstream in(text);
   Poco::Base64Decoder decoder(in);
   std::string out;
@@ -64,8 +66,9 @@ std::string decode_base64(const std::string& text, const std::string& field) {
     while (decoder) {
       decoder.read(buf, sizeof buf);
       out.append(buf, static_cast<size_t>(decoder.gcount()));
-      if (out.size() > kMaxDockerfileBytes) {
-        throw json::invalid_field(field, "the Dockerfile is larger than 256 KiB");
+      if (out.size() > max_bytes) {
+        throw json::invalid_field(
+            field, what + " is larger than " + std::to_string(max_bytes / 1024) + " KiB");
       }
     }
   } catch (const Poco::Exception& e) {
@@ -73,6 +76,23 @@ std::string decode_base64(const std::string& text, const std::string& field) {
   }
   if (!decoder.eof() && decoder.bad()) throw json::invalid_field(field, "is not valid base64");
   return out;
+}
+
+// "secrets": {"ID": "<base64 value>", ...}, checked and decoded.
+std::map<std::string, std::string> given_secrets(const json::Reader& body) {
+  std::map<std::string, std::string> given;
+  for (const auto& [id, encoded] : body.string_map("secrets")) {
+    const std::string field = "secrets." + id;
+    if (!secrets::valid_secret_id(id)) {
+      throw json::invalid_field(field, "a secret id is 1 to 64 letters, digits, '_' or '-'");
+    }
+    given[id] = decode_base64(encoded, field, secrets::kMaxBuildSecretBytes, "the secret");
+  }
+  if (given.size() > secrets::kMaxBuildSecrets) {
+    throw json::invalid_field(
+        "secrets", "at most " + std::to_string(secrets::kMaxBuildSecrets) + " secrets per build");
+  }
+  return given;
 }
 
 }  // namespace
@@ -110,6 +130,19 @@ void BuildRoutes::check_registry(const std::string& registry,
                                             "registry nor in registry.allowed");
 }
 
+void BuildRoutes::check_tenant_may(const events::v1::BuildRequested& request) const {
+  const auto& spec = request.spec();
+  if (auto refused =
+          policy_.image_refusal(request.tenant(), spec.registry(), spec.image_repository())) {
+    throw http::HttpError(403, "forbidden", *refused);
+  }
+  if (request.has_git()) {
+    if (auto refused = policy_.source_refusal(request.tenant(), request.git().repo_url())) {
+      throw http::HttpError(403, "forbidden", *refused);
+    }
+  }
+}
+
 std::string BuildRoutes::new_build_id(const http::Request& request,
                                       const http::Principal& principal) const {
   const std::string key = request.header("Idempotency-Key");
@@ -121,7 +154,7 @@ std::string BuildRoutes::new_build_id(const http::Request& request,
 events::v1::BuildRequested BuildRoutes::git_build(const json::Reader& body,
                                                   const http::Principal& principal) {
   body.reject_unknown({"project", "ref", "commit", "build_args", "labels", "target", "tags",
-                       "no_cache", "priority", "registry"});
+                       "no_cache", "priority", "registry", "secrets"});
   const std::string name = body.required_string("project");
   const project::Project p = find_project(name);
   http::TokenAuth::require_tenant(principal, p.tenant);
@@ -161,7 +194,7 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
                                                      const http::Principal& principal) {
   body.reject_unknown({"dockerfile_base64", "image", "tag", "tags", "registry", "build_args",
                        "labels", "target", "platform", "context_upload_id", "project", "no_cache",
-                       "priority"});
+                       "priority", "secrets"});
   const std::string dockerfile =
       decode_base64(body.required_string("dockerfile_base64"), "dockerfile_base64");
   if (dockerfile.empty()) throw json::invalid_field("dockerfile_base64", "the Dockerfile is empty");
@@ -208,9 +241,17 @@ events::v1::BuildRequested BuildRoutes::upload_build(const json::Reader& body,
       throw json::invalid_field("context_upload_id", "is not an upload id");
     }
     auto stored = find_upload(publisher_.bus(), context_id);
+    // Another tenant's upload is as good as none (an upload of the global admin's is anyone's):
+    // the same 404, so its existence is not told either.
+    if (stored.ok() && !stored->tenant.empty() && stored->tenant != "*" &&
+        stored->tenant != principal.tenant && principal.tenant != "*") {
+      stored = make_error(ErrorCode::kNotFound, "upload " + context_id + " does not exist");
+    }
     if (!stored.ok()) {
       if (stored.error().code == ErrorCode::kNotFound) {
-        throw json::invalid_field("context_upload_id", stored.error().message);
+        throw http::HttpError(404, "not_found",
+                              "context_upload_id: upload " + context_id +
+                                  " does not exist, did not complete, or has expired (a day)");
       }
       throw http::HttpError(503, "unavailable", stored.error().describe());
     }
@@ -255,13 +296,36 @@ http::Response BuildRoutes::create(http::Request& request) {
   const http::Principal principal = auth_.require(request, http::Role::kBuild);
   const json::Reader body = api_body(request.body);
   events::v1::BuildRequested build;
+  std::map<std::string, std::string> secrets;
   try {
     build =
         body.has("dockerfile_base64") ? upload_build(body, principal) : git_build(body, principal);
+    secrets = given_secrets(body);
   } catch (const Error& e) {
     throw_field_error(e);
   }
-  return accepted(new_build_id(request, principal), build);
+  check_tenant_may(build);
+  const std::string build_id = new_build_id(request, principal);
+  if (!secrets.empty()) store_secrets(build_id, secrets, *build.mutable_spec());
+  return accepted(build_id, build);
+}
+
+void BuildRoutes::store_secrets(const std::string& build_id,
+                                const std::map<std::string, std::string>& given,
+                                events::v1::BuildSpec& spec) {
+  if (build_secrets_ == nullptr) {
+    throw http::HttpError(400, "secrets_not_configured",
+                          "this server takes no build secrets: its operator has not set "
+                          "secrets.key-file on webhook-ingest and the builders");
+  }
+  // Stored before `requested` is: a builder that takes the build finds them.
+  for (const auto& [id, value] : given) {
+    if (auto s = build_secrets_->put(build_id, id, value); !s.ok()) {
+      throw http::HttpError(503, "unavailable",
+                            "storing build secret " + id + ": " + s.error().describe());
+    }
+    spec.add_secret_ids(id);
+  }
 }
 
 events::v1::BuildRequested BuildRoutes::original_request(const std::string& build_id) {
@@ -303,6 +367,13 @@ http::Response BuildRoutes::retry(http::Request& request) {
   const std::string original_id = request.path_params.at("id");
   events::v1::BuildRequested build = original_request(original_id);
   http::TokenAuth::require_tenant(principal, build.tenant());
+  check_tenant_may(build);  // the policy may have changed since
+  if (build.spec().secret_ids_size() > 0) {
+    throw http::HttpError(409, "secrets_not_kept",
+                          "build " + original_id +
+                              " was given secrets of its own, which kiln does not keep once a "
+                              "build ends; request a new build with them");
+  }
   auto* trigger = build.mutable_trigger();
   trigger->Clear();
   trigger->set_kind(events::v1::Trigger::RETRY);

@@ -28,9 +28,26 @@ Config describe(IngestOptions& o) {
             "Largest webhook body accepted (413 beyond it)")
       .at_least(1024);
   config
+      .bind("webhook.max-secrets-tried", o.hook_max_secrets_tried,
+            "Most project secrets one request to the shared /hooks/<provider> URL is checked "
+            "against (projects whose repository the body names); past it 401, and the "
+            "per-project URL /hooks/<provider>/<project> checks exactly one")
+      .range(1, 10000);
+  config
       .bind("uploads.max-bytes", o.upload_max_bytes,
             "Largest build context accepted by POST /v1/uploads (413 beyond it)")
       .at_least(1024);
+  config.bind("tenants.image-prefixes", o.tenant_image_prefixes,
+              "Where each tenant may push, as TENANT=REGISTRY[/REPOSITORY-PREFIX],... (a tenant "
+              "may be listed more than once); a build or project outside gets 403. Empty: no "
+              "tenant is held to a prefix");
+  config.bind("sources.local-tenants", o.local_source_tenants,
+              "Tenants whose projects may build from file:// or loopback repository URLs, which "
+              "only the server can read");
+  config.bind("secrets.key-file", o.secrets_key_file,
+              "Key (64 hex digits, mode 0600) that seals the secrets given to one build "
+              "(POST /v1/builds \"secrets\", kiln build --secret) while they wait for a builder; "
+              "the builders need the same file. Empty: builds given secrets are refused");
   return config;
 }
 

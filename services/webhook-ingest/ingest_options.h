@@ -19,8 +19,13 @@ struct IngestOptions {
   std::string default_registry = service::kDefaultRegistry;  // for those that name none
   std::vector<std::string> allowed_registries;               // a manual build may also choose these
   int publish_timeout_ms = 3000;
-  std::size_t hook_max_body_bytes = 25u << 20;
+  std::size_t hook_max_body_bytes = 25u << 20;  // GitHub caps its payloads at 25 MB
+  int hook_max_secrets_tried = 16;              // per request on the shared /hooks/<provider>
   std::size_t upload_max_bytes = 256u << 20;
+  std::string secrets_key_file;  // seals secrets given to one build; empty: such builds refused
+  // tenant_policy.h: where tenants may push (empty: anywhere) and who may build host-local URLs.
+  std::vector<std::string> tenant_image_prefixes;
+  std::vector<std::string> local_source_tenants = {"default"};
 };
 
 // A Config for kiln-webhook-ingest with every option bound to a member of `options`.

@@ -18,6 +18,9 @@ IngestService::IngestService(const IngestOptions& options, bus::Bus& bus)
     : options_(options),
       bus_(bus),
       auth_(service::require(http::TokenAuth::parse(options_.api_tokens), "api.tokens")),
+      policy_(service::require(
+          TenantPolicy::parse(options_.tenant_image_prefixes, options_.local_source_tenants),
+          "tenants.image-prefixes")),
       server_("webhook-ingest", options_.common.http),
       publisher_(bus_, server_.metrics(), producer(options_), options_.publish_timeout_ms) {
   service::add_nats_readiness(server_, bus_);
@@ -28,8 +31,16 @@ void IngestService::start() {
                          "opening kiln_projects");
   cache_ = service::require(ProjectCache::start(bus_), "loading projects");
   webhooks_ = std::make_unique<WebhookRoutes>(*cache_, publisher_, server_.metrics(), options_);
-  projects_ = std::make_unique<ProjectRoutes>(*kv_, *cache_, auth_);
-  builds_ = std::make_unique<BuildRoutes>(*kv_, *cache_, publisher_, auth_, options_);
+  projects_ =
+      std::make_unique<ProjectRoutes>(*kv_, *cache_, auth_, policy_, options_.default_registry);
+  if (!options_.secrets_key_file.empty()) {
+    const auto key =
+        service::require(secrets::SealingKey::load(options_.secrets_key_file), "secrets.key-file");
+    build_secrets_ =
+        service::require(secrets::BuildSecrets::open(bus_, key), "opening kiln_build_secrets");
+  }
+  builds_ = std::make_unique<BuildRoutes>(*kv_, *cache_, publisher_, auth_, options_, policy_,
+                                          build_secrets_.get());
   uploads_ = std::make_unique<UploadRoutes>(bus_, auth_, server_.metrics(), options_);
   webhooks_->add_to(server_);
   projects_->add_to(server_);

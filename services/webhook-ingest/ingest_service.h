@@ -13,6 +13,7 @@
 #include "webhook-ingest/ingest_options.h"
 #include "webhook-ingest/project_cache.h"
 #include "webhook-ingest/project_routes.h"
+#include "webhook-ingest/tenant_policy.h"
 #include "webhook-ingest/upload_routes.h"
 #include "webhook-ingest/webhook_routes.h"
 
@@ -39,6 +40,7 @@ class IngestService {
   const IngestOptions options_;
   bus::Bus& bus_;
   const http::TokenAuth auth_;
+  const TenantPolicy policy_;
   http::Server server_;
   EventPublisher publisher_;
   // Made by start(): they need the project bucket.
@@ -46,6 +48,7 @@ class IngestService {
   std::unique_ptr<ProjectCache> cache_;
   std::unique_ptr<WebhookRoutes> webhooks_;
   std::unique_ptr<ProjectRoutes> projects_;
+  std::unique_ptr<secrets::BuildSecrets> build_secrets_;
   std::unique_ptr<BuildRoutes> builds_;
   std::unique_ptr<UploadRoutes> uploads_;
   bool stopped_ = false;

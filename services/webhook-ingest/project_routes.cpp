@@ -71,6 +71,13 @@ http::Response ProjectRoutes::put(http::Request& request) {
   if (!parsed.ok()) throw http::HttpError(422, "invalid_field", parsed.error().message);
   const project::Project& p = parsed.value();
   http::TokenAuth::require_tenant(principal, p.tenant);
+  const std::string registry = p.registry.empty() ? default_registry_ : p.registry;
+  if (auto refused = policy_.image_refusal(p.tenant, registry, p.image_repository)) {
+    throw http::HttpError(403, "forbidden", *refused);
+  }
+  if (auto refused = policy_.source_refusal(p.tenant, p.repository_url)) {
+    throw http::HttpError(403, "forbidden", *refused);
+  }
 
   auto existing = load(name);
   if (existing) http::TokenAuth::require_tenant(principal, existing->first.tenant);

@@ -122,7 +122,7 @@ void UploadRoutes::store(http::Request& request, Poco::Net::HTTPServerResponse& 
       return;
     }
   }
-  UploadWriter writer(bus_, upload_id, 10000);
+  UploadWriter writer(bus_, upload_id, principal.tenant, 10000);
   std::istream& in = request.raw->stream();
   std::string buf(64 * 1024, '\0');
   std::uint64_t total = 0;

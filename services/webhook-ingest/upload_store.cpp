@@ -21,9 +21,10 @@ std::string hex(const unsigned char* data, unsigned n) {
 
 }  // namespace
 
-UploadWriter::UploadWriter(bus::Bus& bus, std::string upload_id, int timeout_ms)
+UploadWriter::UploadWriter(bus::Bus& bus, std::string upload_id, std::string tenant, int timeout_ms)
     : bus_(bus),
       upload_id_(std::move(upload_id)),
+      tenant_(std::move(tenant)),
       timeout_ms_(timeout_ms),
       digest_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr);
@@ -78,6 +79,7 @@ Status UploadWriter::publish(bool last) {
   if (last) {
     chunk.set_sha256(sha256_);
     chunk.set_total_size(static_cast<std::int64_t>(size_));
+    chunk.set_tenant(tenant_);
   }
   const std::string data = chunk.SerializeAsString();
   auto ack = bus_.publish_within(events::upload_subject(upload_id_), data,
@@ -100,7 +102,7 @@ Result<StoredUpload> find_upload(bus::Bus& bus, const std::string& upload_id) {
     return make_error(ErrorCode::kNotFound,
                       "upload " + upload_id + " does not exist or did not complete");
   }
-  StoredUpload out{chunk.sha256(), chunk.total_size(), "tar"};
+  StoredUpload out{chunk.sha256(), chunk.total_size(), "tar", chunk.tenant()};
   // The format is in the first bytes of the first chunk (gzip magic).
   auto reader =
       bus::SubjectReader::open(bus, bus::kUploadsStream, subject, bus::SubjectReader::Start::kAll);

@@ -19,7 +19,8 @@ inline constexpr std::size_t kUploadChunkBytes = 512 * 1024;
 
 class UploadWriter {
  public:
-  UploadWriter(bus::Bus& bus, std::string upload_id, int timeout_ms);
+  // `tenant` owns the upload: only its builds may use it.
+  UploadWriter(bus::Bus& bus, std::string upload_id, std::string tenant, int timeout_ms);
   ~UploadWriter();
   UploadWriter(const UploadWriter&) = delete;
   UploadWriter& operator=(const UploadWriter&) = delete;
@@ -40,6 +41,7 @@ class UploadWriter {
 
   bus::Bus& bus_;
   std::string upload_id_;
+  std::string tenant_;
   int timeout_ms_;
   EVP_MD_CTX* digest_ = nullptr;
   std::string buffer_;
@@ -53,6 +55,7 @@ struct StoredUpload {
   std::string sha256;
   std::int64_t size = 0;
   std::string format;  // tar | tar.gz
+  std::string tenant;  // who uploaded it; empty for uploads older than tenants on uploads
 };
 
 // A complete upload's digest, size and format; kNotFound when it does not exist or never finished.

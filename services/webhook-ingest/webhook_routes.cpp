@@ -94,17 +94,25 @@ void WebhookRoutes::add_to(http::Server& server) {
   http::RouteOptions route;
   route.max_body_bytes = options_.hook_max_body_bytes;
   for (Provider provider : {Provider::kGithub, Provider::kGitlab, Provider::kGitea}) {
+    const std::string path = "/hooks/" + std::string(provider_name(provider));
     server.route(
-        "POST", "/hooks/" + std::string(provider_name(provider)),
-        [this, provider](http::Request& r) { return handle(provider, r); }, route);
+        "POST", path, [this, provider](http::Request& r) { return handle(provider, r, {}); },
+        route);
+    server.route(
+        "POST", path + "/{project}",
+        [this, provider](http::Request& r) {
+          return handle(provider, r, r.path_params.at("project"));
+        },
+        route);
   }
 }
 
-http::Response WebhookRoutes::handle(Provider provider, http::Request& request) {
+http::Response WebhookRoutes::handle(Provider provider, http::Request& request,
+                                     const std::string& project) {
   const auto started = std::chrono::steady_clock::now();
   std::string outcome = "error";
   try {
-    http::Response response = process(provider, request, outcome);
+    http::Response response = process(provider, request, project, outcome);
     record(provider, outcome, started);
     return response;
   } catch (const http::HttpError& e) {
@@ -124,6 +132,41 @@ void WebhookRoutes::record(Provider provider, const std::string& outcome,
       metric::kRequestDuration,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
       {{"provider", name}});
+}
+
+std::vector<project::Project> WebhookRoutes::candidates(
+    const http::Request& request, const std::vector<project::Project>& projects,
+    const std::string& named) const {
+  std::vector<project::Project> out;
+  if (!named.empty()) {
+    for (const auto& p : projects) {
+      if (p.name == named) out.push_back(p);
+    }
+    if (out.empty()) {
+      throw http::HttpError(404, "unknown_project", "project " + named + " does not exist");
+    }
+    return out;
+  }
+  // A push names its repository in the body: the projects whose name or URL occurs in it are
+  // tried first, the others after them, and no more than webhook.max-secrets-tried in all.
+  const std::string_view body = request.body;
+  auto mentioned = [&](const project::Project& p) {
+    std::string url = p.repository_url;
+    if (url.ends_with(".git")) url.resize(url.size() - 4);
+    for (const std::string* s : {&p.repository_name, static_cast<const std::string*>(&url)}) {
+      if (!s->empty() && body.find(*s) != std::string_view::npos) return true;
+    }
+    return false;
+  };
+  std::vector<project::Project> others;
+  for (const auto& p : projects) {
+    if (p.webhook_secret_ref.empty()) continue;
+    (mentioned(p) ? out : others).push_back(p);
+  }
+  out.insert(out.end(), others.begin(), others.end());
+  const auto limit = static_cast<std::size_t>(options_.hook_max_secrets_tried);
+  if (out.size() > limit) out.resize(limit);
+  return out;
 }
 
 std::vector<project::Project> WebhookRoutes::authenticated(
@@ -154,18 +197,21 @@ std::vector<project::Project> WebhookRoutes::authenticated(
   if (out.empty()) {
     throw http::HttpError(
         401, "unauthenticated",
-        std::string(headers.signature) + " does not match the webhook secret of any project");
+        std::string(headers.signature) +
+            " does not match the webhook secret of any project tried (the shared URL tries at "
+            "most webhook.max-secrets-tried; /hooks/<provider>/<project> tries that one)");
   }
   return out;
 }
 
 http::Response WebhookRoutes::process(Provider provider, http::Request& request,
-                                      std::string& outcome) {
+                                      const std::string& named_project, std::string& outcome) {
   const std::string provider_str(provider_name(provider));
   const Headers headers = headers_of(provider);
   const auto all_projects = projects_.snapshot();
   // Authenticity first, on the raw bytes: nothing unauthenticated reaches the JSON parser.
-  const auto verified = authenticated(provider, request, all_projects);
+  const auto verified =
+      authenticated(provider, request, candidates(request, all_projects, named_project));
 
   std::string event = request.header(headers.event);
   if (event.empty() && provider == Provider::kGitea) event = request.header("X-Forgejo-Event");

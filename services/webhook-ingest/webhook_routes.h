@@ -1,6 +1,9 @@
 // POST /hooks/github, /hooks/gitlab, /hooks/gitea: authenticate the raw body against the
 // projects' webhook secrets, parse the push, pick the project, apply its filters and publish
-// `requested`, answering only after the JetStream ack.
+// `requested`, answering only after the JetStream ack. /hooks/<provider>/<project> checks one
+// project's secret, one HMAC per request. The shared URL checks only the projects whose
+// repository name or URL occurs in the raw body (else every project), at most
+// webhook.max-secrets-tried of them: an unauthenticated body costs a bounded number of HMACs.
 #pragma once
 
 #include <chrono>
@@ -22,10 +25,16 @@ class WebhookRoutes {
       : projects_(projects), publisher_(publisher), metrics_(metrics), options_(options) {}
 
   void add_to(http::Server& server);
-  http::Response handle(Provider provider, http::Request& request);
+  // `project`: the project named in the URL; empty on the shared URL.
+  http::Response handle(Provider provider, http::Request& request, const std::string& project);
 
  private:
-  http::Response process(Provider provider, http::Request& request, std::string& outcome);
+  http::Response process(Provider provider, http::Request& request, const std::string& project,
+                         std::string& outcome);
+  // The projects whose secret a request is checked against.
+  std::vector<project::Project> candidates(const http::Request& request,
+                                           const std::vector<project::Project>& projects,
+                                           const std::string& named) const;
   // Projects whose secret authenticates the request; throws 401 when there is none.
   std::vector<project::Project> authenticated(Provider provider, const http::Request& request,
                                               const std::vector<project::Project>& projects);

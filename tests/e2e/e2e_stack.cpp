@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "secrets/sealing_key.h"
 #include "support/git_repo.h"
 
 namespace kiln::e2e {
@@ -88,6 +89,9 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
   const std::string tokens = std::string("admin:") + kAdminToken + ":*:admin";
   const std::string artifacts = dir_ + "/artifacts";
   std::filesystem::create_directories(artifacts);
+  if (auto created = secrets::SealingKey::create(secrets_key_file()); !created.ok()) {
+    throw std::runtime_error(created.error().describe());
+  }
   const std::map<std::string, std::string> common = {{"KILN_NATS_URL", nats_.url()},
                                                      {"KILN_LOG_LEVEL", "debug"}};
   auto env = [&common, &options](const std::string& service,
@@ -115,7 +119,8 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
                       {"KILN_WORK_DIR", dir_ + "/work"},
                       {"KILN_REGISTRY_INSECURE", registry_.host()},
                       {"KILN_STAGING_REGISTRY", registry_.host()},
-                      {"KILN_BUILD_SLOTS", "2"}}));
+                      {"KILN_BUILD_SLOTS", "2"},
+                      {"KILN_SECRETS_KEY_FILE", secrets_key_file()}}));
   pusher_ = std::make_unique<testing::ServiceProcess>(
       "pusher", service_binary("pusher"), testing::free_port(),
       env("pusher", {{"KILN_STAGING_REGISTRY", registry_.host()},
@@ -124,6 +129,7 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
       "webhook-ingest", service_binary("webhook-ingest"), testing::free_port(),
       env("webhook-ingest", {{"KILN_API_TOKENS", tokens},
                              {"KILN_REGISTRY_DEFAULT", registry_.host()},
+                             {"KILN_SECRETS_KEY_FILE", secrets_key_file()},
                              {"E2E_WEBHOOK_SECRET", kWebhookSecret}}));
   for (auto* service :
        {analytics_.get(), scheduler_.get(), builder_.get(), pusher_.get(), ingest_.get()}) {

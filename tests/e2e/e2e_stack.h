@@ -36,6 +36,8 @@ class Stack {
   ~Stack();
 
   std::string dir() const { return dir_; }
+  // The secrets.key-file webhook-ingest and the builder share.
+  std::string secrets_key_file() const { return dir_ + "/secrets.key"; }
   std::string nats_url() const { return nats_.url(); }
   std::string postgres_url() const { return postgres_.url(); }
   testing::NatsServer& nats() { return nats_; }

@@ -12,8 +12,10 @@
 #include <set>
 #include <thread>
 
+#include "bus/bus.h"
 #include "common/ids.h"
 #include "e2e/e2e_stack.h"
+#include "secrets/build_secrets.h"
 
 namespace kiln::e2e {
 namespace {
@@ -379,6 +381,75 @@ TEST(EndToEnd, CliStreamsALargeContextInBoundedMemory) {
 
 // kiln login checks the token and keeps it (and the URL) in a file only its owner reads; later
 // commands need no --token; logout forgets it.
+// kiln build --secret: the value reaches RUN --mount=type=secret and nothing else. The log
+// shows it masked; neither JetStream's files (events, logs, the sealed bucket), PostgreSQL nor
+// the context hold it; the bucket is purged when the build ends; a retry is refused.
+TEST(EndToEnd, CliSecretReachesTheRunStepAndNothingElse) {
+  const std::string dir = ::testing::TempDir() + "/secret-context";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string value = "kiln-e2e-secret-" + random_id();
+  const std::string secret_file = ::testing::TempDir() + "/secret-value";
+  std::ofstream(secret_file) << value;
+  std::string sha;
+  testing::run_command("printf %s '" + value + "' | sha256sum | cut -c1-64", &sha);
+  while (!sha.empty() && sha.back() == '\n') sha.pop_back();
+  std::ofstream(dir + "/Dockerfile")
+      << "FROM " << g_stack->registry() << "/kiln/busybox\n"
+      << "RUN --mount=type=secret,id=tok test \"$(sha256sum < /run/secrets/tok | cut -c1-64)\" = "
+      << sha << " && echo secret-matches && cat /run/secrets/tok && echo\n"
+      << "RUN test ! -e /run/secrets/tok && echo secret-gone-after-the-step\n";
+  const std::string kiln = g_stack->cli() + " --api " + g_stack->ingest_url() + " --query " +
+                           g_stack->analytics_url() + " --token " + kAdminToken;
+  std::string out;
+  const int rc = testing::run_command(
+      "cd " + dir + " && " + kiln + " build -t " + g_stack->registry() +
+          "/e2e/secret:dev --progress plain --secret id=tok,src=" + secret_file + " . 2>&1",
+      &out);
+  ASSERT_EQ(rc, 0) << out << g_stack->logs();
+  EXPECT_NE(out.find("secret-matches"), std::string::npos) << out;
+  EXPECT_NE(out.find("secret-gone-after-the-step"), std::string::npos) << out;
+  EXPECT_NE(out.find("***"), std::string::npos) << "the cat of the secret, masked\n" << out;
+  EXPECT_EQ(out.find(value), std::string::npos) << out;
+  const auto requested_at = out.find(" requested\n");
+  ASSERT_NE(requested_at, std::string::npos) << out;
+  const auto id_at = out.rfind("build ", requested_at) + 6;
+  const std::string build_id = out.substr(id_at, requested_at - id_at);
+
+  // Nowhere at rest: grep exits 1 when it finds nothing.
+  std::string found;
+  EXPECT_EQ(
+      testing::run_command("grep -rlF -- '" + value + "' " + g_stack->nats().store_dir(), &found),
+      1)
+      << "in JetStream's files: " << found;
+  EXPECT_EQ(testing::run_command("pg_dump --data-only '" + g_stack->postgres_url() +
+                                     "' | grep -c -F -- '" + value + "'",
+                                 &found),
+            1)
+      << "in PostgreSQL: " << found;
+  auto logs = http("GET", g_stack->analytics_url() + "/v1/builds/" + build_id + "/logs", "",
+                   {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  EXPECT_EQ(logs.status, 200) << logs.body;
+  EXPECT_EQ(logs.body.find(value), std::string::npos);
+  EXPECT_NE(logs.body.find("secret-matches"), std::string::npos) << logs.body;
+
+  // Purged once the build ended.
+  auto bus = bus::Bus::connect(bus::BusOptions{.url = g_stack->nats_url(), .name = "e2e-secrets"});
+  ASSERT_TRUE(bus.ok()) << bus.error().describe();
+  auto key = secrets::SealingKey::load(g_stack->secrets_key_file());
+  ASSERT_TRUE(key.ok()) << key.error().describe();
+  auto store = secrets::BuildSecrets::open(**bus, *key);
+  ASSERT_TRUE(store.ok()) << store.error().describe();
+  auto left = (*store)->get(build_id, "tok");
+  ASSERT_TRUE(left.ok()) << left.error().describe();
+  EXPECT_FALSE(left->has_value()) << "the secret outlived its build";
+
+  auto retry = http("POST", g_stack->ingest_url() + "/v1/builds/" + build_id + "/retry", "",
+                    {{"Authorization", std::string("Bearer ") + kAdminToken}});
+  EXPECT_EQ(retry.status, 409) << retry.body;
+  EXPECT_EQ(str(retry.json()->getObject("error"), "code"), "secrets_not_kept") << retry.body;
+}
+
 TEST(EndToEnd, CliLoginKeepsTheTokenForLaterCommands) {
   const std::string config = ::testing::TempDir() + "/kiln-login/config";
   std::filesystem::remove_all(::testing::TempDir() + "/kiln-login");

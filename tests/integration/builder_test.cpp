@@ -4,9 +4,11 @@
 #include "builder/builder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <thread>
@@ -263,25 +265,81 @@ TEST_F(BuilderTest, BuildArgsAndTargetStageTakeEffect) {
   EXPECT_EQ(outcome.last->built().steps_total(), 3);
 }
 
-TEST_F(BuilderTest, RunStepsHaveNoNetworkUnlessTheSpecAllowsIt) {
-  // nats-server greets every connection with INFO: seeing it proves the port was reached.
-  const std::string probe =
-      dockerfile("RUN timeout 5 nc -w 2 127.0.0.1 " + std::to_string(nats_->port()) +
-                 " </dev/null | grep -q INFO && echo reached-nats\n");
+// An outside host for network probes: a network namespace on a veth pair, serving one file with
+// busybox httpd; and the same file served by the host itself on every address.
+class OutsideHost {
+ public:
+  OutsideHost()
+      : tag_(std::to_string(getpid() % 100000)),
+        netns_("kiln-test-outside-" + tag_),
+        subnet_("10.239." + std::to_string(getpid() % 250)),
+        dir_(testing::make_temp_dir("outside-host")),
+        port_(testing::free_port()),
+        host_port_(testing::free_port()) {
+    std::ofstream(dir_ + "/marker.txt") << "outside-marker\n";
+    const std::string veth = "kto" + tag_;
+    testing::must_run("ip netns add " + netns_ + " && ip link add " + veth +
+                      "a type veth peer name " + veth + "b && ip link set " + veth + "b netns " +
+                      netns_ + " && ip addr add " + host_address() + "/30 dev " + veth +
+                      "a && ip link set " + veth + "a up && ip -n " + netns_ + " addr add " +
+                      address() + "/30 dev " + veth + "b && ip -n " + netns_ + " link set " + veth +
+                      "b up && ip -n " + netns_ + " link set lo up");
+    testing::must_run("ip netns exec " + netns_ + " busybox httpd -p " + address() + ":" +
+                      std::to_string(port_) + " -h " + dir_);
+    testing::must_run("busybox httpd -p 0.0.0.0:" + std::to_string(host_port_) + " -h " + dir_);
+  }
+  ~OutsideHost() {
+    testing::run_command("ip netns pids " + netns_ + " | xargs -r kill -9; ip netns delete " +
+                         netns_ + "; ip link delete kto" + tag_ + "a 2>/dev/null; pkill -9 -f " +
+                         testing::sh_quote("httpd -p 0.0.0.0:" + std::to_string(host_port_)));
+  }
+  std::string address() const { return subnet_ + ".2"; }
+  std::string host_address() const { return subnet_ + ".1"; }  // the builder's own host
+  int port() const { return port_; }
+  int host_port() const { return host_port_; }
+
+ private:
+  std::string tag_, netns_, subnet_, dir_;
+  int port_, host_port_;
+};
+
+TEST_F(BuilderTest, RunStepsReachTheOutsideOnlyWithNetworkAndNeverTheHost) {
+  const OutsideHost outside;
+  // nats-server greets every connection with INFO, the outside host answers with its marker:
+  // seeing either proves the port was reached. (busybox wget crashes on a refused connection,
+  // so HTTP is spoken with nc.)
+  auto reached = [](const std::string& host, int port, const std::string& expect,
+                    const std::string& name) {
+    return "(printf 'GET /marker.txt HTTP/1.0\\r\\n\\r\\n' | timeout 5 nc -w 3 " + host + " " +
+           std::to_string(port) + " | grep -q " + expect + " && echo reached-" + name + ")";
+  };
+  const std::string probe = dockerfile(
+      "RUN " + reached("127.0.0.1", nats_->port(), "INFO", "loopback-nats") + " ; " +
+      reached("10.0.2.2", nats_->port(), "INFO", "slirp-host-nats") + " ; " +
+      reached(outside.host_address(), outside.host_port(), "outside-marker", "the-host") + " ; " +
+      reached(outside.address(), outside.port(), "outside-marker", "outside") + " && true\n");
   const std::string id = start_build({{"Dockerfile", probe}});
   const Outcome outcome = wait_outcome(id);
   ASSERT_EQ(outcome.type(), "failed");
   EXPECT_EQ(outcome.last->failed().stage(), v1::BUILD);
   EXPECT_NE(outcome.last->failed().exit_code(), 0);
-  EXPECT_EQ(read_logs(id).find("\nreached-nats\n"), std::string::npos);
+  const std::string closed = read_logs(id);
+  EXPECT_EQ(closed.find("\nreached-"), std::string::npos) << closed;
 
-  // The same probe with network allowed reaches the port: the failure above was the sandbox.
+  // With network: the outside host answers, nothing of the builder's host does.
   v1::BuildSpec spec;
   spec.set_network(true);
   const std::string open = start_build({{"Dockerfile", probe}}, spec);
   const Outcome allowed = wait_outcome(open);
-  EXPECT_EQ(allowed.type(), "built") << (allowed.last ? allowed.last->DebugString() : "");
-  EXPECT_NE(read_logs(open).find("\nreached-nats\n"), std::string::npos);
+  const std::string logs = read_logs(open);
+  EXPECT_EQ(allowed.type(), "built") << (allowed.last ? allowed.last->DebugString() : "") << logs;
+  EXPECT_NE(logs.find("\nreached-outside\n"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("\nreached-loopback-nats\n"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("\nreached-slirp-host-nats\n"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("\nreached-the-host\n"), std::string::npos) << logs;
+  std::string left;
+  testing::run_command("ls /run/netns | grep -c '^kiln-" + std::to_string(getpid()) + "-'", &left);
+  EXPECT_EQ(left, "0\n") << "the build's network namespace outlived the build";
 }
 
 TEST_F(BuilderTest, TimeoutFailsWithStageTimeout) {

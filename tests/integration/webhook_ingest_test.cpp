@@ -24,6 +24,7 @@
 #include "common/ids.h"
 #include "events/envelope.h"
 #include "events/subjects.h"
+#include "secrets/build_secrets.h"
 #include "support/servers.h"
 #include "support/tar.h"
 #include "webhook-ingest/ingest_service.h"
@@ -168,6 +169,9 @@ class WebhookIngestTest : public ::testing::Test {
     options.publish_timeout_ms = 2000;
     options.common.instance = "webhook-ingest/test";
     options.common.http.port = 0;
+    options.secrets_key_file = secrets_key_file_;
+    options.tenant_image_prefixes = image_prefixes_;
+    options.hook_max_secrets_tried = max_secrets_tried_;
     service_ = std::make_unique<IngestService>(options, *bus_);
     service_->start();
   }
@@ -223,6 +227,9 @@ class WebhookIngestTest : public ::testing::Test {
   testing::NatsServer nats_;
   std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<IngestService> service_;
+  std::string secrets_key_file_;             // empty: the service takes no build secrets
+  std::vector<std::string> image_prefixes_;  // tenants.image-prefixes
+  int max_secrets_tried_ = 16;               // webhook.max-secrets-tried
 };
 
 TEST_F(WebhookIngestTest, GithubPushIsPublishedBeforeTheAnswer) {
@@ -263,6 +270,43 @@ TEST_F(WebhookIngestTest, GithubPushIsPublishedBeforeTheAnswer) {
       std::string::npos)
       << metrics.body;
   EXPECT_EQ(call(service_->port(), "GET", "/readyz", "").status, 200);
+}
+
+// /hooks/<provider>/<project> checks that project's secret alone; the shared URL tries the
+// projects the body names first and never more than webhook.max-secrets-tried.
+TEST_F(WebhookIngestTest, PerProjectUrlChecksOneSecretTheSharedUrlABoundedFew) {
+  const std::string body = github_push("refs/heads/main");
+  auto named = call(service_->port(), "POST", "/hooks/github/demo", body,
+                    github_headers(body, "per-project-1"));
+  ASSERT_EQ(named.status, 202) << named.body;
+  EXPECT_EQ(named.str("project"), "demo");
+  EXPECT_EQ(call(service_->port(), "POST", "/hooks/github/nope", body,
+                 github_headers(body, "per-project-2"))
+                .status,
+            404);
+  EXPECT_EQ(call(service_->port(), "POST", "/hooks/github/demo", body,
+                 github_headers(body, "per-project-3", "push", "wrong secret"))
+                .status,
+            401);
+
+  ::setenv("WH_TEST_DECOY_SECRET", "decoy secret", 1);
+  put_project("aaa-decoy", R"({"tenant":"acme","repository_url":"https://example.com/x/y.git",
+    "webhook_secret_ref":"env:WH_TEST_DECOY_SECRET","image_repository":"x/y"})");
+  max_secrets_tried_ = 1;
+  service_.reset();
+  start_service();
+  // aaa-decoy comes first by name, but the body names octo/hello: demo is the one tried.
+  auto shared = post_github(github_push("refs/heads/main"), "shared-1");
+  EXPECT_EQ(shared.status, 202) << shared.body;
+  std::string unnamed = github_push("refs/heads/main");
+  for (auto at = unnamed.find("octo/hello"); at != std::string::npos;
+       at = unnamed.find("octo/hello")) {
+    unnamed.replace(at, 10, "octo/other");
+  }
+  auto bounded =
+      call(service_->port(), "POST", "/hooks/github", unnamed, github_headers(unnamed, "shared-2"));
+  EXPECT_EQ(bounded.status, 401) << bounded.body;
+  EXPECT_NE(bounded.body.find("webhook.max-secrets-tried"), std::string::npos) << bounded.body;
 }
 
 TEST_F(WebhookIngestTest, PingAnswersWithoutABuild) {
@@ -691,8 +735,124 @@ TEST_F(WebhookIngestTest, UploadedDockerfileAndContext) {
                      R"(","image":"acme/x","context_upload_id":"never-uploaded"})",
                  builder())
                 .status,
-            422);
+            404);
   EXPECT_EQ(events_stored(), before);
+}
+
+// Secrets given to a build: sealed into kiln_build_secrets before `requested`, which names their
+// ids only; refused (nothing published) when the server has no key or the input is bad.
+TEST_F(WebhookIngestTest, BuildSecretsAreSealedAndOnlyTheirIdsAreInTheEvent) {
+  const std::string dockerfile = "FROM 127.0.0.1:5000/kiln/busybox\n";
+  const std::string value = "s3cr3t-" + random_id();
+  auto request = [&](const std::string& secrets) {
+    return R"({"dockerfile_base64":")" + base64(dockerfile) +
+           R"(","image":"acme/secret","secrets":)" + secrets + "}";
+  };
+  const std::string given = R"({"tok":")" + base64(value) + R"("})";
+  auto refused = call(service_->port(), "POST", "/v1/builds", request(given), builder());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("secrets.key-file"), std::string::npos) << refused.body;
+
+  const std::string dir = testing::make_temp_dir("wh-secrets");
+  secrets_key_file_ = dir + "/key";
+  ASSERT_TRUE(secrets::SealingKey::create(secrets_key_file_).ok());
+  service_.reset();
+  start_service();
+  const int port = service_->port();
+  const auto before = events_stored();
+  EXPECT_EQ(call(port, "POST", "/v1/builds", request(R"({"a,src=/etc/shadow":"eA=="})"), builder())
+                .status,
+            422);
+  EXPECT_EQ(call(port, "POST", "/v1/builds", request(R"({"tok":"!!"})"), builder()).status, 422);
+  const std::string too_big(64 * 1024 + 1, 'x');
+  EXPECT_EQ(call(port, "POST", "/v1/builds", request(R"({"tok":")" + base64(too_big) + R"("})"),
+                 builder())
+                .status,
+            422);
+  EXPECT_EQ(events_stored(), before) << "a refused request published something";
+
+  auto build = call(port, "POST", "/v1/builds", request(given), builder());
+  ASSERT_EQ(build.status, 202) << build.body;
+  const std::string build_id = build.str("build_id");
+  auto stored =
+      bus::last_message(*bus_, bus::kEventsStream, events::build_subject("requested", build_id));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(std::string((*stored)->data()).find(value), std::string::npos);
+  auto event = events::decode((*stored)->data());
+  ASSERT_TRUE(event.ok());
+  ASSERT_EQ(event->requested().spec().secret_ids_size(), 1);
+  EXPECT_EQ(event->requested().spec().secret_ids(0), "tok");
+
+  auto bucket =
+      bus::KeyValue::open(*bus_, bus::kBuildSecretsBucket, bus::build_secrets_bucket_options());
+  ASSERT_TRUE(bucket.ok());
+  auto raw = (*bucket)->get(build_id + ".tok");
+  ASSERT_TRUE(raw.ok() && raw->has_value());
+  EXPECT_EQ((*raw)->value.find(value), std::string::npos) << "stored unsealed";
+  auto key = secrets::SealingKey::load(secrets_key_file_);
+  ASSERT_TRUE(key.ok());
+  auto store = secrets::BuildSecrets::open(*bus_, *key);
+  ASSERT_TRUE(store.ok());
+  auto opened = (*store)->get(build_id, "tok");
+  ASSERT_TRUE(opened.ok() && opened->has_value()) << (opened.ok() ? "" : opened.error().describe());
+  EXPECT_EQ(**opened, value);
+
+  auto retry = call(port, "POST", "/v1/builds/" + build_id + "/retry", "", builder());
+  EXPECT_EQ(retry.status, 409) << retry.body;
+}
+
+// Tenants push under their own prefixes only, build host-local sources only when listed, and
+// never see each other's uploads; every refusal publishes nothing.
+TEST_F(WebhookIngestTest, TenantsStayInTheirImagePrefixesSourcesAndUploads) {
+  image_prefixes_ = {"acme=127.0.0.1:5000/octo", "acme=127.0.0.1:5000/acme",
+                     "globex=127.0.0.1:5000/globex"};
+  service_.reset();
+  start_service();
+  const int port = service_->port();
+  const Headers globex = token("globex-secret-1");
+  const std::string dockerfile = base64("FROM 127.0.0.1:5000/kiln/busybox\n");
+  auto upload_build = [&](const std::string& image, const std::string& extra, const Headers& who) {
+    return call(
+        port, "POST", "/v1/builds",
+        R"({"dockerfile_base64":")" + dockerfile + R"(","image":")" + image + "\"" + extra + "}",
+        who);
+  };
+  const auto before = events_stored();
+  auto stolen = upload_build("octo/hello", "", globex);
+  EXPECT_EQ(stolen.status, 403) << stolen.body;
+  EXPECT_NE(stolen.body.find("127.0.0.1:5000/globex/*"), std::string::npos) << stolen.body;
+  EXPECT_EQ(call(port, "PUT", "/v1/projects/grab",
+                 R"({"tenant":"globex","repository_url":"https://example.com/g.git",
+                     "image_repository":"acme/app"})",
+                 globex)
+                .status,
+            403);
+  auto local = call(port, "PUT", "/v1/projects/local",
+                    R"({"tenant":"globex","repository_url":"file:///etc",
+                        "image_repository":"globex/app"})",
+                    globex);
+  EXPECT_EQ(local.status, 403) << local.body;
+  EXPECT_NE(local.body.find("sources.local-tenants"), std::string::npos) << local.body;
+  EXPECT_EQ(call(port, "PUT", "/v1/projects/loop",
+                 R"({"tenant":"globex","repository_url":"http://127.0.0.1:3000/x.git",
+                     "image_repository":"globex/app"})",
+                 globex)
+                .status,
+            403);
+  EXPECT_EQ(events_stored(), before) << "a refused request published something";
+
+  EXPECT_EQ(upload_build("globex/app", "", globex).status, 202);
+  EXPECT_EQ(upload_build("acme/app", "", builder()).status, 202);
+  EXPECT_EQ(call(port, "POST", "/v1/builds", R"({"project":"demo"})", builder()).status, 202);
+
+  const std::string context = tar_entry("a.txt", '0', "acme's\n") + std::string(1024, '\0');
+  auto uploaded = call(port, "POST", "/v1/uploads", context, upload_headers());
+  ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+  const std::string upload_id = uploaded.str("upload_id");
+  const std::string with_context = R"(,"context_upload_id":")" + upload_id + "\"";
+  auto foreign = upload_build("globex/app", with_context, globex);
+  EXPECT_EQ(foreign.status, 404) << foreign.body;
+  EXPECT_EQ(upload_build("acme/app", with_context, builder()).status, 202);
 }
 
 // A context named by its sha256 (kiln build PATH): stored once per tenant, found by digest by

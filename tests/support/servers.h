@@ -48,8 +48,9 @@ class NatsServer {
 
   std::string url() const;  // nats://127.0.0.1:<port>
   int port() const { return port_; }
-  void kill9();    // SIGKILL, no cleanup: the store stays
-  void stop();     // SIGTERM and wait
+  std::string store_dir() const { return dir_ + "/store"; }  // JetStream's files
+  void kill9();                                              // SIGKILL, no cleanup: the store stays
+  void stop();                                               // SIGTERM and wait
   void restart();  // start again on the same port and store (after kill9 or stop)
   bool running() const { return pid_ > 0; }
   // The end of the server's log (for a test's failure message); with `containing`, only the

@@ -69,6 +69,12 @@ TEST(SecretMaskerTest, MasksEveryOccurrenceAndEachLineOfMultiLineValues) {
   EXPECT_TRUE(SecretMasker().mask("plain") == "plain");
 }
 
+TEST(SecretMaskerTest, MasksThePercentEncodedValueInEitherCase) {
+  SecretMasker masker({"p@ss word/42"});
+  EXPECT_EQ(masker.mask("https://u:p%40ss%20word%2F42@host/x"), "https://u:***@host/x");
+  EXPECT_EQ(masker.mask("token=p%40ss%20word%2f42&x=1"), "token=***&x=1");
+}
+
 TEST(SecretMaskerTest, LongerValueWinsOverAContainedShorterOne) {
   SecretMasker masker({"token", "token-extended"});
   EXPECT_EQ(masker.mask("token-extended"), "***");
