@@ -214,9 +214,8 @@ std::string send_context(Context& ctx, const std::string& dir, PackOptions optio
 
 bool is_local_build(const Argv& argv) {
   static const std::set<std::string> kTakesValue = {
-      "--ref",      "--commit", "--build-arg", "--target",   "--tag",      "-t",
-      "--priority", "--file",   "-f",          "--platform", "--progress", "--label",
-      "--secret"};
+      "--ref",  "--commit", "--build-arg", "--target",   "--tag",   "-t",      "--priority",
+      "--file", "-f",       "--platform",  "--progress", "--label", "--secret"};
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& token = argv[i];
     if (token == "--project" || token.rfind("--project=", 0) == 0) return false;

@@ -10,6 +10,8 @@
 #include "cron/time_zone.h"
 #include "json/reader.h"
 #include "json/writer.h"
+#include "secrets/build_secrets.h"
+#include "secrets/secret_store.h"
 
 namespace kiln::project {
 namespace {
@@ -21,6 +23,9 @@ void read_project(const json::Reader& r, Project& p) {
   p.repository_name = r.string("repository_name", p.repository_name);
   p.default_branch = r.string("default_branch", p.default_branch);
   p.webhook_secret_ref = r.string("webhook_secret_ref", p.webhook_secret_ref);
+  p.secrets = r.strings("secrets", p.secrets);
+  p.git_credentials_ref = r.string("git_credentials_ref", p.git_credentials_ref);
+  p.git_ssh_key_ref = r.string("git_ssh_key_ref", p.git_ssh_key_ref);
   p.branch_filters = r.strings("branch_filters", p.branch_filters);
   p.tag_filters = r.strings("tag_filters", p.tag_filters);
   p.path_filters = r.strings("path_filters", p.path_filters);
@@ -70,11 +75,29 @@ void validate(Project& p) {
   if (!known_scheme) {
     throw json::invalid_field("repository_url", "must be a file://, http(s):// or ssh:// URL");
   }
+  auto valid_store_ref = [](const std::string& ref) {
+    auto name = secrets::store_ref_name(ref);
+    return name && secrets::valid_secret_id(*name);
+  };
   if (!p.webhook_secret_ref.empty() && p.webhook_secret_ref.rfind("env:", 0) != 0 &&
-      p.webhook_secret_ref.rfind("file:", 0) != 0) {
+      p.webhook_secret_ref.rfind("file:", 0) != 0 && !valid_store_ref(p.webhook_secret_ref)) {
     throw json::invalid_field(
         "webhook_secret_ref",
-        "must be env:VARIABLE or file:/path (the secret itself is never stored)");
+        "must be store:NAME, env:VARIABLE or file:/path (the secret itself is never stored)");
+  }
+  for (size_t i = 0; i < p.secrets.size(); ++i) {
+    if (!secrets::valid_secret_id(p.secrets[i])) {
+      throw json::invalid_field("secrets[" + std::to_string(i) + "]",
+                                "'" + p.secrets[i] +
+                                    "' is not a secret name (letters, digits, '_', '-'), the name "
+                                    "of a file in the tenant's secret store");
+    }
+  }
+  for (const auto& [field, ref] : {std::pair{"git_credentials_ref", &p.git_credentials_ref},
+                                   std::pair{"git_ssh_key_ref", &p.git_ssh_key_ref}}) {
+    if (!ref->empty() && !valid_store_ref(*ref)) {
+      throw json::invalid_field(field, "must be store:NAME (a file of the tenant's secret store)");
+    }
   }
   if (p.image_repository.empty()) p.image_repository = "kiln/" + p.name;
   if (!valid_repository_path(p.image_repository)) {
@@ -190,7 +213,10 @@ std::string to_json(const Project& p, bool with_secret_ref) {
       .add("timeout_seconds", p.timeout_seconds)
       .add("max_queue_seconds", p.max_queue_seconds)
       .add("supersede", p.supersede)
-      .add("network", p.network);
+      .add("network", p.network)
+      .add("secrets", strings(p.secrets))
+      .add("git_credentials_ref", p.git_credentials_ref)
+      .add("git_ssh_key_ref", p.git_ssh_key_ref);
   return o.str();
 }
 
@@ -343,6 +369,9 @@ events::v1::BuildSpec build_spec(const Project& project, const std::string& defa
   spec.set_timeout_seconds(project.timeout_seconds);
   spec.set_network(project.network);
   spec.set_supersede(project.supersede);
+  for (const auto& name : project.secrets) spec.add_store_secrets(name);
+  spec.set_git_credentials_ref(project.git_credentials_ref);
+  spec.set_git_ssh_key_ref(project.git_ssh_key_ref);
   return spec;
 }
 

@@ -37,7 +37,14 @@ struct Project {
   std::string repository_url;   // clone URL: file://, https://, ssh://
   std::string repository_name;  // owner/name as the Git host names it (matches webhooks)
   std::string default_branch = "main";
-  std::string webhook_secret_ref;  // env:VAR or file:/path — the secret itself is never stored
+  // store:NAME (the tenant's secret store), or env:VAR / file:/path of the server (for the
+  // tenants an operator lists) — the secret itself is never stored.
+  std::string webhook_secret_ref;
+  // Names in the tenant's secret store (secrets/secret_store.h): the only build secrets of this
+  // project besides the builder's own, each at /run/secrets/<name> for RUN --mount=type=secret.
+  std::vector<std::string> secrets;
+  std::string git_credentials_ref;  // store:NAME holding user:token for an http(s) repository
+  std::string git_ssh_key_ref;      // store:NAME holding the private key for an ssh repository
   std::vector<std::string> branch_filters = {"*"};
   std::vector<std::string> tag_filters = {"v*"};
   std::vector<std::string> path_filters;  // empty: every change builds
@@ -61,7 +68,8 @@ Result<Project> parse_project(std::string_view json);
 // JSON for storage and for the API; `with_secret_ref` false hides webhook_secret_ref.
 std::string to_json(const Project& project, bool with_secret_ref = true);
 
-// Resolves env:VAR or file:/path to the secret; kNotFound when it is not set.
+// Resolves env:VAR or file:/path to the secret; kNotFound when it is not set. (store:NAME is
+// read from secrets::SecretStore by who has one.)
 Result<std::string> resolve_secret(const std::string& ref);
 
 // Glob match as Git hosts' filters do it: `*` stops at '/', `**` crosses it, `?` is one char.

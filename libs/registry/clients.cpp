@@ -11,7 +11,14 @@ Result<RegistryClient*> RegistryClients::get(const std::string& host) {
   std::lock_guard lock(mutex_);
   if (auto it = clients_.find(host); it != clients_.end()) return it->second.get();
 
-  auto credentials = resolve_credentials(host, options_.docker_config);
+  Result<Credentials> credentials = Credentials{};
+  if (options_.credentials_from_environment) {
+    credentials = resolve_credentials(host, options_.docker_config);
+  } else if (auto found = load_docker_config(options_.docker_config, host); !found.ok()) {
+    credentials = found.error();
+  } else {
+    credentials = found->value_or(Credentials{});
+  }
   if (!credentials.ok()) return credentials.error();
   RegistryOptions options = options_.client;
   options.host = host;

@@ -20,6 +20,8 @@ namespace kiln::registry {
 struct RegistryClientsOptions {
   std::vector<std::string> insecure_hosts;  // reached over plain HTTP
   std::string docker_config;                // empty: $DOCKER_CONFIG or ~/.docker
+  // false: only `docker_config` counts (a tenant's own credentials), not the environment's.
+  bool credentials_from_environment = true;
   // Every host's client starts from this (parallelism, timeouts, retries); host, insecure and
   // credentials are filled in per host.
   RegistryOptions client;

@@ -30,6 +30,7 @@
 #include "registry/errors.h"
 #include "registry/push.h"
 #include "registry/staging.h"
+#include "secrets/secret_store.h"
 #include "worker/build_events.h"
 
 namespace kiln::builder {
@@ -193,7 +194,12 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
   const auto begin = Clock::now();
   auto secrets_failure = gather_secrets();
   if (!secrets_failure.ok()) return secrets_failure.error();
-  const SecretMasker masker = masker_for(services_.options, secrets_);
+  SecretMasker masker = masker_for(services_.options, secrets_);
+  if (!git_auth_.repository_credential.empty()) {
+    masker.add(git_auth_.repository_credential);
+    const auto colon = git_auth_.repository_credential.find(':');
+    if (colon != std::string::npos) masker.add(git_auth_.repository_credential.substr(colon + 1));
+  }
   auto first_line = next_log_line(services_.bus, build_id_);
   if (!first_line.ok()) return first_line.error();
   LogStream logs(services_.bus, build_id_, masker, *first_line, services_.options.log_max_bytes);
@@ -236,6 +242,8 @@ Result<BuildJob::Outcome> BuildJob::run(const std::atomic<bool>& handing_back) {
 Result<std::optional<Failure>> BuildJob::gather_secrets() {
   using Gathered = Result<std::optional<Failure>>;
   secrets_ = services_.options.secrets;
+  git_auth_ = GitAuth{services_.options.git_credentials, services_.options.git_ssh_key, {}};
+  if (auto failure = gather_store_secrets()) return Gathered(std::move(failure));
   const auto& ids = requested_.requested().spec().secret_ids();
   if (ids.empty()) return Gathered(std::nullopt);
   auto* store = services_.build_secrets;
@@ -266,6 +274,33 @@ Result<std::optional<Failure>> BuildJob::gather_secrets() {
   return Gathered(std::nullopt);
 }
 
+std::optional<Failure> BuildJob::gather_store_secrets() {
+  const auto& request = requested_.requested();
+  const auto& spec = request.spec();
+  const secrets::SecretStore store(services_.options.secrets_dir);
+  auto failure = [](const Error& error) { return Failure{v1::FETCH, error.message, 1, false}; };
+  for (const auto& name : spec.store_secrets()) {
+    auto value = store.read(request.tenant(), name);
+    if (!value.ok()) return failure(value.error());
+    secrets_[name] = std::move(*value);
+  }
+  if (auto name = secrets::store_ref_name(spec.git_credentials_ref())) {
+    auto value = store.read(request.tenant(), *name);
+    if (!value.ok()) return failure(value.error());
+    git_auth_.repository_credential = std::move(*value);
+  }
+  if (auto name = secrets::store_ref_name(spec.git_ssh_key_ref())) {
+    auto path = store.path(request.tenant(), *name);
+    if (!path.ok()) return failure(path.error());
+    if (!std::filesystem::exists(*path)) {
+      return failure(make_error(ErrorCode::kNotFound, "SSH key " + *name + " is not in tenant " +
+                                                          request.tenant() + "'s store"));
+    }
+    git_auth_.ssh_key = *path;
+  }
+  return std::nullopt;
+}
+
 void BuildJob::note_truncated_log() {
   const std::int64_t dropped = logs_->dropped_lines();
   if (dropped == 0) return;
@@ -289,8 +324,8 @@ Result<std::optional<Failure>> BuildJob::fetch_source(State& state) {
     }
     kiln_line("fetching " + git.repo_url() + " " + (pinned ? git.commit() : git.ref()));
     std::string commit;
-    const GitAuth auth{services_.options.git_credentials, services_.options.git_ssh_key};
-    if (auto failure = fetch_git(git, state.source_dir, auth, state.sink, state.control, commit)) {
+    if (auto failure =
+            fetch_git(git, state.source_dir, git_auth_, state.sink, state.control, commit)) {
       failure->reason = state.masker.mask(failure->reason);
       return Fetched(std::move(failure));
     }

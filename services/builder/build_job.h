@@ -10,6 +10,7 @@
 #include "builder/build_engine.h"
 #include "builder/event_out.h"
 #include "builder/failure.h"
+#include "builder/git_source.h"
 #include "builder/options.h"
 #include "builder/process.h"
 #include "builder/shared_cache.h"
@@ -61,6 +62,8 @@ class BuildJob {
   // The builder's configured secrets and this build's own (which win on a shared id); a failure
   // when one of the build's own is gone or cannot be opened here, an error when the bus fails.
   Result<std::optional<Failure>> gather_secrets();
+  // The project's secrets and Git credentials from the tenant's store (secrets.dir).
+  std::optional<Failure> gather_store_secrets();
 
   // The phases, in order; each returns the failure that ends the build, if any. fetch_source
   // returns an error instead when `started` could not be published.
@@ -101,6 +104,7 @@ class BuildJob {
   class LogStream* logs_ = nullptr;
   std::optional<LocalImage> local_image_;
   std::map<std::string, std::string> secrets_;  // id -> value, for RUN --mount=type=secret
+  GitAuth git_auth_;                            // the builder's, or the project's from its store
 };
 
 }  // namespace kiln::builder

@@ -75,6 +75,9 @@ std::string authenticated_url(const std::string& repo_url, const GitAuth& auth) 
     if (rest.find('@') != std::string::npos && rest.find('@') < rest.find('/')) {
       return repo_url;  // the URL carries its own credentials
     }
+    if (!auth.repository_credential.empty()) {
+      return scheme + auth.repository_credential + "@" + rest;
+    }
     const std::string host = rest.substr(0, rest.find('/'));
     const auto found = auth.credentials.find(host);
     if (found == auth.credentials.end()) return repo_url;

@@ -15,6 +15,7 @@ namespace kiln::builder {
 struct GitAuth {
   std::map<std::string, std::string> credentials;  // host -> user:token (http/https)
   std::string ssh_key;                             // private key file (ssh)
+  std::string repository_credential;  // user:token for this repository; wins over `credentials`
 };
 
 // The URL git is given: credentials inserted for http(s) hosts that have them. The result is a

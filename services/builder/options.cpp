@@ -53,6 +53,9 @@ Config describe(BuilderOptions& o) {
   config.bind("build.secrets", o.secret_variables,
               "Build secrets as id=ENVVAR,...: RUN --mount=type=secret,id=<id> reads the value of "
               "ENVVAR; values are masked in logs");
+  config.bind("secrets.dir", o.secrets_dir,
+              "The secret store, <dir>/<tenant>/<name>: the build secrets a project lists "
+              "(secrets: [name]) and its git_credentials_ref / git_ssh_key_ref (store:NAME)");
   config.bind("secrets.key-file", o.secrets_key_file,
               "Key that opens the secrets given to one build (kiln build --secret): the same file "
               "as webhook-ingest's secrets.key-file; empty: builds given secrets fail");

@@ -36,6 +36,8 @@ struct BuilderOptions {
   std::vector<std::string> secret_variables;
   // Opens the secrets given to one build (kiln build --secret); empty: such builds fail.
   std::string secrets_key_file;
+  // The secret store (secrets/secret_store.h): projects' build secrets and Git credentials.
+  std::string secrets_dir;
   // Git credentials: host -> "user:token" for http(s) URLs; `git_credential_variables`
   // ("host=ENVVAR,...") adds them from the environment the same way.
   std::map<std::string, std::string> git_credentials;

@@ -20,6 +20,9 @@ Config describe(PusherOptions& o) {
   config.bind("registry.docker-config", o.registries.docker_config,
               "Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json "
               "or ~/.docker/config.json; KILN_REGISTRY_USERNAME/PASSWORD take precedence)");
+  config.bind("secrets.dir", o.secrets_dir,
+              "The secret store: <dir>/<tenant>/docker-config.json, when there, holds the registry "
+              "credentials of that tenant's pushes (instead of registry.docker-config)");
   config
       .bind("registry.parallelism", o.registries.client.parallelism,
             "Blob uploads at once within one push")

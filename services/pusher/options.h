@@ -25,6 +25,9 @@ struct PusherOptions {
   // A registry that is unreachable or overloaded (after the client's own retries) is tried again
   // later until the build has waited this long since `built`; then the build fails.
   int retry_window_seconds = 600;
+  // The secret store: a tenant's <dir>/<tenant>/docker-config.json are its registry credentials
+  // (tenant_registries.h). Empty: every tenant pushes with registries.docker_config.
+  std::string secrets_dir;
 };
 
 // A Config for kiln-pusher with every option bound to a member of `options`.

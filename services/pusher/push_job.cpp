@@ -90,7 +90,7 @@ Result<Settle> PushJob::decide_and_push() {
 Result<Settle> PushJob::push(const v1::Envelope& requested, const CancelFlag& flag) {
   auto target = push_target(requested.requested().spec());
   if (!target.ok()) return publish_failed(target.error().describe(), false);
-  auto client = services_.registries.get(target->host);
+  auto client = services_.tenant_registries.get(requested.requested().tenant(), target->host);
   if (!client.ok()) {
     return publish_failed(
         "registry credentials for " + target->host + ": " + client.error().describe(), false);

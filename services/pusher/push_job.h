@@ -14,6 +14,7 @@
 #include "kiln/events/v1/events.pb.h"
 #include "pusher/options.h"
 #include "pusher/push_target.h"
+#include "pusher/tenant_registries.h"
 #include "registry/clients.h"
 #include "registry/push.h"
 #include "worker/running_jobs.h"
@@ -23,7 +24,8 @@ namespace kiln::pusher {
 
 struct JobServices {
   bus::Bus& bus;
-  registry::RegistryClients& registries;
+  registry::RegistryClients& registries;  // the pusher's own: staging
+  TenantRegistries& tenant_registries;    // the target, with the build's tenant's credentials
   const PusherOptions& options;
   http::Metrics& metrics;
   const std::string& producer;

@@ -15,6 +15,7 @@ Worker::Worker(bus::Bus& bus, registry::RegistryClients& registries, const Pushe
     : bus_(bus),
       registries_(registries),
       options_(options),
+      tenant_registries_(registries, options.registries, options.secrets_dir),
       metrics_(metrics),
       producer_(std::move(producer)),
       running_(running),
@@ -55,7 +56,8 @@ void Worker::handle(bus::Message& message) {
   worker::Settle how = worker::Settle::kNakLater;
   {
     worker::Heartbeat heartbeat(message, std::chrono::seconds(options_.heartbeat_seconds));
-    const JobServices services{bus_, registries_, options_, metrics_, producer_, running_};
+    const JobServices services{bus_,      registries_, tenant_registries_, options_, metrics_,
+                               producer_, running_};
     PushJob job(services, std::move(decoded.value()), handing_back_);
     how = job.run();
   }

@@ -11,6 +11,7 @@
 #include "bus/message.h"
 #include "http/metrics.h"
 #include "pusher/options.h"
+#include "pusher/tenant_registries.h"
 #include "registry/clients.h"
 #include "worker/running_jobs.h"
 #include "worker/work_loop.h"
@@ -38,6 +39,7 @@ class Worker {
   bus::Bus& bus_;
   registry::RegistryClients& registries_;
   const PusherOptions& options_;
+  TenantRegistries tenant_registries_;
   http::Metrics& metrics_;
   std::string producer_;
   worker::RunningJobs& running_;

@@ -44,6 +44,12 @@ Config describe(IngestOptions& o) {
   config.bind("sources.local-tenants", o.local_source_tenants,
               "Tenants whose projects may build from file:// or loopback repository URLs, which "
               "only the server can read");
+  config.bind("secrets.server-tenants", o.server_secret_tenants,
+              "Tenants whose projects may name the server's environment variables and files "
+              "(env:, file:) as webhook secrets; the others name their store (store:NAME)");
+  config.bind("secrets.dir", o.secrets_dir,
+              "The secret store: <dir>/<tenant>/<name>, read for store:NAME webhook secrets "
+              "(builders read build secrets and Git credentials from the same layout)");
   config.bind("secrets.key-file", o.secrets_key_file,
               "Key (64 hex digits, mode 0600) that seals the secrets given to one build "
               "(POST /v1/builds \"secrets\", kiln build --secret) while they wait for a builder; "

@@ -26,6 +26,8 @@ struct IngestOptions {
   // tenant_policy.h: where tenants may push (empty: anywhere) and who may build host-local URLs.
   std::vector<std::string> tenant_image_prefixes;
   std::vector<std::string> local_source_tenants = {"default"};
+  std::vector<std::string> server_secret_tenants = {"default"};
+  std::string secrets_dir;  // the secret store (secrets/secret_store.h); empty: none
 };
 
 // A Config for kiln-webhook-ingest with every option bound to a member of `options`.

@@ -19,7 +19,8 @@ IngestService::IngestService(const IngestOptions& options, bus::Bus& bus)
       bus_(bus),
       auth_(service::require(http::TokenAuth::parse(options_.api_tokens), "api.tokens")),
       policy_(service::require(
-          TenantPolicy::parse(options_.tenant_image_prefixes, options_.local_source_tenants),
+          TenantPolicy::parse(options_.tenant_image_prefixes, options_.local_source_tenants,
+                              options_.server_secret_tenants),
           "tenants.image-prefixes")),
       server_("webhook-ingest", options_.common.http),
       publisher_(bus_, server_.metrics(), producer(options_), options_.publish_timeout_ms) {

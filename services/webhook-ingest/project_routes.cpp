@@ -78,6 +78,9 @@ http::Response ProjectRoutes::put(http::Request& request) {
   if (auto refused = policy_.source_refusal(p.tenant, p.repository_url)) {
     throw http::HttpError(403, "forbidden", *refused);
   }
+  if (auto refused = policy_.secret_ref_refusal(p.tenant, p.webhook_secret_ref)) {
+    throw http::HttpError(403, "forbidden", *refused);
+  }
 
   auto existing = load(name);
   if (existing) http::TokenAuth::require_tenant(principal, existing->first.tenant);

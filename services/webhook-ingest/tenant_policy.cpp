@@ -36,7 +36,8 @@ bool is_host_local_url(const std::string& url) {
 }
 
 Result<TenantPolicy> TenantPolicy::parse(const std::vector<std::string>& image_prefixes,
-                                         const std::vector<std::string>& local_source_tenants) {
+                                         const std::vector<std::string>& local_source_tenants,
+                                         const std::vector<std::string>& server_secret_tenants) {
   TenantPolicy policy;
   for (const auto& entry : image_prefixes) {
     const auto eq = entry.find('=');
@@ -57,6 +58,7 @@ Result<TenantPolicy> TenantPolicy::parse(const std::vector<std::string>& image_p
     policy.prefixes_[tenant].push_back(std::move(prefix));
   }
   policy.local_source_tenants_.insert(local_source_tenants.begin(), local_source_tenants.end());
+  policy.server_secret_tenants_.insert(server_secret_tenants.begin(), server_secret_tenants.end());
   return policy;
 }
 
@@ -87,6 +89,17 @@ std::optional<std::string> TenantPolicy::source_refusal(const std::string& tenan
   }
   return "tenant " + tenant + " may not build from " + repository_url +
          ": host-local sources are for the tenants in sources.local-tenants only";
+}
+
+std::optional<std::string> TenantPolicy::secret_ref_refusal(const std::string& tenant,
+                                                            const std::string& ref) const {
+  const bool of_the_server = ref.rfind("env:", 0) == 0 || ref.rfind("file:", 0) == 0;
+  if (!of_the_server || tenant == kGlobalTenant || server_secret_tenants_.count(tenant) > 0) {
+    return std::nullopt;
+  }
+  return "tenant " + tenant + " may name secrets of its own store only (store:NAME), not " +
+         ref.substr(0, ref.find(':') + 1) +
+         " references, which read the server's environment and files (secrets.server-tenants)";
 }
 
 }  // namespace kiln::webhook

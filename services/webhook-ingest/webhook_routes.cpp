@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "events/subjects.h"
 #include "json/writer.h"
+#include "secrets/secret_store.h"
 #include "webhook-ingest/metrics.h"
 #include "webhook-ingest/push_decision.h"
 #include "webhook-ingest/signature.h"
@@ -186,7 +187,9 @@ std::vector<project::Project> WebhookRoutes::authenticated(
   std::vector<project::Project> out;
   for (const auto& p : projects) {
     if (p.webhook_secret_ref.empty()) continue;
-    auto secret = project::resolve_secret(p.webhook_secret_ref);
+    auto name = secrets::store_ref_name(p.webhook_secret_ref);
+    auto secret =
+        name ? store_.read(p.tenant, *name) : project::resolve_secret(p.webhook_secret_ref);
     if (!secret.ok()) {
       log::warn("webhook secret of project unavailable",
                 {{"project", p.name}, {"error", secret.error().describe()}});

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "secrets/secret_store.h"
 #include "webhook-ingest/event_publisher.h"
 #include "webhook-ingest/ingest_options.h"
 #include "webhook-ingest/project_cache.h"
@@ -22,7 +23,11 @@ class WebhookRoutes {
  public:
   WebhookRoutes(ProjectCache& projects, EventPublisher& publisher, http::Metrics& metrics,
                 const IngestOptions& options)
-      : projects_(projects), publisher_(publisher), metrics_(metrics), options_(options) {}
+      : projects_(projects),
+        publisher_(publisher),
+        metrics_(metrics),
+        options_(options),
+        store_(options.secrets_dir) {}
 
   void add_to(http::Server& server);
   // `project`: the project named in the URL; empty on the shared URL.
@@ -45,6 +50,7 @@ class WebhookRoutes {
   EventPublisher& publisher_;
   http::Metrics& metrics_;
   const IngestOptions& options_;
+  const secrets::SecretStore store_;  // store:NAME webhook secrets
 };
 
 }  // namespace kiln::webhook

@@ -67,6 +67,7 @@ class BuilderTest : public ::testing::Test {
     options_->heartbeat_seconds = 1;
     options_->platform = "linux/amd64";
     options_->secrets = {{"tok", kSecretValue}};
+    options_->secrets_dir = root_ + "/store";
     options_->log_max_bytes = kLogCap;
     options_->common.http.port = 0;
     builder_ = std::make_unique<Builder>(*options_, *bus_);
@@ -340,6 +341,46 @@ TEST_F(BuilderTest, RunStepsReachTheOutsideOnlyWithNetworkAndNeverTheHost) {
   std::string left;
   testing::run_command("ls /run/netns | grep -c '^kiln-" + std::to_string(getpid()) + "-'", &left);
   EXPECT_EQ(left, "0\n") << "the build's network namespace outlived the build";
+}
+
+// A project's secrets come from its tenant's directory of the store: usable by the RUN step,
+// masked in the log, and another tenant naming the same secret gets nothing.
+TEST_F(BuilderTest, ProjectSecretsComeFromTheTenantsStoreOnly) {
+  const std::string value = "store-secret-" + random_id();
+  std::filesystem::create_directories(root_ + "/store/acme");
+  std::ofstream(root_ + "/store/acme/npm_token") << value << "\n";
+  std::string sha;
+  testing::run_command("printf %s '" + value + "' | sha256sum | cut -c1-64", &sha);
+  sha.resize(64);
+  const std::string file = dockerfile(
+      "RUN --mount=type=secret,id=npm_token test \"$(sha256sum < /run/secrets/npm_token | cut "
+      "-c1-64)\" = " +
+      sha + " && echo store-secret-matches && cat /run/secrets/npm_token && echo\n");
+  v1::BuildSpec spec;
+  spec.add_store_secrets("npm_token");
+  auto build_as = [&](const std::string& tenant) {
+    const std::string id = random_id();
+    std::string commit;
+    const std::string repo = make_repo({{"Dockerfile", file}}, &commit);
+    auto requested = testing::make_git_requested(id, repo, commit, "refs/heads/main", spec);
+    requested.mutable_requested()->set_tenant(tenant);
+    publish(requested);
+    publish_dispatched(id, 1);
+    return id;
+  };
+  const std::string acme = build_as("acme");
+  const Outcome built = wait_outcome(acme);
+  const std::string logs = read_logs(acme);
+  EXPECT_EQ(built.type(), "built") << (built.last ? built.last->DebugString() : "") << logs;
+  EXPECT_NE(logs.find("store-secret-matches"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find(value), std::string::npos) << logs;
+
+  const std::string globex = build_as("globex");
+  const Outcome refused = wait_outcome(globex);
+  ASSERT_EQ(refused.type(), "failed");
+  EXPECT_EQ(refused.last->failed().stage(), v1::FETCH);
+  EXPECT_NE(refused.last->failed().reason().find("not in tenant globex's store"), std::string::npos)
+      << refused.last->failed().reason();
 }
 
 TEST_F(BuilderTest, TimeoutFailsWithStageTimeout) {

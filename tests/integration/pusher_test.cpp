@@ -554,6 +554,40 @@ TEST_F(PusherTest, RightPasswordFromDockerConfigPushes) {
   EXPECT_TRUE(client.get_manifest("team/secured", staged.digest).ok());
 }
 
+// A tenant's own credentials (<secrets.dir>/<tenant>/docker-config.json) push its images; another
+// tenant, with only the pusher's (empty) credentials, is refused by the same registry.
+TEST_F(PusherTest, TenantCredentialsFromTheStorePushThatTenantsImagesOnly) {
+  testing::RegistryServer secured("alice", "correct-horse");
+  options_.registries.insecure_hosts.push_back(secured.host());
+  options_.secrets_dir = dir_ + "/store";
+  std::filesystem::create_directories(options_.secrets_dir + "/acme");
+  std::ofstream(options_.secrets_dir + "/acme/docker-config.json")
+      << R"({"auths":{")" << secured.host() << R"(":{"auth":")"
+      << registry::base64_encode("alice:correct-horse") << R"("}}})";
+  start_worker();
+  auto push_as = [&](const std::string& tenant, Staged* staged) {
+    const std::string id = random_id();
+    auto requested = testing::make_requested(id, spec(secured.host(), tenant + "/app"));
+    requested.mutable_requested()->set_tenant(tenant);
+    publish(requested);
+    *staged = stage_image(id);
+    publish_built(id, *staged);
+    return wait_outcome(id);
+  };
+  Staged acme_image;
+  auto acme = push_as("acme", &acme_image);
+  ASSERT_TRUE(acme.has_value());
+  ASSERT_TRUE(acme->has_succeeded()) << acme->DebugString();
+  auto client = client_for(secured, {"alice", "correct-horse"});
+  EXPECT_TRUE(client.get_manifest("acme/app", acme_image.digest).ok());
+
+  Staged globex_image;
+  auto globex = push_as("globex", &globex_image);
+  ASSERT_TRUE(globex.has_value());
+  ASSERT_TRUE(globex->has_failed()) << globex->DebugString();
+  EXPECT_EQ(globex->failed().stage(), v1::PUSH);
+}
+
 TEST_F(PusherTest, SpecWithoutRegistryFailsWithoutRetry) {
   start_worker();
   const std::string id = random_id();

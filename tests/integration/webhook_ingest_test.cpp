@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -172,6 +174,9 @@ class WebhookIngestTest : public ::testing::Test {
     options.secrets_key_file = secrets_key_file_;
     options.tenant_image_prefixes = image_prefixes_;
     options.hook_max_secrets_tried = max_secrets_tried_;
+    options.secrets_dir = secrets_dir_;
+    // The projects here name env: secrets: their tenant is listed by the operator.
+    options.server_secret_tenants = {"acme"};
     service_ = std::make_unique<IngestService>(options, *bus_);
     service_->start();
   }
@@ -230,6 +235,7 @@ class WebhookIngestTest : public ::testing::Test {
   std::string secrets_key_file_;             // empty: the service takes no build secrets
   std::vector<std::string> image_prefixes_;  // tenants.image-prefixes
   int max_secrets_tried_ = 16;               // webhook.max-secrets-tried
+  std::string secrets_dir_;                  // secrets.dir
 };
 
 TEST_F(WebhookIngestTest, GithubPushIsPublishedBeforeTheAnswer) {
@@ -853,6 +859,37 @@ TEST_F(WebhookIngestTest, TenantsStayInTheirImagePrefixesSourcesAndUploads) {
   auto foreign = upload_build("globex/app", with_context, globex);
   EXPECT_EQ(foreign.status, 404) << foreign.body;
   EXPECT_EQ(upload_build("acme/app", with_context, builder()).status, 202);
+}
+
+// A tenant not listed in secrets.server-tenants names its webhook secret in its own store; the
+// server's environment and files are refused at apply.
+TEST_F(WebhookIngestTest, WebhookSecretsOfOtherTenantsComeFromTheirStore) {
+  secrets_dir_ = testing::make_temp_dir("wh-store");
+  std::filesystem::create_directories(secrets_dir_ + "/globex");
+  std::ofstream(secrets_dir_ + "/globex/hook") << "globex hook secret\n";
+  service_.reset();
+  start_service();
+  const int port = service_->port();
+  const Headers globex = token("globex-secret-1");
+  const std::string project = R"({"tenant":"globex","repository_name":"globex/app",
+    "repository_url":"https://github.com/globex/app.git","image_repository":"globex/app",
+    "webhook_secret_ref":")";
+  auto server_env =
+      call(port, "PUT", "/v1/projects/g1", project + R"(env:WH_TEST_SECRET"})", globex);
+  EXPECT_EQ(server_env.status, 403) << server_env.body;
+  EXPECT_NE(server_env.body.find("store:NAME"), std::string::npos) << server_env.body;
+  EXPECT_EQ(call(port, "PUT", "/v1/projects/g1", project + R"(file:/etc/shadow"})", globex).status,
+            403);
+  auto stored = call(port, "PUT", "/v1/projects/g1", project + R"(store:hook"})", globex);
+  ASSERT_EQ(stored.status, 201) << stored.body;
+
+  const std::string body =
+      github_push("refs/heads/main", std::string(40, 'a'), R"([])", "globex/app");
+  auto accepted = call(port, "POST", "/hooks/github/g1", body,
+                       github_headers(body, "globex-1", "push", "globex hook secret"));
+  EXPECT_EQ(accepted.status, 202) << accepted.body;
+  EXPECT_EQ(call(port, "POST", "/hooks/github/g1", body, github_headers(body, "globex-2")).status,
+            401);
 }
 
 // A context named by its sha256 (kiln build PATH): stored once per tenant, found by digest by

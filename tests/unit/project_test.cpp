@@ -32,6 +32,22 @@ struct BadCase {
   const char* message_start;
 };
 
+TEST(ProjectTest, StoreReferencesReachTheBuildSpecAsNamesOnly) {
+  auto p = parse_project(R"({"name":"demo","repository_url":"https://example.com/x.git",
+    "webhook_secret_ref":"store:hook","secrets":["npm_token"],
+    "git_credentials_ref":"store:git","git_ssh_key_ref":"store:deploy_key"})");
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  const auto spec = build_spec(*p, "r:5000");
+  ASSERT_EQ(spec.store_secrets_size(), 1);
+  EXPECT_EQ(spec.store_secrets(0), "npm_token");
+  EXPECT_EQ(spec.git_credentials_ref(), "store:git");
+  EXPECT_EQ(spec.git_ssh_key_ref(), "store:deploy_key");
+  auto again = parse_project(to_json(*p, true));
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->secrets, p->secrets);
+  EXPECT_EQ(again->git_ssh_key_ref, "store:deploy_key");
+}
+
 TEST(ProjectTest, InvalidProjectsNameTheField) {
   const BadCase cases[] = {
       {R"({"name":"Demo!","repository_url":"file:///x"})", "name:"},
@@ -57,6 +73,14 @@ TEST(ProjectTest, InvalidProjectsNameTheField) {
        "webhook_secret_ref:"},
       {R"({"name":"demo","repository_url":"file:///x","dockerfile":"../Dockerfile"})",
        "dockerfile:"},
+      {R"({"name":"demo","repository_url":"file:///x","secrets":["ok","../etc/shadow"]})",
+       "secrets[1]:"},
+      {R"({"name":"demo","repository_url":"file:///x","git_credentials_ref":"file:/root/.netrc"})",
+       "git_credentials_ref: must be store:NAME"},
+      {R"({"name":"demo","repository_url":"file:///x","git_ssh_key_ref":"store:a/b"})",
+       "git_ssh_key_ref:"},
+      {R"({"name":"demo","repository_url":"file:///x","webhook_secret_ref":"store:"})",
+       "webhook_secret_ref:"},
       {R"([1,2])", "malformed JSON: the top level is not an object"},
       {R"({"name":)", "malformed JSON: line 1, column 9: unexpected end of text"},
   };

@@ -8,6 +8,7 @@
 
 #include "secrets/build_secrets.h"
 #include "secrets/sealing_key.h"
+#include "secrets/secret_store.h"
 
 namespace kiln::secrets {
 namespace {
@@ -76,6 +77,24 @@ TEST(BuildSecrets, IdsAreWhatBuildahTakes) {
   EXPECT_FALSE(valid_secret_id("a.b"));
   EXPECT_FALSE(valid_secret_id("../x"));
   EXPECT_FALSE(valid_secret_id(std::string(65, 'a')));
+}
+
+TEST(SecretStore, ReadsTheTenantsOwnFilesByNameOnly) {
+  const std::string dir = ::testing::TempDir() + "/secret-store";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/acme");
+  std::ofstream(dir + "/acme/hook") << "acme-hook\n";
+  const SecretStore store(dir);
+  auto value = store.read("acme", "hook");
+  ASSERT_TRUE(value.ok()) << value.error().describe();
+  EXPECT_EQ(*value, "acme-hook");
+  EXPECT_EQ(store.read("globex", "hook").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store.read("acme", "../acme/hook").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store.read("..", "hook").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store.read("a/b", "hook").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(SecretStore("").read("acme", "hook").error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store_ref_name("store:hook"), std::optional<std::string>("hook"));
+  EXPECT_FALSE(store_ref_name("file:/etc/hook"));
 }
 
 }  // namespace

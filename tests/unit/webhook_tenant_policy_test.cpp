@@ -7,13 +7,13 @@ namespace kiln::webhook {
 namespace {
 
 TEST(TenantPolicy, NoPrefixesHoldNobody) {
-  auto policy = TenantPolicy::parse({}, {"default"});
+  auto policy = TenantPolicy::parse({}, {"default"}, {"default"});
   ASSERT_TRUE(policy.ok());
   EXPECT_FALSE(policy->image_refusal("anyone", "r:5000", "x/y"));
 }
 
 TEST(TenantPolicy, PrefixesMatchWholePathSegments) {
-  auto policy = TenantPolicy::parse({"a=r:5000/team", "a=other.io", "b=r:5000/b/"}, {});
+  auto policy = TenantPolicy::parse({"a=r:5000/team", "a=other.io", "b=r:5000/b/"}, {}, {});
   ASSERT_TRUE(policy.ok()) << policy.error().describe();
   EXPECT_FALSE(policy->image_refusal("a", "r:5000", "team"));
   EXPECT_FALSE(policy->image_refusal("a", "r:5000", "team/app"));
@@ -30,9 +30,9 @@ TEST(TenantPolicy, PrefixesMatchWholePathSegments) {
 }
 
 TEST(TenantPolicy, MalformedEntriesAreStartupErrors) {
-  EXPECT_FALSE(TenantPolicy::parse({"nohost"}, {}).ok());
-  EXPECT_FALSE(TenantPolicy::parse({"=r:5000/x"}, {}).ok());
-  EXPECT_FALSE(TenantPolicy::parse({"a=r:5000/UPPER"}, {}).ok());
+  EXPECT_FALSE(TenantPolicy::parse({"nohost"}, {}, {}).ok());
+  EXPECT_FALSE(TenantPolicy::parse({"=r:5000/x"}, {}, {}).ok());
+  EXPECT_FALSE(TenantPolicy::parse({"a=r:5000/UPPER"}, {}, {}).ok());
 }
 
 TEST(TenantPolicy, HostLocalSourcesOnlyForListedTenants) {
@@ -42,7 +42,7 @@ TEST(TenantPolicy, HostLocalSourcesOnlyForListedTenants) {
   EXPECT_TRUE(is_host_local_url("ssh://git@[::1]:22/x.git"));
   EXPECT_FALSE(is_host_local_url("https://github.com/octo/hello.git"));
   EXPECT_FALSE(is_host_local_url("ssh://git@gitlab.example.com/x.git"));
-  auto policy = TenantPolicy::parse({}, {"default"});
+  auto policy = TenantPolicy::parse({}, {"default"}, {"default"});
   ASSERT_TRUE(policy.ok());
   EXPECT_FALSE(policy->source_refusal("default", "file:///srv/repo"));
   EXPECT_FALSE(policy->source_refusal("*", "file:///srv/repo"));
@@ -50,6 +50,18 @@ TEST(TenantPolicy, HostLocalSourcesOnlyForListedTenants) {
   auto refused = policy->source_refusal("other", "file:///srv/repo");
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->find("sources.local-tenants"), std::string::npos) << *refused;
+}
+
+TEST(TenantPolicy, ServerSecretReferencesOnlyForListedTenants) {
+  auto policy = TenantPolicy::parse({}, {}, {"default"});
+  ASSERT_TRUE(policy.ok());
+  EXPECT_FALSE(policy->secret_ref_refusal("default", "env:HOOK_SECRET"));
+  EXPECT_FALSE(policy->secret_ref_refusal("other", "store:hook"));
+  EXPECT_FALSE(policy->secret_ref_refusal("*", "file:/etc/hook"));
+  auto refused = policy->secret_ref_refusal("other", "file:/etc/shadow");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("store:NAME"), std::string::npos) << *refused;
+  EXPECT_TRUE(policy->secret_ref_refusal("other", "env:KILN_SECRETS_KEY_FILE"));
 }
 
 }  // namespace
