@@ -2,7 +2,6 @@
 // `docker buildx build` builds it. The context is packed once into a content-addressed tar.gz
 // (context_pack.h), sent only when the server does not hold that digest for this tenant yet,
 // and built from the upload; the build is followed live unless --detach.
-#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <unistd.h>
@@ -71,15 +70,6 @@ class TransferProgress {
   Clock::time_point started_;
   int last_tenth_ = 0;
 };
-
-std::string base64(const std::string& bytes) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.rdbuf()->setLineLength(0);
-  encoder << bytes;
-  encoder.close();
-  return out.str();
-}
 
 std::string read_all(std::istream& in) {
   std::stringstream text;

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include <Poco/Base64Encoder.h>
+
 #include <iostream>
 #include <sstream>
 
@@ -40,6 +42,15 @@ void print_table(const std::vector<std::string>& header,
   };
   print_row(header);
   for (const auto& row : rows) print_row(row);
+}
+
+std::string base64(const std::string& bytes) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder << bytes;
+  encoder.close();
+  return out.str();
 }
 
 Poco::JSON::Object::Ptr key_values(const std::vector<std::string>& items,

@@ -19,6 +19,9 @@ void print_table(const std::vector<std::string>& header,
 // The final line(s) of a finished build; the exit code for it.
 int print_outcome(Context& ctx, const Poco::JSON::Object::Ptr& build);
 
+// `bytes` in base64, on one line (Dockerfiles and secrets in JSON requests).
+std::string base64(const std::string& bytes);
+
 // KEY=VALUE items of a repeatable option (--build-arg, --label) as a JSON object; a usage error
 // naming `option` for an item without a key or '='.
 Poco::JSON::Object::Ptr key_values(const std::vector<std::string>& items,

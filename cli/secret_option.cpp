@@ -1,28 +1,18 @@
 #include "cli/secret_option.h"
 
-#include <Poco/Base64Encoder.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "cli/cli_error.h"
+#include "cli/output.h"
 
 namespace kiln::cli {
 namespace {
 
 // What the server takes (secrets/build_secrets.h: kMaxBuildSecretBytes).
 constexpr std::size_t kMaxSecretBytes = 64 * 1024;
-
-std::string base64(const std::string& bytes) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.rdbuf()->setLineLength(0);
-  encoder << bytes;
-  encoder.close();
-  return out.str();
-}
 
 std::map<std::string, std::string> fields_of(const std::string& item) {
   std::map<std::string, std::string> fields;
