@@ -8,7 +8,10 @@ output=$("${binary}" --gtest_filter="${filter}" 2>&1)
 status=$?
 ran=$(grep -c '^\[       OK \]\|^\[  FAILED  \]' <<<"${output}")
 failed=$(grep -c '^\[  FAILED  \] [A-Za-z]' <<<"${output}")
-if ((status == 0 && ran > 0)); then result=PASS; else result=FAIL; fi
+# Every test the filter names must run: a renamed test must not turn the row into a smaller one.
+named=$(tr ':' '\n' <<<"${filter}" | grep -c .)
+if ((status == 0 && ran == named)); then result=PASS; else result=FAIL; fi
 ((status == 0)) || tail -n 60 <<<"${output}"
+((ran == named)) || echo "${filter}: ${ran} of the ${named} tests named ran" >&2
 echo "CHAOS| ${name} | ${fault} | ${expected} | ${filter}: ${ran} run, ${failed} failed | ${result}"
 [[ ${result} == PASS ]]

@@ -681,6 +681,8 @@ TEST_F(WebhookIngestTest, ManualBuildCancelAndRetry) {
   EXPECT_EQ(call(port, "DELETE", "/v1/builds/" + id, "", token("globex-secret-1")).status, 403);
   EXPECT_EQ(call(port, "DELETE", "/v1/builds/no-such-build", "", builder()).status, 404);
 
+  EXPECT_EQ(call(port, "POST", "/v1/builds/" + id + "/retry", "", token("globex-secret-1")).status,
+            403);
   auto retry = call(port, "POST", "/v1/builds/" + id + "/retry", "", builder());
   ASSERT_EQ(retry.status, 202) << retry.body;
   EXPECT_NE(retry.str("build_id"), id);
