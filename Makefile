@@ -17,14 +17,14 @@ KILN_NODE_PREFIX ?= /opt/kiln/node
 export KILN_NODE_PREFIX
 export PATH := $(KILN_NODE_PREFIX)/bin:$(PATH)
 
-.PHONY: all deps build web test-build test test-unit test-integration test-e2e chaos demo stop stack-start \
+.PHONY: all deps build web test-build test test-unit test-integration test-e2e test-security chaos demo stop stack-start \
         bench docs format clean help
 
 all: build
 
 help:
 	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
-	@echo "Other targets: build, test-unit, test-integration, test-e2e, chaos, stop, bench, docs, format, clean"
+	@echo "Other targets: build, test-unit, test-integration, test-e2e, test-security, chaos, stop, bench, docs, format, clean"
 
 deps:
 	@bash infra/install.sh
@@ -52,6 +52,10 @@ test-integration: test-build
 test-e2e: test-build
 	ctest --test-dir $(TEST_DIR) -L e2e --output-on-failure
 
+# The closed control plane: NATS users and permissions, PostgreSQL roles.
+test-security: test-build
+	ctest --test-dir $(TEST_DIR) -L security --output-on-failure -j$(JOBS)
+
 # Real faults (kill -9 at failpoints, poisoned streams, silent steps): one table, N passed, M failed.
 chaos: test-build
 	bash tests/chaos/run.sh $(TEST_DIR)
@@ -65,7 +69,7 @@ web: web/dist/index.html
 demo: build web
 	bash infra/demo.sh
 
-stack-start: deps
+stack-start: build
 	bash infra/stack.sh start
 
 stop:

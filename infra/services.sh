@@ -48,6 +48,14 @@ ensure_secrets_key() {
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${KILN_SECRETS_KEY_FILE}")
 }
 
+# The service's NATS credentials file: KILN_<SERVICE>_NATS_CREDENTIALS_FILE (for example
+# KILN_BUILDER_NATS_CREDENTIALS_FILE), else the one infra/stack.sh made.
+credentials_of() {
+  local variable
+  variable=KILN_$(tr 'a-z-' 'A-Z_' <<<"$1")_NATS_CREDENTIALS_FILE
+  echo "${!variable:-${KILN_HOME}/credentials/nats-$1}"
+}
+
 pid_of() {
   local file=${RUN_DIR}/$1.pid
   [[ -f ${file} ]] || return 1
@@ -80,7 +88,9 @@ start() {
     fi
     binary=${BUILD_DIR}/services/${name}/kiln-${name}
     [[ -x ${binary} ]] || die "${binary} not built (run: make build)"
-    KILN_HTTP_PORT=${port} setsid "${binary}" >>"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
+    # Each service its own NATS user (infra/stack.sh made them), never the operator's.
+    KILN_HTTP_PORT=${port} KILN_NATS_CREDENTIALS_FILE=$(credentials_of "${name}") \
+      setsid "${binary}" >>"${LOG_DIR}/${name}.log" 2>&1 </dev/null &
     echo $! >"${RUN_DIR}/${name}.pid"
   done
   for entry in "${SERVICES[@]}"; do

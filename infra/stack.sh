@@ -16,6 +16,14 @@ readonly START_TIMEOUT=${KILN_START_TIMEOUT:-60}
 readonly STOP_TIMEOUT=${KILN_STOP_TIMEOUT:-30}
 
 readonly RUN_DIR=${KILN_HOME}/run
+# Passwords: NATS credentials files (nats-<user>, user:password) and PostgreSQL's (pgpass), 0600.
+readonly CREDENTIALS_DIR=${KILN_HOME}/credentials
+readonly NATS_AUTH_CONFIG=${RUN_DIR}/nats-auth.conf
+readonly PGPASS_FILE=${CREDENTIALS_DIR}/pgpass
+# Where the superuser's psql reaches PostgreSQL: a Unix socket only root and postgres can use.
+readonly PG_SOCKET_DIR=${RUN_DIR}/pg-socket
+# kiln-nats-auth renders kiln's NATS users and permissions (libs/bus/permissions.cpp).
+readonly BUILD_DIR=${KILN_BUILD_DIR:-${REPO_ROOT}/build}
 readonly LOG_DIR=${KILN_HOME}/logs
 readonly NATS_STORE=${KILN_HOME}/nats
 # How many nats-server nodes `start` ran (1, or a cluster's size).
@@ -37,9 +45,13 @@ Manages kiln's local stack in \$KILN_HOME (now ${KILN_HOME}):
                --nats-cluster N (or KILN_NATS_CLUSTER=N): N nodes n1..nN on consecutive ports
                from those, routes from \$KILN_NATS_ROUTE_PORT (6222), stores in nats/n<i>/;
                env then lists every node's URL and KILN_NATS_REPLICAS=N
-  postgres     cluster in pg/, database "kiln"     port \$KILN_PG_PORT (5432), trust auth
+  postgres     cluster in pg/, database "kiln"     port \$KILN_PG_PORT (5432)
   registry     docker-registry, data in registry/  port \$KILN_REGISTRY_PORT (5000), plain HTTP
 All listen on 127.0.0.1 only; logs go to logs/, pid files to run/.
+The control plane is closed: nats-server admits only kiln's users, one per service with only its
+subjects plus "admin" (kiln-nats-auth, from \$KILN_BUILD_DIR, default build/), and PostgreSQL
+asks for passwords: kiln_analytics (owner, writer), kiln_query (read-only); the superuser only
+through a Unix socket in run/. Passwords are made once, in credentials/ (mode 0600).
 
   start    start whatever is not running, wait until each is ready, then push the base image
            kiln/busybox:latest to the registry (infra/base-image.sh) unless --no-base-image
@@ -165,12 +177,25 @@ nats_ready() {
   fi
 }
 
+# Credentials files for every NATS user (kept across starts) and the authorization block that
+# every node loads.
+write_nats_auth() {
+  local tool=${BUILD_DIR}/tools/nats-auth/kiln-nats-auth
+  [[ -x ${tool} ]] || die "${tool} not built (run: make build)"
+  mkdir -p "${CREDENTIALS_DIR}"
+  chmod 0700 "${CREDENTIALS_DIR}"
+  (umask 077 && "${tool}" --credentials-dir "${CREDENTIALS_DIR}" >"${NATS_AUTH_CONFIG}.tmp") ||
+    die "kiln-nats-auth failed"
+  mv "${NATS_AUTH_CONFIG}.tmp" "${NATS_AUTH_CONFIG}"
+}
+
 start_nats() {
   local nodes=$1 i j pid routes
   if [[ -f ${NATS_NODES_FILE} ]] && (($(nats_nodes) != nodes)); then
     die "nats-server runs as $(nats_nodes) node(s); stop the stack before changing --nats-cluster"
   fi
   command -v nats-server >/dev/null || die "nats-server not found (run infra/install.sh)"
+  write_nats_auth
   echo "${nodes}" >"${NATS_NODES_FILE}"
   # Every node first: a cluster node reports healthy only once a quorum is up.
   for ((i = 1; i <= nodes; i++)); do
@@ -180,7 +205,8 @@ start_nats() {
     fi
     local port=$((NATS_PORT + i - 1))
     require_free_port nats-server "${port}"
-    local args=(-js -a 127.0.0.1 -p "${port}" -sd "$(nats_store "${i}" "${nodes}")")
+    local args=(-c "${NATS_AUTH_CONFIG}" -js -a 127.0.0.1 -p "${port}"
+      -sd "$(nats_store "${i}" "${nodes}")")
     if ((nodes == 1)); then
       args+=(-n kiln-local)
     else
@@ -239,6 +265,7 @@ pg_init() {
   chmod 0700 "${PG_DATA}"
   as_postgres test -w "${PG_DATA}" ||
     die "user postgres cannot write ${PG_DATA}; every parent directory must be searchable by it"
+  # trust only until the first start: write_pg_access replaces pg_hba.conf before every start.
   as_postgres "${PG_BIN}/initdb" -D "${PG_DATA}" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >>"${LOG_DIR}/postgres-initdb.log" 2>&1 ||
     { tail -n 20 "${LOG_DIR}/postgres-initdb.log" >&2; die "initdb failed"; }
@@ -252,6 +279,29 @@ unix_socket_directories = ''
 EOF
 }
 
+# The password of role $1, made once.
+pg_password() {
+  local file=${CREDENTIALS_DIR}/postgres-$1
+  if [[ ! -s ${file} ]]; then
+    (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"${file}")
+  fi
+  cat "${file}"
+}
+
+# Passwords over TCP for everyone; the superuser also through the private socket, as postgres.
+write_pg_access() {
+  mkdir -p "${CREDENTIALS_DIR}" "${PG_SOCKET_DIR}"
+  chmod 0700 "${CREDENTIALS_DIR}"
+  chown postgres:postgres "${PG_SOCKET_DIR}"
+  chmod 0700 "${PG_SOCKET_DIR}"
+  printf '%s\n' '# Written by infra/stack.sh on every start; edits are overwritten.' \
+    'local all postgres peer' 'host all all 127.0.0.1/32 scram-sha-256' >"${PG_DATA}/pg_hba.conf"
+  chown postgres:postgres "${PG_DATA}/pg_hba.conf"
+  (umask 077 && printf '127.0.0.1:*:kiln:%s:%s\n' \
+    kiln_analytics "$(pg_password kiln_analytics)" \
+    kiln_query "$(pg_password kiln_query)" >"${PGPASS_FILE}")
+}
+
 start_postgres() {
   local pid
   if pid=$(pg_running_pid); then
@@ -260,20 +310,25 @@ start_postgres() {
   fi
   require_free_port postgres "${PG_PORT}"
   pg_init
+  write_pg_access
   local log_file=${LOG_DIR}/postgres.log
   touch "${log_file}"
   chown postgres:postgres "${log_file}" # pg_ctl opens it as postgres
   # pg_ctl detaches the postmaster (its own session) and -w waits until it accepts connections.
-  as_postgres "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -l "${log_file}" -o "-p ${PG_PORT}" \
+  as_postgres "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -l "${log_file}" -o "-p ${PG_PORT} -k ${PG_SOCKET_DIR}" \
     -w -t "${START_TIMEOUT}" start >/dev/null ||
     { tail -n 20 "${log_file}" >&2; die "postgres did not start (log: ${log_file})"; }
   pid=$(pg_running_pid) || die "postgres started but ${PG_DATA}/postmaster.pid names no live postgres"
   wait_ready postgres "${pid}" postgres "${log_file}" pg_ready
-  local psql=("${PG_BIN}/psql" -h 127.0.0.1 -p "${PG_PORT}" -U postgres -X -q -tA)
+  local psql=(as_postgres "${PG_BIN}/psql" -h "${PG_SOCKET_DIR}" -p "${PG_PORT}" -U postgres -X -q -tA)
   if [[ $("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'kiln'") != 1 ]]; then
     "${psql[@]}" -d postgres -c 'CREATE DATABASE kiln'
     log "created database kiln"
   fi
+  # roles.sql goes in on stdin: the postgres user need not be able to read the checkout.
+  "${psql[@]}" -d kiln -v analytics_password="$(pg_password kiln_analytics)" \
+    -v query_password="$(pg_password kiln_query)" -f - <"${REPO_ROOT}/infra/postgres/roles.sql" ||
+    die "setting up kiln's PostgreSQL roles failed"
   log "postgres ready on 127.0.0.1:${PG_PORT} (pid ${pid})"
 }
 
@@ -349,7 +404,11 @@ env_lines() {
   nodes=$(nats_nodes)
   printf 'export KILN_NATS_URL=%q\n' "$(nats_urls "${nodes}")"
   printf 'export KILN_NATS_REPLICAS=%q\n' "${nodes}"
-  printf 'export KILN_DATABASE_URL=%q\n' "postgresql://postgres@127.0.0.1:${PG_PORT}/kiln"
+  printf 'export KILN_NATS_CREDENTIALS_FILE=%q\n' "${CREDENTIALS_DIR}/nats-admin"
+  printf 'export KILN_DATABASE_URL=%q\n' \
+    "postgresql://kiln_analytics@127.0.0.1:${PG_PORT}/kiln?passfile=${PGPASS_FILE}"
+  printf 'export KILN_DATABASE_QUERY_URL=%q\n' \
+    "postgresql://kiln_query@127.0.0.1:${PG_PORT}/kiln?passfile=${PGPASS_FILE}"
   printf 'export KILN_REGISTRY=%q\n' "127.0.0.1:${REGISTRY_PORT}"
 }
 

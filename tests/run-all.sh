@@ -4,6 +4,7 @@
 #   tidy         clang-tidy's agreed checks (.clang-tidy) on libs/, services/ and cli/
 #   unit         no servers
 #   integration  real nats-server, PostgreSQL, docker-registry, buildah on free loopback ports
+#   security     the closed control plane: NATS users and permissions, PostgreSQL roles
 #   e2e          every service as a process, driven like users drive it
 #   chaos        real faults (kill -9 at failpoints, poisoned streams, silent steps, full disks)
 #                and the untrusted-input parsers under libFuzzer (KILN_FUZZ_SECONDS each), one table
@@ -19,7 +20,7 @@ jobs=$(nproc)
 cd "$(dirname "$0")/.."
 
 declare -A results
-groups=(format tidy unit integration e2e chaos cluster web)
+groups=(format tidy unit integration security e2e chaos cluster web)
 run_group() {
   local name=$1
   shift
@@ -41,6 +42,7 @@ run_group tidy bash tests/tidy.sh "${build_dir}"
 run_group unit ctest --test-dir "${build_dir}" -L unit --output-on-failure -j"${jobs}"
 run_group integration ctest --test-dir "${build_dir}" -L integration --output-on-failure \
   -j"${jobs}"
+run_group security ctest --test-dir "${build_dir}" -L security --output-on-failure -j"${jobs}"
 e2e_log=$(mktemp)
 e2e_started=${SECONDS}
 ctest --test-dir "${build_dir}" -L e2e --output-on-failure >"${e2e_log}" 2>&1 &

@@ -57,6 +57,9 @@ Result<std::unique_ptr<Bus>> Bus::connect(const BusOptions& options) {
   natsOptions_SetTimeout(opts.get(), options.connect_timeout_ms);
   natsOptions_SetMaxReconnect(opts.get(), options.max_reconnect);
   natsOptions_SetReconnectWait(opts.get(), options.reconnect_wait_ms);
+  if (!options.user.empty()) {
+    natsOptions_SetUserInfo(opts.get(), options.user.c_str(), options.password.c_str());
+  }
   // Outgoing messages are buffered while reconnecting; JetStream publishes still wait for their
   // ack.
   natsOptions_SetReconnectBufSize(opts.get(), 8 * 1024 * 1024);

@@ -24,6 +24,10 @@ namespace kiln::bus {
 struct BusOptions {
   std::string url = "nats://127.0.0.1:4222";  // comma-separated list for a cluster
   std::string name = "kiln";                  // connection name shown by the server
+  // The user this connection authenticates as (bus/permissions.h); empty: none. (Initialized so
+  // that designated initializers may leave them out.)
+  std::string user{};
+  std::string password{};
   int connect_timeout_ms = 2000;
   int reconnect_wait_ms = 250;
   int max_reconnect = -1;  // -1: retry forever; the connection survives server restarts

@@ -57,6 +57,12 @@ Error nats_error(const char* call, natsStatus status, jsErrCode js_code) {
     case NATS_INVALID_ARG:
       code = ErrorCode::kInvalidArgument;
       break;
+    case NATS_CONNECTION_AUTH_FAILED:
+      code = ErrorCode::kUnauthenticated;
+      break;
+    case NATS_NOT_PERMITTED:
+      code = ErrorCode::kPermissionDenied;
+      break;
     default:
       break;
   }

@@ -22,6 +22,8 @@ inline constexpr char kWorkersBucket[] = "kiln_workers";
 // Values given to one build (kiln build --secret), sealed (secrets/build_secrets.h), one key per
 // build and secret; purged when the build ends, forgotten after a day in any case.
 inline constexpr char kBuildSecretsBucket[] = "kiln_build_secrets";
+// The scheduler's snapshots of its state (services/scheduler/snapshot_store.h); only it opens it.
+inline constexpr char kSchedulerBucket[] = "kiln_scheduler";
 
 struct StreamSpec {
   std::string name;

@@ -1,16 +1,14 @@
 #include "secrets/sealing_key.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
+
+#include "common/private_file.h"
 
 namespace kiln::secrets {
 namespace {
@@ -47,17 +45,9 @@ SealingKey SealingKey::from_bytes(const std::array<unsigned char, 32>& bytes) {
 }
 
 Result<SealingKey> SealingKey::load(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return make_error(ErrorCode::kNotFound,
-                      "secrets key file " + path + ": " + std::strerror(errno));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return make_error(
-        ErrorCode::kPermissionDenied,
-        "secrets key file " + path + " is readable by others than its owner (chmod 600 it)");
-  }
-  std::ifstream in(path);
+  auto content = read_private_file(path, "secrets key file");
+  if (!content.ok()) return content.error();
+  std::istringstream in(*content);
   std::string text;
   in >> text;
   if (text.size() != 64) {
@@ -78,26 +68,7 @@ Result<SealingKey> SealingKey::load(const std::string& path) {
 }
 
 Status SealingKey::create(const std::string& path) {
-  std::array<unsigned char, 32> raw{};
-  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
-    return make_error(ErrorCode::kInternal, "RAND_bytes failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text;
-  for (unsigned char b : raw) {
-    text += kHex[b >> 4];
-    text += kHex[b & 15];
-  }
-  text += '\n';
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return make_error(errno == EEXIST ? ErrorCode::kAlreadyExists : ErrorCode::kUnavailable,
-                      "secrets key file " + path + ": " + std::strerror(errno));
-  }
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ::close(fd);
-  if (!written) return make_error(ErrorCode::kUnavailable, "writing secrets key file " + path);
-  return {};
+  return write_private_file(path, random_hex(32) + "\n", "secrets key file", /*replace=*/false);
 }
 
 std::string SealingKey::seal(std::string_view plaintext, std::string_view context) const {

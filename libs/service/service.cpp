@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "bus/permissions.h"
 #include "bus/topology.h"
 #include "common/log.h"
 #include "common/shutdown.h"
@@ -21,6 +22,9 @@ Config make_config(const std::string& program, const std::string& summary, Commo
   config.tolerate_environment(kiln_environment());
   auto& http = common.http;
   config.bind("nats.url", common.nats_url, "NATS server URL(s), comma-separated").not_empty();
+  config.bind("nats.credentials-file", common.nats_credentials_file,
+              "File with this service's NATS user and password, one line user:password, mode "
+              "0600 (infra/stack.sh makes one per service); empty: no user");
   config
       .bind("nats.replicas", common.nats_replicas,
             "Copies of each stream and bucket kiln creates: 3 on a 3-node cluster (set the same "
@@ -79,9 +83,20 @@ std::unique_ptr<bus::Bus> connect_bus(const CommonOptions& common) {
   options.url = common.nats_url;
   options.replicas = common.nats_replicas;
   options.name = common.instance;
+  if (!common.nats_credentials_file.empty()) {
+    const auto credentials =
+        require(bus::read_credentials_file(common.nats_credentials_file), "nats.credentials-file");
+    options.user = credentials.user;
+    options.password = credentials.password;
+  }
   bool warned = false;
   while (!shutdown::requested()) {
     auto connected = bus::Bus::connect(options);
+    if (!connected.ok() && (connected.error().code == ErrorCode::kUnauthenticated ||
+                            connected.error().code == ErrorCode::kPermissionDenied)) {
+      throw StartupError("NATS refused user '" + options.user +
+                         "': " + connected.error().describe());
+    }
     if (connected.ok()) {
       auto provisioned = bus::provision(**connected, common.streams);
       if (provisioned.ok()) {

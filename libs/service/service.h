@@ -37,6 +37,8 @@ struct CommonOptions {
   explicit CommonOptions(int default_http_port);
 
   std::string nats_url = "nats://127.0.0.1:4222";
+  // "user:password", owner-readable only (bus/permissions.h); empty: connect without a user.
+  std::string nats_credentials_file;
   int nats_replicas = 1;
   http::ServerOptions http;
   std::string log_level = "info";
@@ -64,7 +66,8 @@ const std::vector<OtherVariable>& other_kiln_variables();
 void init_logging(CommonOptions& common, const std::string& service);
 
 // Connects (retrying every second until shutdown is requested; nullptr then) and provisions
-// kiln's streams and buckets.
+// kiln's streams and buckets. Unreadable credentials, or credentials the server refuses, are a
+// StartupError: waiting would not change them.
 std::unique_ptr<bus::Bus> connect_bus(const CommonOptions& common);
 
 // Adds the readiness check "nats" (connected and the JetStream API answers).

@@ -44,7 +44,9 @@ Analytics::Analytics(const AnalyticsOptions& options, bus::Bus& bus)
     : options_(options),
       auth_(parse_tokens(options_.api_tokens)),
       server_("analytics", options_.common.http),
-      pool_(options_.applier.database_url, options_.pool_size),
+      pool_(options_.query_database_url.empty() ? options_.applier.database_url
+                                                : options_.query_database_url,
+            options_.pool_size),
       applier_(bus, options_.applier, server_.metrics()),
       api_(pool_, bus, auth_, server_.metrics()),
       live_(bus, api_, server_.metrics()) {

@@ -9,7 +9,14 @@ Config describe(AnalyticsOptions& o) {
       "kiln-analytics [rebuild]",
       "Event log -> PostgreSQL projections -> query API, live stream, dashboard.", o.common);
   config.accept_arguments();  // `rebuild`
-  config.bind("database.url", o.applier.database_url, "PostgreSQL URL").not_empty();
+  config
+      .bind("database.url", o.applier.database_url,
+            "PostgreSQL URL of the role that migrates and writes the projections (a password goes "
+            "in a pgpass file named by ?passfile=...)")
+      .not_empty();
+  config.bind("database.query-url", o.query_database_url,
+              "PostgreSQL URL for the query API, which only reads: a read-only role (empty: "
+              "database.url)");
   config.bind("database.pool-size", o.pool_size, "PostgreSQL connections for the query API")
       .range(1, 256);
   config.bind("migrations.dir", o.migrations_dir, "Directory of NNN_name.sql migrations")

@@ -15,8 +15,10 @@ inline constexpr int kDefaultHttpPort = 8081;
 
 struct AnalyticsOptions {
   service::CommonOptions common{kDefaultHttpPort};
-  // database.url lives in `applier` (handed to it as is); the query API's pool uses it too.
+  // database.url lives in `applier` (handed to it as is): the role that migrates and writes.
   ApplierOptions applier{.database_url = "postgresql://postgres@127.0.0.1:5432/kiln"};
+  // The query API's pool, which only reads: a read-only role's URL (empty: database.url).
+  std::string query_database_url;
   int pool_size = 8;                          // PostgreSQL connections for the query API
   std::string migrations_dir = "migrations";  // applied at start, replayed by `rebuild`
   std::string api_tokens;                     // see http/auth.h; read role for queries

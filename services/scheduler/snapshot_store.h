@@ -12,12 +12,13 @@
 
 #include "bus/bus.h"
 #include "bus/kv.h"
+#include "bus/topology.h"
 #include "common/result.h"
 #include "kiln/snapshot/v1/dispatch.pb.h"
 
 namespace kiln::scheduler {
 
-inline constexpr char kSchedulerBucket[] = "kiln_scheduler";
+inline constexpr const char* kSchedulerBucket = bus::kSchedulerBucket;
 
 class SnapshotStore {
  public:

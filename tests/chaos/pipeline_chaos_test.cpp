@@ -56,7 +56,7 @@ class StackEnvironment : public ::testing::Environment {
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new StackEnvironment);
 
 std::unique_ptr<bus::Bus> connect() {
-  auto bus = bus::Bus::connect(bus::BusOptions{.url = g_stack->nats_url(), .name = "chaos"});
+  auto bus = bus::Bus::connect(g_stack->bus_options("chaos"));
   if (!bus.ok()) throw std::runtime_error(bus.error().describe());
   return std::move(bus.value());
 }

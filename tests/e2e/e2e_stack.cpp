@@ -94,9 +94,11 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
   }
   const std::map<std::string, std::string> common = {{"KILN_NATS_URL", nats_.url()},
                                                      {"KILN_LOG_LEVEL", "debug"}};
-  auto env = [&common, &options](const std::string& service,
-                                 std::map<std::string, std::string> extra) {
+  postgres_.enable_kiln_roles();
+  auto env = [this, &common, &options](const std::string& service,
+                                       std::map<std::string, std::string> extra) {
     extra.insert(common.begin(), common.end());
+    extra["KILN_NATS_CREDENTIALS_FILE"] = nats_.credentials_file(service);
     if (auto it = options.env.find(service); it != options.env.end()) {
       for (const auto& [key, value] : it->second) extra[key] = value;
     }
@@ -104,7 +106,8 @@ Stack::Stack(const StackOptions& options) : dir_(testing::make_temp_dir("kiln-e2
   };
   analytics_ = std::make_unique<testing::ServiceProcess>(
       "analytics", service_binary("analytics"), testing::free_port(),
-      env("analytics", {{"KILN_DATABASE_URL", postgres_.url()},
+      env("analytics", {{"KILN_DATABASE_URL", postgres_.analytics_url()},
+                        {"KILN_DATABASE_QUERY_URL", postgres_.query_url()},
                         {"KILN_MIGRATIONS_DIR", std::string(KILN_SOURCE_DIR) + "/migrations"},
                         {"KILN_API_TOKENS", tokens}}));
   scheduler_ = std::make_unique<testing::ServiceProcess>(

@@ -1,5 +1,7 @@
 // The whole of kiln for end-to-end tests: real nats-server, PostgreSQL and docker-registry (with
 // kiln's base image), and the five services as separate processes, started once for the suite.
+// The control plane is closed as infra/stack.sh closes it: each service its own NATS user with
+// only its subjects, analytics on PostgreSQL as kiln_analytics and its queries as kiln_query.
 // The Git host is played by the tests: they create repositories and sign webhooks themselves.
 #pragma once
 
@@ -39,6 +41,8 @@ class Stack {
   // The secrets.key-file webhook-ingest and the builder share.
   std::string secrets_key_file() const { return dir_ + "/secrets.key"; }
   std::string nats_url() const { return nats_.url(); }
+  // Connection options for the tests' own look at the log (as the operator).
+  bus::BusOptions bus_options(const std::string& name) const { return nats_.bus_options(name); }
   std::string postgres_url() const { return postgres_.url(); }
   testing::NatsServer& nats() { return nats_; }
   testing::PostgresServer& postgres() { return postgres_; }
@@ -73,7 +77,7 @@ class Stack {
 
  private:
   std::string dir_;
-  testing::NatsServer nats_;
+  testing::NatsServer nats_{testing::WithKilnUsers{}};
   testing::PostgresServer postgres_;
   testing::RegistryServer registry_;
   std::unique_ptr<testing::ServiceProcess> analytics_, scheduler_, builder_, pusher_, ingest_;

@@ -434,7 +434,7 @@ TEST(EndToEnd, CliSecretReachesTheRunStepAndNothingElse) {
   EXPECT_NE(logs.body.find("secret-matches"), std::string::npos) << logs.body;
 
   // Purged once the build ended.
-  auto bus = bus::Bus::connect(bus::BusOptions{.url = g_stack->nats_url(), .name = "e2e-secrets"});
+  auto bus = bus::Bus::connect(g_stack->bus_options("e2e-secrets"));
   ASSERT_TRUE(bus.ok()) << bus.error().describe();
   auto key = secrets::SealingKey::load(g_stack->secrets_key_file());
   ASSERT_TRUE(key.ok()) << key.error().describe();

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -514,6 +515,47 @@ NatsServer::NatsServer(NatsClusterMember member) : member_(std::move(member)) {
   }
 }
 
+NatsServer::NatsServer(WithKilnUsers) : kiln_users_(true), dir_(make_temp_dir("kiln-nats")) {
+  try {
+    write_kiln_users();
+    start_on_free_port(port_, [this] { start(); });
+  } catch (...) {
+    remove_tree(dir_);
+    throw;
+  }
+}
+
+void NatsServer::write_kiln_users() {
+  fs::create_directories(dir_ + "/credentials");
+  std::map<std::string, std::string> passwords;
+  for (const auto& user : bus::kiln_permissions()) {
+    const bus::Credentials credentials{user.user, bus::random_password()};
+    if (auto written = bus::write_credentials_file(credentials_file(user.user), credentials);
+        !written.ok()) {
+      throw std::runtime_error(written.error().describe());
+    }
+    passwords[user.user] = credentials.password;
+  }
+  auto config = bus::authorization_config(passwords);
+  if (!config.ok()) throw std::runtime_error(config.error().describe());
+  write_file(dir_ + "/nats.conf", *config);
+}
+
+std::string NatsServer::credentials_file(const std::string& user) const {
+  return dir_ + "/credentials/nats-" + user;
+}
+
+bus::BusOptions NatsServer::bus_options(const std::string& name, const std::string& user) const {
+  bus::BusOptions options{.url = url(), .name = name};
+  if (kiln_users_) {
+    auto credentials = bus::read_credentials_file(credentials_file(user));
+    if (!credentials.ok()) throw std::runtime_error(credentials.error().describe());
+    options.user = credentials->user;
+    options.password = credentials->password;
+  }
+  return options;
+}
+
 NatsServer::NatsServer() : dir_(make_temp_dir("kiln-nats")) {
   try {
     start_on_free_port(port_, [this] { start(); });
@@ -549,6 +591,7 @@ void NatsServer::start() {
   } else {
     argv.insert(argv.end(), {"-n", "kiln-test"});
   }
+  if (kiln_users_) argv.insert(argv.end(), {"-c", dir_ + "/nats.conf"});
   pid_ = spawn_server(argv, log_path);
   // nats-server enables JetStream (recovering the store) before it accepts clients, so an
   // accepted connection means JetStream is usable.
@@ -635,6 +678,47 @@ PostgresServer::~PostgresServer() {
 
 std::string PostgresServer::url() const {
   return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/kiln";
+}
+
+void PostgresServer::enable_kiln_roles() {
+  const std::string analytics_password = bus::random_password();
+  const std::string query_password = bus::random_password();
+  write_file(dir_ + "/pgpass", "127.0.0.1:*:kiln:kiln_analytics:" + analytics_password +
+                                   "\n127.0.0.1:*:kiln:kiln_query:" + query_password + "\n");
+  fs::permissions(dir_ + "/pgpass", fs::perms::owner_read | fs::perms::owner_write);
+  const std::string psql = sh_quote(postgres_bin_dir() + "/psql") + " -X -q -h 127.0.0.1 -p " +
+                           std::to_string(port_) +
+                           " -U postgres -d kiln -v analytics_password=" + analytics_password +
+                           " -v query_password=" + query_password + " -f " +
+                           sh_quote(std::string(KILN_SOURCE_DIR) + "/infra/postgres/roles.sql");
+  std::string output;
+  if (run_command(psql, &output) != 0) {
+    throw std::runtime_error("infra/postgres/roles.sql failed: " + output);
+  }
+  write_file(dir_ + "/data/pg_hba.conf",
+             "host all postgres 127.0.0.1/32 trust\n"
+             "host all all 127.0.0.1/32 scram-sha-256\n");
+  // SIGHUP: the postmaster reads pg_hba.conf again. Done once kiln_query without a password
+  // is turned away.
+  if (::kill(pid_, SIGHUP) != 0) throw std::runtime_error(errno_text("SIGHUP postgres"));
+  const std::string without_password =
+      "PGPASSFILE=/dev/null " + sh_quote(postgres_bin_dir() + "/psql") +
+      " -X -w -q -h 127.0.0.1 -p " + std::to_string(port_) + " -U kiln_query -d kiln -c 'SELECT 1'";
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (run_command(without_password, &output) == 0) {
+    if (Clock::now() >= deadline) throw std::runtime_error("pg_hba.conf not reloaded in 10 s");
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+std::string PostgresServer::analytics_url() const {
+  return "postgresql://kiln_analytics@127.0.0.1:" + std::to_string(port_) +
+         "/kiln?passfile=" + dir_ + "/pgpass";
+}
+
+std::string PostgresServer::query_url() const {
+  return "postgresql://kiln_query@127.0.0.1:" + std::to_string(port_) + "/kiln?passfile=" + dir_ +
+         "/pgpass";
 }
 
 void PostgresServer::start() {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "bus/bus.h"
+#include "bus/permissions.h"
 #include "support/process.h"  // run_command() and friends, which callers of this header use
 
 namespace kiln::testing {
@@ -36,18 +38,28 @@ struct NatsClusterMember {
   int monitor_port = 0;  // HTTP monitoring (/jsz); 0: a free one
 };
 
+// Asks for a nats-server with kiln's users and permissions (bus/permissions.h), as
+// infra/stack.sh runs it: no anonymous clients, each user only its subjects.
+struct WithKilnUsers {};
+
 // nats-server -js on a free port with its own store directory; a cluster node when given its
 // membership.
 class NatsServer {
  public:
   NatsServer();
   explicit NatsServer(NatsClusterMember member);
+  explicit NatsServer(WithKilnUsers);
   ~NatsServer();
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
 
   std::string url() const;  // nats://127.0.0.1:<port>
   int port() const { return port_; }
+  // With kiln's users: the credentials file (nats.credentials-file) of a service or kAdminUser.
+  std::string credentials_file(const std::string& user) const;
+  // Options to connect as `user` (kiln's users only; ignored on a server without users).
+  bus::BusOptions bus_options(const std::string& name,
+                              const std::string& user = bus::kAdminUser) const;
   std::string store_dir() const { return dir_ + "/store"; }  // JetStream's files
   void kill9();                                              // SIGKILL, no cleanup: the store stays
   void stop();                                               // SIGTERM and wait
@@ -65,14 +77,17 @@ class NatsServer {
 
  private:
   void start();
+  void write_kiln_users();
   std::optional<NatsClusterMember> member_;
+  bool kiln_users_ = false;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;
 };
 
 // A PostgreSQL cluster (initdb as the postgres user, since PostgreSQL refuses root) on a free
-// port, with a database "kiln" owned by the postgres user, trust authentication on 127.0.0.1.
+// port, with a database "kiln" owned by the postgres user, trust authentication on 127.0.0.1;
+// with enable_kiln_roles(), kiln's roles as infra/stack.sh makes them.
 class PostgresServer {
  public:
   PostgresServer();
@@ -80,8 +95,16 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  std::string url() const;  // postgresql://postgres@127.0.0.1:<port>/kiln
+  std::string url() const;  // postgresql://postgres@127.0.0.1:<port>/kiln (the superuser)
   int port() const { return port_; }
+  // Runs infra/postgres/roles.sql with fresh passwords, kept in a pgpass file, and from then on
+  // asks every role but the superuser for its password (the superuser stays on trust, so tests
+  // can still look inside).
+  void enable_kiln_roles();
+  // postgresql://<role>@127.0.0.1:<port>/kiln?passfile=... for kiln_analytics (owner, writer)
+  // and kiln_query (read-only); enable_kiln_roles() first.
+  std::string analytics_url() const;
+  std::string query_url() const;
   void stop();     // fast shutdown (SIGINT, what pg_ctl stop -m fast sends)
   void kill9();    // SIGKILL to the postmaster and every backend: a crash, recovered on restart
   void restart();  // start again on the same data directory
