@@ -10,6 +10,8 @@ std::string_view provider_name(Provider provider) {
       return "gitlab";
     case Provider::kGitea:
       return "gitea";
+    case Provider::kBitbucket:
+      return "bitbucket";
   }
   return "unknown";
 }

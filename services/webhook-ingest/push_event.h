@@ -15,7 +15,7 @@
 
 namespace kiln::webhook {
 
-enum class Provider { kGithub, kGitlab, kGitea };
+enum class Provider { kGithub, kGitlab, kGitea, kBitbucket };
 
 std::string_view provider_name(Provider provider);
 
@@ -39,6 +39,8 @@ struct PushEvent {
 Result<PushEvent> parse_github_push(std::string_view body);
 Result<PushEvent> parse_gitlab_push(std::string_view body);
 Result<PushEvent> parse_gitea_push(std::string_view body);
+// Bitbucket Cloud: one event per ref the push changed (push.changes[], never empty).
+Result<std::vector<PushEvent>> parse_bitbucket_push(std::string_view body);
 
 // True for a sha of only zeros (how hosts spell "no commit": created or deleted refs).
 bool is_null_sha(std::string_view sha);

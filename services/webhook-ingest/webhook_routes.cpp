@@ -29,6 +29,8 @@ Headers headers_of(Provider provider) {
       return {"X-Gitlab-Token", "X-Gitlab-Event", {"X-Gitlab-Event-UUID", "Idempotency-Key"}};
     case Provider::kGitea:
       return {"X-Gitea-Signature", "X-Gitea-Event", {"X-Gitea-Delivery", "X-Forgejo-Delivery"}};
+    case Provider::kBitbucket:
+      return {"X-Hub-Signature", "X-Event-Key", {"X-Request-UUID"}};
   }
   return {"", "", {}};
 }
@@ -42,6 +44,8 @@ bool verify(Provider provider, const std::string& secret, const std::string& hea
       return verify_gitlab_token(secret, header);
     case Provider::kGitea:
       return verify_gitea_signature(secret, header, body);
+    case Provider::kBitbucket:  // GitHub's format: "sha256=" + hex HMAC-SHA256
+      return verify_github_signature(secret, header, body);
   }
   return false;
 }
@@ -54,18 +58,28 @@ bool is_push(Provider provider, const std::string& event) {
       return event == "Push Hook" || event == "Tag Push Hook";
     case Provider::kGitea:
       return event == "push";
+    case Provider::kBitbucket:
+      return event == "repo:push";
   }
   return false;
 }
 
-Result<PushEvent> parse_push(Provider provider, std::string_view body) {
+Result<std::vector<PushEvent>> one(Result<PushEvent> push) {
+  if (!push.ok()) return push.error();
+  return std::vector<PushEvent>{std::move(push.value())};
+}
+
+// Every ref the push changed: one for most hosts, one per change for Bitbucket.
+Result<std::vector<PushEvent>> parse_pushes(Provider provider, std::string_view body) {
   switch (provider) {
     case Provider::kGithub:
-      return parse_github_push(body);
+      return one(parse_github_push(body));
     case Provider::kGitlab:
-      return parse_gitlab_push(body);
+      return one(parse_gitlab_push(body));
     case Provider::kGitea:
-      return parse_gitea_push(body);
+      return one(parse_gitea_push(body));
+    case Provider::kBitbucket:
+      return parse_bitbucket_push(body);
   }
   return make_error(ErrorCode::kInternal, "unknown provider");
 }
@@ -94,7 +108,8 @@ std::string outcome_for_status(int status) {
 void WebhookRoutes::add_to(http::Server& server) {
   http::RouteOptions route;
   route.max_body_bytes = options_.hook_max_body_bytes;
-  for (Provider provider : {Provider::kGithub, Provider::kGitlab, Provider::kGitea}) {
+  for (Provider provider :
+       {Provider::kGithub, Provider::kGitlab, Provider::kGitea, Provider::kBitbucket}) {
     const std::string path = "/hooks/" + std::string(provider_name(provider));
     server.route(
         "POST", path, [this, provider](http::Request& r) { return handle(provider, r, {}); },
@@ -248,17 +263,18 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
                                    .str());
   }
 
-  auto push = parse_push(provider, request.body);
-  if (!push.ok()) {
-    const int status = push.error().peer_code == "malformed_json" ? 400 : 422;
-    throw http::HttpError(status, push.error().peer_code, push.error().message);
+  auto pushes = parse_pushes(provider, request.body);
+  if (!pushes.ok()) {
+    const int status = pushes.error().peer_code == "malformed_json" ? 400 : 422;
+    throw http::HttpError(status, pushes.error().peer_code, pushes.error().message);
   }
-
+  // Every change of one delivery is of the same repository.
+  const PushEvent& first = pushes->front();
   const auto matching =
-      projects_for_repository(all_projects, push->repository_urls, push->repository_full_name);
+      projects_for_repository(all_projects, first.repository_urls, first.repository_full_name);
   if (matching.empty()) {
-    const std::string repo = !push->repository_full_name.empty() ? push->repository_full_name
-                                                                 : push->repository_urls.front();
+    const std::string repo = !first.repository_full_name.empty() ? first.repository_full_name
+                                                                 : first.repository_urls.front();
     throw http::HttpError(
         404, "unknown_repository",
         "no project is configured for repository " + repo +
@@ -281,23 +297,51 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
                               matching.front().name);
   }
   const project::Project& project = *chosen;
+  if (pushes->size() == 1) {
+    return http::json_response(202,
+                               request_build(project, first, provider, delivery, outcome).str());
+  }
+  // A push of several refs (Bitbucket): a build per ref, each under its own id derived from the
+  // delivery's, so a redelivery finds every one of them again.
+  json::Array builds;
+  outcome = "ignored";
+  for (std::size_t i = 0; i < pushes->size(); ++i) {
+    std::string ref_outcome;
+    json::Object build = request_build(project, (*pushes)[i], provider,
+                                       delivery + "." + std::to_string(i), ref_outcome);
+    builds.add(build.add("ref", (*pushes)[i].ref));
+    // accepted > duplicate > ignored: the delivery's outcome is the most that came of it.
+    if (ref_outcome == "accepted" || (ref_outcome == "duplicate" && outcome == "ignored")) {
+      outcome = ref_outcome;
+    }
+  }
+  return http::json_response(202, json::Object()
+                                      .add("status", outcome == "ignored" ? "ignored" : "accepted")
+                                      .add("project", project.name)
+                                      .add("delivery_id", delivery)
+                                      .add("builds", builds)
+                                      .str());
+}
 
-  if (auto reason = ignore_reason(project, *push)) {
+json::Object WebhookRoutes::request_build(const project::Project& project, const PushEvent& push,
+                                          Provider provider, const std::string& delivery,
+                                          std::string& outcome) {
+  const std::string provider_str(provider_name(provider));
+  if (auto reason = ignore_reason(project, push)) {
     outcome = "ignored";
     log::info("webhook ignored", {{"provider", provider_str},
                                   {"delivery_id", delivery},
                                   {"project", project.name},
+                                  {"ref", push.ref},
                                   {"reason", *reason}});
-    return http::json_response(202, json::Object()
-                                        .add("status", "ignored")
-                                        .add("reason", *reason)
-                                        .add("project", project.name)
-                                        .str());
+    json::Object answer;
+    answer.add("status", "ignored").add("reason", *reason).add("project", project.name);
+    return answer;
   }
 
   const std::string build_id = stable_id("webhook:" + provider_str + ":" + delivery);
   const auto request_event =
-      webhook_request(project, *push, provider, delivery, options_.default_registry);
+      webhook_request(project, push, provider, delivery, options_.default_registry);
   auto published =
       publisher_.requested(build_id, request_event, events::webhook_msg_id(provider_str, delivery));
   if (!published.ok()) http::throw_error(published.error());
@@ -308,16 +352,16 @@ http::Response WebhookRoutes::process(Provider provider, http::Request& request,
                                            {"delivery_id", delivery},
                                            {"build_id", build_id},
                                            {"project", project.name},
-                                           {"ref", push->ref},
+                                           {"ref", push.ref},
                                            {"duplicate", published->duplicate}});
-  return http::json_response(202, json::Object()
-                                      .add("build_id", build_id)
-                                      .add("status", "accepted")
-                                      .add("duplicate", published->duplicate)
-                                      .add("project", project.name)
-                                      .add("delivery_id", delivery)
-                                      .add("links", json::Raw{build_links_json(build_id)})
-                                      .str());
+  json::Object answer;
+  answer.add("build_id", build_id)
+      .add("status", "accepted")
+      .add("duplicate", published->duplicate)
+      .add("project", project.name)
+      .add("delivery_id", delivery)
+      .add("links", json::Raw{build_links_json(build_id)});
+  return answer;
 }
 
 }  // namespace kiln::webhook

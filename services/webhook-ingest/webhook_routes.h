@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "json/writer.h"
 #include "secrets/secret_store.h"
 #include "webhook-ingest/event_publisher.h"
 #include "webhook-ingest/ingest_options.h"
@@ -36,6 +37,10 @@ class WebhookRoutes {
  private:
   http::Response process(Provider provider, http::Request& request, const std::string& project,
                          std::string& outcome);
+  // One ref's push: ignored by the project's filters, or a `requested` published under
+  // `delivery`. Returns the answer's fields and sets `outcome`.
+  json::Object request_build(const project::Project& project, const PushEvent& push,
+                             Provider provider, const std::string& delivery, std::string& outcome);
   // The projects whose secret a request is checked against.
   std::vector<project::Project> candidates(const http::Request& request,
                                            const std::vector<project::Project>& projects,

@@ -18,7 +18,7 @@ cxx=(clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
      -I"${root}/libs" -I"${root}/services")
 parser_sources=("${svc}/push_event.cpp" "${svc}/commit_list.cpp" "${root}/libs/json/reader.cpp"
                 "${root}/libs/json/syntax.cpp" "${root}/libs/common/result.cpp")
-for provider in github gitlab gitea; do
+for provider in github gitlab gitea bitbucket; do
   "${cxx[@]}" -o "${work}/${provider}" "${root}/tests/fuzz/${provider}_payload_fuzz.cpp" \
     "${svc}/${provider}_payload.cpp" "${parser_sources[@]}" -lPocoJSON -lPocoFoundation
 done
@@ -26,7 +26,7 @@ done
   "${root}/libs/archive/context_archive.cpp" "${root}/libs/common/result.cpp" -larchive
 status=0
 summary=
-for target in github gitlab gitea tar; do
+for target in github gitlab gitea bitbucket tar; do
   mkdir -p "${work}/corpus-${target}"
   echo "### ${target}: ${seconds} s"
   if ! "${work}/${target}" -max_total_time="${seconds}" -rss_limit_mb=2048 -print_final_stats=1 \

@@ -132,6 +132,42 @@ std::string gitea_push(const std::string& ref) {
     "pusher":{"login":"gitea","username":"gitea"},"sender":{"login":"gitea"}})";
 }
 
+// Bitbucket Cloud's repo:push: one change per ref pushed, a web link instead of clone URLs, no
+// file lists.
+std::string bitbucket_change(const std::string& type, const std::string& name,
+                             const std::string& hash, bool created) {
+  const std::string old_state =
+      created
+          ? "null"
+          : R"({"type":")" + type + R"(","name":")" + name +
+                R"(","target":{"type":"commit","hash":"1111111111111111111111111111111111111111"}})";
+  return R"({"new":{"type":")" + type + R"(","name":")" + name +
+         R"(","target":{"type":"commit","hash":")" + hash +
+         R"(","message":"Ship it\n\nbody","author":{"raw":"Ann Lee <ann@example.com>",
+         "user":{"display_name":"Ann Lee"}}}},"old":)" +
+         old_state + R"(,"created":)" + (created ? "true" : "false") +
+         R"(,"forced":false,"closed":false,"truncated":false,"commits":[{"hash":")" + hash +
+         R"(","message":"Ship it"}]})";
+}
+
+std::string bitbucket_push(const std::vector<std::string>& changes) {
+  std::string list;
+  for (const auto& change : changes) list += (list.empty() ? "" : ",") + change;
+  return R"({"actor":{"display_name":"Ann Lee","nickname":"ann"},
+    "repository":{"type":"repository","full_name":"octo/hello","name":"hello",
+      "links":{"html":{"href":"https://bitbucket.org/octo/hello"}}},
+    "push":{"changes":[)" +
+         list + "]}}";
+}
+
+Headers bitbucket_headers(const std::string& body, const std::string& delivery,
+                          const std::string& event = "repo:push",
+                          const std::string& secret = kSecret) {
+  return {{"X-Event-Key", event},
+          {"X-Request-UUID", delivery},
+          {"X-Hub-Signature", "sha256=" + hmac_sha256_hex(secret, body)}};
+}
+
 Headers github_headers(const std::string& body, const std::string& delivery,
                        const std::string& event = "push", const std::string& secret = kSecret) {
   return {{"X-GitHub-Event", event},
@@ -412,6 +448,60 @@ TEST_F(WebhookIngestTest, GitlabAndGiteaSignatureMatrix) {
   // The endpoint, not the headers, chooses the provider.
   Headers github_style = github_headers(gt, "gt-2", "push", kGitlabToken);
   EXPECT_EQ(call(port, "POST", "/hooks/gitea", gt, github_style).status, 401);
+}
+
+TEST_F(WebhookIngestTest, BitbucketBuildsEveryChangedRefOnceAlsoWhenRedelivered) {
+  const int port = service_->port();
+  const auto before = events_stored();
+  const std::string aaa(40, 'a');
+  const std::string body =
+      bitbucket_push({bitbucket_change("branch", "main", aaa, false),
+                      bitbucket_change("tag", "v1.0", std::string(40, 'b'), true),
+                      bitbucket_change("branch", "feature", aaa, false)});
+  auto status_of = [&](const Headers& headers) {
+    return call(port, "POST", "/hooks/bitbucket", body, headers).status;
+  };
+  EXPECT_EQ(status_of(bitbucket_headers(body, "bb-1", "repo:push", "wrong")), 401);
+  Headers unsigned_headers = bitbucket_headers(body, "bb-1");
+  unsigned_headers.erase("X-Hub-Signature");
+  EXPECT_EQ(status_of(unsigned_headers), 401);
+  EXPECT_EQ(events_stored(), before);
+
+  auto accepted = call(port, "POST", "/hooks/bitbucket", body, bitbucket_headers(body, "bb-1"));
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  EXPECT_EQ(accepted.str("status"), "accepted");
+  auto builds = accepted.json->getArray("builds");
+  ASSERT_EQ(builds->size(), 3U) << accepted.body;
+  EXPECT_EQ(builds->getObject(0)->getValue<std::string>("build_id"),
+            stable_id("webhook:bitbucket:bb-1.0"));
+  EXPECT_EQ(builds->getObject(1)->getValue<std::string>("ref"), "refs/tags/v1.0");
+  EXPECT_EQ(builds->getObject(2)->getValue<std::string>("status"), "ignored");
+  EXPECT_EQ(events_stored(), before + 2) << "main and v1.0; feature is filtered out";
+
+  auto event = last_event("requested", stable_id("webhook:bitbucket:bb-1.0"));
+  ASSERT_TRUE(event);
+  EXPECT_EQ(event->requested().git().ref(), "refs/heads/main");
+  EXPECT_EQ(event->requested().git().commit(), aaa);
+  EXPECT_EQ(event->requested().git().author(), "Ann Lee");
+  EXPECT_EQ(event->requested().git().message(), "Ship it");
+  EXPECT_EQ(event->requested().trigger().actor(), "ann");
+  EXPECT_EQ(event->requested().trigger().provider(), "bitbucket");
+
+  auto again = call(port, "POST", "/hooks/bitbucket", body, bitbucket_headers(body, "bb-1"));
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_TRUE(again.json->getArray("builds")->getObject(0)->getValue<bool>("duplicate"));
+  EXPECT_EQ(events_stored(), before + 2);
+
+  // One ref: the answer every provider gives.
+  const std::string single = bitbucket_push({bitbucket_change("branch", "main", aaa, false)});
+  auto one = call(port, "POST", "/hooks/bitbucket/demo", single, bitbucket_headers(single, "bb-2"));
+  ASSERT_EQ(one.status, 202) << one.body;
+  EXPECT_EQ(one.str("build_id"), stable_id("webhook:bitbucket:bb-2"));
+  auto fork = call(port, "POST", "/hooks/bitbucket", single,
+                   bitbucket_headers(single, "bb-3", "repo:fork"));
+  EXPECT_EQ(fork.status, 202);
+  EXPECT_EQ(fork.str("status"), "ignored");
+  EXPECT_EQ(events_stored(), before + 3);
 }
 
 TEST_F(WebhookIngestTest, RedeliveryIsOneEventAlsoAfterARestart) {

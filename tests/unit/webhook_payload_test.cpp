@@ -169,6 +169,83 @@ TEST(WebhookPayloadTest, GiteaPush) {
   EXPECT_TRUE(push->paths_complete);
 }
 
+TEST(WebhookPayloadTest, BitbucketPushIsOneEventPerChangedRef) {
+  // Trimmed from Atlassian's repo:push example: a branch moved, a tag created, a branch deleted.
+  auto pushes = parse_bitbucket_push(R"({
+    "actor": {"type": "user", "display_name": "Emma", "nickname": "emma"},
+    "repository": {"type": "repository", "full_name": "team/repo", "name": "repo",
+      "links": {"html": {"href": "https://bitbucket.org/team/repo"}}},
+    "push": {"changes": [
+      {"new": {"type": "branch", "name": "main",
+         "target": {"type": "commit", "hash": "709d658dc5b6d6afcd46049c2f332ee3f515a67d",
+           "message": "Fix the build\n\ndetails", "author": {"raw": "Emma <emma@example.com>"}}},
+       "old": {"type": "branch", "name": "main",
+         "target": {"type": "commit", "hash": "1e65c05c1d5171631d92438a13901ca7dae9618c"}},
+       "created": false, "forced": false, "closed": false, "truncated": true,
+       "commits": [{"hash": "709d658dc5b6d6afcd46049c2f332ee3f515a67d"}, {"hash": "abc"}]},
+      {"new": {"type": "tag", "name": "v2.0",
+         "target": {"type": "commit", "hash": "709d658dc5b6d6afcd46049c2f332ee3f515a67d",
+           "message": "Fix the build", "author": {"raw": "Emma <emma@example.com>",
+           "user": {"display_name": "Emma Stone"}}}},
+       "old": null, "created": true, "closed": false, "commits": []},
+      {"new": null,
+       "old": {"type": "branch", "name": "old-feature",
+         "target": {"type": "commit", "hash": "1e65c05c1d5171631d92438a13901ca7dae9618c"}},
+       "created": false, "closed": true}
+    ]}
+  })");
+  ASSERT_TRUE(pushes.ok()) << pushes.error().describe();
+  ASSERT_EQ(pushes->size(), 3U);
+  const PushEvent& branch = (*pushes)[0];
+  EXPECT_EQ(branch.ref, "refs/heads/main");
+  EXPECT_EQ(branch.after, "709d658dc5b6d6afcd46049c2f332ee3f515a67d");
+  EXPECT_EQ(branch.before, "1e65c05c1d5171631d92438a13901ca7dae9618c");
+  EXPECT_FALSE(branch.deleted);
+  EXPECT_EQ(branch.message, "Fix the build");
+  EXPECT_EQ(branch.author, "Emma");
+  EXPECT_EQ(branch.actor, "emma");
+  EXPECT_EQ(branch.commit_count, 2U);
+  EXPECT_EQ(branch.repository_full_name, "team/repo");
+  EXPECT_EQ(branch.repository_urls, std::vector<std::string>{"https://bitbucket.org/team/repo"});
+  EXPECT_FALSE(branch.paths_complete) << "Bitbucket lists no files";
+
+  const PushEvent& tag = (*pushes)[1];
+  EXPECT_EQ(tag.ref, "refs/tags/v2.0");
+  EXPECT_TRUE(is_null_sha(tag.before));
+  EXPECT_EQ(tag.author, "Emma Stone");
+
+  const PushEvent& gone = (*pushes)[2];
+  EXPECT_EQ(gone.ref, "refs/heads/old-feature");
+  EXPECT_TRUE(gone.deleted);
+  EXPECT_TRUE(is_null_sha(gone.after));
+}
+
+TEST(WebhookPayloadTest, BitbucketPushRefusesWhatItCannotBuildFrom) {
+  const std::string repository =
+      R"("repository": {"full_name": "team/repo"}, "actor": {"nickname": "emma"})";
+  auto no_changes = parse_bitbucket_push("{" + repository + R"(, "push": {"changes": []}})");
+  ASSERT_FALSE(no_changes.ok());
+  EXPECT_EQ(no_changes.error().peer_code, "missing_field");
+  EXPECT_EQ(no_changes.error().message, "push.changes: is required");
+
+  auto bookmark =
+      parse_bitbucket_push("{" + repository +
+                           R"(, "push": {"changes": [{"new": {"type": "bookmark", "name": "b",
+         "target": {"hash": "709d658dc5b6d6afcd46049c2f332ee3f515a67d"}}}]}})");
+  ASSERT_FALSE(bookmark.ok());
+  EXPECT_EQ(bookmark.error().peer_code, "invalid_field");
+  EXPECT_NE(bookmark.error().message.find("push.changes[0].new.type"), std::string::npos)
+      << bookmark.error().message;
+
+  auto no_ref = parse_bitbucket_push("{" + repository + R"(, "push": {"changes": [{}]}})");
+  ASSERT_FALSE(no_ref.ok());
+  EXPECT_EQ(no_ref.error().peer_code, "missing_field");
+
+  auto no_repository = parse_bitbucket_push(R"({"push": {"changes": []}})");
+  ASSERT_FALSE(no_repository.ok());
+  EXPECT_EQ(no_repository.error().message, "repository: is required");
+}
+
 TEST(WebhookPayloadTest, HostileInputsNeverCrash) {
   for (const char* body : {"", "{", "null", "\"x\"", "{\"ref\":null,\"after\":null}",
                            "{\"ref\":\"r\",\"after\":\"a\",\"repository\":[]}",
@@ -184,6 +261,9 @@ TEST(WebhookPayloadTest, HostileInputsNeverCrash) {
       EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << body;
     }
     EXPECT_FALSE(all_ok) << body;
+    auto bitbucket = parse_bitbucket_push(body);
+    ASSERT_FALSE(bitbucket.ok()) << body;
+    EXPECT_EQ(bitbucket.error().code, ErrorCode::kInvalidArgument) << body;
   }
   std::string deep(100000, '[');
   auto parsed = parse_github_push(deep);
