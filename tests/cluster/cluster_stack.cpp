@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bus/permissions.h"
 #include "bus/topology.h"
 #include "e2e/e2e_stack.h"
 #include "support/servers.h"
@@ -156,6 +157,13 @@ std::string ClusterStack::log_path(const std::string& name) const {
 Service ClusterStack::start_service(const std::string& name, const std::string& binary, int port,
                                     std::map<std::string, std::string> environment) {
   const Host& host = network_.add_host(name);
+  // This host holds its own service's NATS password and no other.
+  const bus::Credentials credentials{binary, nats_passwords_.at(binary)};
+  if (auto written = bus::write_credentials_file(host.tmp() + "/nats-credentials", credentials);
+      !written.ok()) {
+    throw std::runtime_error(written.error().describe());
+  }
+  environment["KILN_NATS_CREDENTIALS_FILE"] = "/tmp/nats-credentials";
   environment["KILN_NATS_URL"] = nats_urls();
   environment["KILN_NATS_REPLICAS"] = "3";
   environment["KILN_HTTP_HOST"] = "0.0.0.0";  // its own namespace's addresses only
@@ -256,13 +264,35 @@ std::unique_ptr<HostProcess> ClusterStack::start_nats_node(int index) {
     if (!routes.empty()) routes += ',';
     routes += "nats://" + peer->address + ":" + std::to_string(kRoutePort);
   }
+  auto authorization = bus::authorization_config(nats_passwords_);
+  if (!authorization.ok()) throw std::runtime_error(authorization.error().describe());
+  {
+    std::ofstream out(host.tmp() + "/nats-auth.conf", std::ios::trunc);
+    out << *authorization;
+    if (!out.flush()) throw std::runtime_error("cannot write " + host.tmp() + "/nats-auth.conf");
+  }
   auto node = std::make_unique<HostProcess>(
       host, server_name(index),
-      std::vector<std::string>{"nats-server", "-js", "-a", "0.0.0.0", "-p",
-                               std::to_string(kNatsPort), "-sd", "/tmp/store", "-m",
-                               std::to_string(kMonitorPort), "-n", server_name(index),
-                               "--cluster_name", "kiln-cluster", "--cluster",
-                               "nats://0.0.0.0:" + std::to_string(kRoutePort), "--routes", routes},
+      std::vector<std::string>{"nats-server",
+                               "-c",
+                               "/tmp/nats-auth.conf",
+                               "-js",
+                               "-a",
+                               "0.0.0.0",
+                               "-p",
+                               std::to_string(kNatsPort),
+                               "-sd",
+                               "/tmp/store",
+                               "-m",
+                               std::to_string(kMonitorPort),
+                               "-n",
+                               server_name(index),
+                               "--cluster_name",
+                               "kiln-cluster",
+                               "--cluster",
+                               "nats://0.0.0.0:" + std::to_string(kRoutePort),
+                               "--routes",
+                               routes},
       std::map<std::string, std::string>{}, log_path(server_name(index)));
   if (!wait_for_tcp(host.address, kNatsPort, 60000)) {
     throw std::runtime_error("nats-server " + server_name(index) + " did not start\n" +
@@ -272,6 +302,8 @@ std::unique_ptr<HostProcess> ClusterStack::start_nats_node(int index) {
 }
 
 void ClusterStack::start_nats() {
+  for (const auto& user : bus::kiln_permissions())
+    nats_passwords_[user.user] = bus::random_password();
   for (int i = 0; i < kNatsNodes; ++i) nats_hosts_.push_back(&network_.add_host(server_name(i)));
   for (int i = 0; i < kNatsNodes; ++i) nats_.push_back(start_nats_node(i));
   // Formed once kiln's streams can be made with three replicas. nats-server 2.10.27 sometimes
@@ -290,9 +322,7 @@ void ClusterStack::start_nats() {
         nats_[static_cast<std::size_t>(index)] = start_nats_node(index);
       }
     }
-    bus::BusOptions options{.url = nats_urls(), .name = "cluster-fixture"};
-    options.replicas = kNatsNodes;
-    auto bus = bus::Bus::connect(options);
+    auto bus = bus::Bus::connect(admin_bus_options("cluster-fixture"));
     if (bus.ok()) {
       auto provisioned = bus::provision(**bus);
       if (provisioned.ok()) return;
@@ -352,10 +382,16 @@ std::string ClusterStack::nats_urls() const {
   return out;
 }
 
-std::unique_ptr<bus::Bus> ClusterStack::connect(const std::string& name) const {
+bus::BusOptions ClusterStack::admin_bus_options(const std::string& name) const {
   bus::BusOptions options{.url = nats_urls(), .name = name};
   options.replicas = kNatsNodes;
-  auto bus = bus::Bus::connect(options);
+  options.user = bus::kAdminUser;
+  options.password = nats_passwords_.at(bus::kAdminUser);
+  return options;
+}
+
+std::unique_ptr<bus::Bus> ClusterStack::connect(const std::string& name) const {
+  auto bus = bus::Bus::connect(admin_bus_options(name));
   if (!bus.ok()) throw std::runtime_error("connecting to NATS: " + bus.error().describe());
   return std::move(bus.value());
 }

@@ -1,8 +1,10 @@
 // kiln as a cluster of hosts on one machine (tests/cluster/hosts.h): PostgreSQL, the registry and
 // three nats-server nodes on hosts of their own, then every service instance on a host of its
 // own, configured as docs/deployment.md says (every NATS URL, three replicas, one staging
-// registry that every builder and pusher reaches). Ports are the defaults: every host has its
-// own address, so nothing collides with other suites on the machine's loopback.
+// registry that every builder and pusher reaches). NATS admits only kiln's users: each service
+// host gets the credentials file of its own service, as docs/deployment.md "A closed control
+// plane" says. Ports are the defaults: every host has its own address, so nothing collides with
+// other suites on the machine's loopback.
 #pragma once
 
 #include <map>
@@ -67,10 +69,13 @@ class ClusterStack {
   Service start_service(const std::string& name, const std::string& binary, int port,
                         std::map<std::string, std::string> environment);
   std::string log_path(const std::string& name) const;
+  // Options to connect as the operator (admin) with every node's URL.
+  bus::BusOptions admin_bus_options(const std::string& name) const;
 
   RunDir run_dir_;
   HostNetwork network_;  // before the processes: their hosts outlive them
   std::vector<const Host*> nats_hosts_;
+  std::map<std::string, std::string> nats_passwords_;  // kiln's NATS users (bus/permissions.h)
   std::vector<std::unique_ptr<HostProcess>> nats_;
   const Host* postgres_host_ = nullptr;
   const Host* registry_host_ = nullptr;
