@@ -52,7 +52,8 @@ test-integration: test-build
 test-e2e: test-build
 	ctest --test-dir $(TEST_DIR) -L e2e --output-on-failure
 
-# The closed control plane: NATS users and permissions, PostgreSQL roles.
+# Tenants against each other, builds against the host, the closed control plane (tests that
+# CMake lists with SECURITY, and tests/security).
 test-security: test-build
 	ctest --test-dir $(TEST_DIR) -L security --output-on-failure -j$(JOBS)
 

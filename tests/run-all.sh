@@ -4,7 +4,7 @@
 #   tidy         clang-tidy's agreed checks (.clang-tidy) on libs/, services/ and cli/
 #   unit         no servers
 #   integration  real nats-server, PostgreSQL, docker-registry, buildah on free loopback ports
-#   security     the closed control plane: NATS users and permissions, PostgreSQL roles
+#   security     tenants against each other, builds against the host, the closed control plane
 #   e2e          every service as a process, driven like users drive it
 #   chaos        real faults (kill -9 at failpoints, poisoned streams, silent steps, full disks)
 #                and the untrusted-input parsers under libFuzzer (KILN_FUZZ_SECONDS each), one table

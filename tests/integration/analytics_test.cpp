@@ -564,6 +564,9 @@ TEST_F(AnalyticsApiTest, AuthIsRequiredAndTenantScoped) {
   EXPECT_EQ(get(port(), "/v1/builds?tenant=acme", "stranger-secret").status, 403);
   EXPECT_EQ(get(port(), "/v1/analytics/daily?tenant=acme", "stranger-secret").status, 403);
   EXPECT_EQ(get(port(), "/v1/builds/secret-build", "stranger-secret").status, 404);
+  // Nor its logs or live events (SSE; the WebSocket: AnalyticsWsTest.RefusesBeforeTheUpgrade).
+  EXPECT_EQ(get(port(), "/v1/builds/secret-build/logs", "stranger-secret").status, 404);
+  EXPECT_EQ(get(port(), "/v1/builds/secret-build/events", "stranger-secret").status, 404);
   EXPECT_EQ(json(get(port(), "/v1/builds", "stranger-secret").body)->getArray("builds")->size(),
             0u);
   auto detail = get(port(), "/v1/builds/secret-build");
